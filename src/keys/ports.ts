@@ -1,0 +1,55 @@
+/**
+ * Key-management port (DESIGN.md "Ports and adapters"): keys that may never
+ * leave their keeper (node-oidc-provider's ExternalSigningKey pattern). The
+ * local adapter keeps a keyring file; the PKCS#11 adapter (data-protection
+ * issue) keeps them in an HSM. Callers only ever get public keys.
+ */
+import type { KeyObject } from 'node:crypto';
+
+/** What a key is for; each purpose has its own keys and rotation. */
+export type KeyPurpose = 'token-signing' | 'audit-signing';
+
+/** JWS algorithms a signing key may use (RFC 7518); never `none`, never HMAC. */
+export type SigningAlgorithm = 'ES256' | 'PS256' | 'RS256';
+
+/** A public verification key. */
+export interface PublicKeyInfo {
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  readonly key: KeyObject;
+}
+
+/** A JWS signature made by the key manager's current key of a purpose. */
+export interface Signature {
+  readonly kid: string;
+  readonly alg: SigningAlgorithm;
+  /** JWS-format signature bytes (raw r||s for ECDSA). */
+  readonly signature: Uint8Array;
+}
+
+export interface KeyManager {
+  /** The kid and algorithm the next `sign` of this purpose will use. */
+  currentKey(purpose: KeyPurpose): Promise<{ kid: string; alg: SigningAlgorithm }>;
+  /** Signs with the current key of the purpose. */
+  sign(purpose: KeyPurpose, data: Uint8Array): Promise<Signature>;
+  /** Every key of the purpose that may still verify, newest first. */
+  publicKeys(purpose: KeyPurpose): Promise<PublicKeyInfo[]>;
+  close(): Promise<void>;
+}
+
+/** Binds a sealed body to its record (DESIGN.md "Data protection": AAD). */
+export interface SealContext {
+  readonly type: string;
+  readonly id: string;
+  readonly version: number;
+}
+
+/**
+ * The asynchronous sealing seam every stored body passes through. Identity
+ * now; AES-256-GCM envelope encryption in the data-protection issue.
+ * Always called outside database transactions.
+ */
+export interface Sealer {
+  seal(plaintext: Uint8Array, context: SealContext): Promise<Uint8Array>;
+  open(sealed: Uint8Array, context: SealContext): Promise<Uint8Array>;
+}

@@ -1,0 +1,127 @@
+/**
+ * Storage ports (DESIGN.md "Ports and adapters"). Each interface has a SQLite
+ * and a PostgreSQL adapter, and test/storage/contract.ts runs against both.
+ * Bodies cross this boundary already sealed: no adapter ever sees plaintext
+ * when encryption is on.
+ */
+
+/** One stored version of a resource, exactly as committed. */
+export interface StoredVersion {
+  readonly type: string;
+  readonly id: string;
+  /** 1, 2, 3, … per resource. */
+  readonly version: number;
+  /** ISO 8601 instant with milliseconds, UTC. */
+  readonly lastUpdated: string;
+  /** True for a DELETE tombstone (body is then null). */
+  readonly deleted: boolean;
+  /** The sealed body; null for a tombstone. */
+  readonly body: Uint8Array | null;
+}
+
+/** One search-index row: a parameter name and an opaque token (plaintext or blind). */
+export interface IndexEntry {
+  readonly param: string;
+  readonly token: string;
+}
+
+/** A new version to commit atomically, if the current version is still `expectedVersion`. */
+export interface VersionWrite {
+  readonly type: string;
+  readonly id: string;
+  /** 0 when the resource must not exist yet (create). */
+  readonly expectedVersion: number;
+  readonly version: number;
+  readonly lastUpdated: string;
+  readonly deleted: boolean;
+  readonly body: Uint8Array | null;
+  /** Replaces every index row of this resource; empty for a tombstone. */
+  readonly index: readonly IndexEntry[];
+}
+
+/** The outcome of a conditional commit. */
+export type CommitResult = 'committed' | 'conflict';
+
+/**
+ * A search: every clause must match (AND); within a clause any token may
+ * match (OR). Tokens are compared for equality only.
+ */
+export interface SearchQuery {
+  readonly type: string;
+  readonly clauses: readonly { readonly param: string; readonly tokens: readonly string[] }[];
+  /** Return ids strictly greater than this one (keyset pagination). */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** Versioned resource storage. */
+export interface ResourceStore {
+  /** The current version (a tombstone included), or undefined if never created. */
+  readCurrent(type: string, id: string): Promise<StoredVersion | undefined>;
+  /** One version by number, or undefined. */
+  readVersion(type: string, id: string, version: number): Promise<StoredVersion | undefined>;
+  /** Versions newest first; `before` pages to versions lower than it. */
+  history(type: string, id: string, options: { before?: number; limit: number }): Promise<StoredVersion[]>;
+  /**
+   * Inserts the version, moves the current pointer and replaces the index rows
+   * in one transaction, only if the current version equals expectedVersion.
+   */
+  commit(write: VersionWrite): Promise<CommitResult>;
+  /** Ids of current, non-deleted resources matching every clause, ascending. */
+  search(query: SearchQuery): Promise<string[]>;
+}
+
+/** A key-value store with expiry, for token state, replay caches and revocation. */
+export interface KeyValueStore {
+  get(key: string): Promise<string | undefined>;
+  /** Several keys in one round trip; absent or expired keys are left out. */
+  getMany(keys: readonly string[]): Promise<Map<string, string>>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Atomic: sets only when absent or expired; true when this call set it. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Atomic get-and-delete: exactly one of two concurrent callers gets the value. */
+  take(key: string): Promise<string | undefined>;
+  delete(key: string): Promise<void>;
+  /** Removes expired rows; returns how many. */
+  purgeExpired(): Promise<number>;
+}
+
+/** One row of an audit hash chain, as stored. */
+export interface AuditRow {
+  readonly writerId: string;
+  /** 1, 2, 3, … per writer, without gaps. */
+  readonly seq: number;
+  /** ISO 8601 instant. */
+  readonly time: string;
+  /** 'event' for an audit event, 'checkpoint' for a signed checkpoint. */
+  readonly kind: 'event' | 'checkpoint';
+  /** Canonical JSON of the event or checkpoint. */
+  readonly payload: string;
+  /** Hex SHA-256 of the previous row of this writer ('' for seq 1). */
+  readonly prevHash: string;
+  /** Hex SHA-256 over prevHash and payload. */
+  readonly hash: string;
+}
+
+/** Append-only audit storage: one hash chain per writer. */
+export interface AuditStore {
+  /** Appends rows in one transaction (group commit); all or none. */
+  append(rows: readonly AuditRow[]): Promise<void>;
+  /** Rows in (writerId, seq) order, in pages. */
+  read(options: { writerId?: string; afterSeq?: number; limit: number }): Promise<AuditRow[]>;
+  /** Every writer id with its row count and highest seq. */
+  writers(): Promise<{ writerId: string; count: number; maxSeq: number }[]>;
+}
+
+/** One database: the adapters of every port above, migrated and ready. */
+export interface Database {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly resources: ResourceStore;
+  readonly kv: KeyValueStore;
+  readonly audit: AuditStore;
+  /** Applies pending migrations; returns the versions applied. */
+  migrate(): Promise<number[]>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
