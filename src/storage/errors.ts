@@ -1,0 +1,36 @@
+/**
+ * Storage failures as callers see them. The message is generic and safe to
+ * log: no SQL text, no values, no file paths (DESIGN.md invariants). The
+ * driver error rides along as `cause` for operators debugging locally.
+ */
+
+/** Why a storage operation failed, for callers that react differently. */
+export type StorageFailure =
+  /** A row with the same key already exists (e.g. audit (writer_id, seq)). */
+  | 'duplicate'
+  /** The caller passed arguments the port forbids. */
+  | 'invalid'
+  /** The database stayed locked past the busy timeout. */
+  | 'busy'
+  /** The database could not be reached. */
+  | 'unavailable'
+  /** Anything else. */
+  | 'failed';
+
+/** The one error type storage adapters throw. */
+export class StorageError extends Error {
+  readonly reason: StorageFailure;
+  readonly operation: string;
+
+  constructor(operation: string, reason: StorageFailure, options?: { cause?: unknown }) {
+    super(`Storage operation ${operation} failed (${reason})`, options);
+    this.name = 'StorageError';
+    this.operation = operation;
+    this.reason = reason;
+  }
+}
+
+/** Narrowing guard for storage errors. */
+export function isStorageError(value: unknown): value is StorageError {
+  return value instanceof StorageError;
+}

@@ -1,0 +1,33 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+
+/** A better-sqlite3 connection (the driver's own type, re-exported for the adapter files). */
+export type SqliteConnection = BetterSqlite3.Database;
+
+/** How long a writer waits for another process's lock before failing, by default. */
+export const defaultBusyTimeoutMs = 5000;
+
+/**
+ * Opens the file (or `:memory:`) with the pragmas the design needs:
+ * WAL so readers never block the writer; synchronous=FULL so a committed
+ * audit row survives power loss (HIPAA 164.312(b)); foreign keys on; and a
+ * busy timeout so the CLI and the server can write the same file.
+ */
+export function openSqliteConnection(file: string, busyTimeoutMs = defaultBusyTimeoutMs): SqliteConnection {
+  if (file !== ':memory:') {
+    // 0700: the database holds sealed PHI and the audit log; only the owner may list it.
+    mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  }
+  const db = new BetterSqlite3(file, { timeout: busyTimeoutMs });
+  try {
+    db.pragma(`busy_timeout = ${String(Math.max(0, Math.trunc(busyTimeoutMs)))}`);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}

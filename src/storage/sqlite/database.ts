@@ -1,0 +1,49 @@
+import type { Database } from '../ports.js';
+import { SqliteAuditStore } from './audit-store.js';
+import { openSqliteConnection, type SqliteConnection } from './connection.js';
+import { runSqlite } from './errors.js';
+import { SqliteKeyValueStore } from './kv-store.js';
+import { migrateSqlite } from './migrate.js';
+import { sqliteMigrations } from './migrations.js';
+import { SqliteResourceStore } from './resource-store.js';
+
+/**
+ * The embedded default (DESIGN.md "Ports and adapters"): one SQLite file.
+ * better-sqlite3 is synchronous; the port's methods are async so both
+ * adapters are interchangeable, but the work runs to completion in the call.
+ */
+class SqliteDatabase implements Database {
+  readonly kind = 'sqlite';
+  readonly resources: SqliteResourceStore;
+  readonly kv: SqliteKeyValueStore;
+  readonly audit: SqliteAuditStore;
+  readonly #db: SqliteConnection;
+
+  constructor(db: SqliteConnection) {
+    this.#db = db;
+    this.resources = new SqliteResourceStore(db);
+    this.kv = new SqliteKeyValueStore(db);
+    this.audit = new SqliteAuditStore(db);
+  }
+
+  migrate(): Promise<number[]> {
+    return runSqlite('migrate', () => migrateSqlite(this.#db, sqliteMigrations));
+  }
+
+  ping(): Promise<void> {
+    return runSqlite('ping', () => {
+      this.#db.prepare('SELECT 1').get();
+    });
+  }
+
+  close(): Promise<void> {
+    return runSqlite('close', () => {
+      if (this.#db.open) this.#db.close();
+    });
+  }
+}
+
+/** Opens (creating if needed) a SQLite database file, or `:memory:`; does not migrate. */
+export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: number } = {}): Promise<Database> {
+  return runSqlite('open', () => new SqliteDatabase(openSqliteConnection(file, options.busyTimeoutMs)));
+}

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sleep, unique, withDatabase, type ContractContext } from './fixtures.js';
+
+/** Long enough never to expire during a test run; short TTLs in these tests are 1 ms. */
+const longTtl = 600_000;
+
+/** Registers the KeyValueStore tests. */
+export function registerKvContract(ctx: ContractContext): void {
+  test('kv: set, get, overwrite, delete', () => withDatabase(ctx, async (db) => {
+    const key = unique('k');
+    assert.equal(await db.kv.get(key), undefined);
+    await db.kv.set(key, 'one', longTtl);
+    assert.equal(await db.kv.get(key), 'one');
+    await db.kv.set(key, 'two', longTtl);
+    assert.equal(await db.kv.get(key), 'two');
+    await db.kv.delete(key);
+    assert.equal(await db.kv.get(key), undefined);
+    await db.kv.delete(key);
+  }));
+
+  test('kv: expired rows are invisible to get, getMany and take, and free for setIfAbsent', () => withDatabase(ctx, async (db) => {
+    const key = unique('k');
+    await db.kv.set(key, 'old', 1);
+    await sleep(10);
+    assert.equal(await db.kv.get(key), undefined);
+    assert.equal((await db.kv.getMany([key])).size, 0);
+    assert.equal(await db.kv.take(key), undefined);
+    assert.equal(await db.kv.setIfAbsent(key, 'new', longTtl), true);
+    assert.equal(await db.kv.get(key), 'new');
+  }));
+
+  test('kv: getMany returns present keys only', () => withDatabase(ctx, async (db) => {
+    const [a, b, gone, expired] = [unique('a'), unique('b'), unique('g'), unique('e')];
+    await db.kv.set(a, 'A', longTtl);
+    await db.kv.set(b, 'B', longTtl);
+    await db.kv.set(expired, 'E', 1);
+    await sleep(10);
+    const found = await db.kv.getMany([a, b, gone, expired, a]);
+    assert.deepEqual([...found.entries()].sort(), [[a, 'A'], [b, 'B']]);
+    assert.equal((await db.kv.getMany([])).size, 0);
+  }));
+
+  test('kv: setIfAbsent sets once and never overwrites a live value', () => withDatabase(ctx, async (db) => {
+    const key = unique('k');
+    assert.equal(await db.kv.setIfAbsent(key, 'first', longTtl + 0.5), true);
+    assert.equal(await db.kv.setIfAbsent(key, 'second', longTtl), false);
+    assert.equal(await db.kv.get(key), 'first');
+  }));
+
+  test('kv: 20 concurrent setIfAbsent calls over two databases: exactly one wins', async () => {
+    const [a, b] = await Promise.all([ctx.open(), ctx.open()]);
+    try {
+      const key = unique('race');
+      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+        (i % 2 === 0 ? a : b).kv.setIfAbsent(key, `v${String(i)}`, longTtl)));
+      assert.equal(wins.filter(Boolean).length, 1);
+      assert.equal(await a.kv.get(key), `v${String(wins.indexOf(true))}`);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('kv: take returns the value once', () => withDatabase(ctx, async (db) => {
+    const key = unique('k');
+    await db.kv.set(key, 'code', longTtl);
+    assert.equal(await db.kv.take(key), 'code');
+    assert.equal(await db.kv.take(key), undefined);
+    assert.equal(await db.kv.get(key), undefined);
+    assert.equal(await db.kv.take(unique('never')), undefined);
+  }));
+
+  test('kv: 20 concurrent takes over two databases: exactly one gets the value', async () => {
+    const [a, b] = await Promise.all([ctx.open(), ctx.open()]);
+    try {
+      const key = unique('race');
+      await a.kv.set(key, 'once', longTtl);
+      const taken = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? b : a).kv.take(key)));
+      assert.deepEqual(taken.filter((v) => v !== undefined), ['once']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test('kv: purgeExpired removes expired rows only and counts them', () => withDatabase(ctx, async (db) => {
+    // Clear rows other tests left expired, so the count below is exact.
+    await db.kv.purgeExpired();
+    const live = unique('live');
+    await db.kv.set(live, 'stay', longTtl);
+    for (let i = 0; i < 3; i++) await db.kv.set(unique('dead'), 'go', 1);
+    await sleep(10);
+    assert.equal(await db.kv.purgeExpired(), 3);
+    assert.equal(await db.kv.purgeExpired(), 0);
+    assert.equal(await db.kv.get(live), 'stay');
+  }));
+}

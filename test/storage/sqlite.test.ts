@@ -1,0 +1,96 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { StorageError } from '../../src/storage/errors.js';
+import { openDatabase } from '../../src/storage/open.js';
+import { openTestDatabase } from '../helpers/database.js';
+import { runStorageContract } from './contract.js';
+import { versionWrite } from './fixtures.js';
+
+const shared = await openTestDatabase('sqlite');
+after(() => shared.cleanup());
+
+/** Runs SQL over a second, raw connection to the same file, as an operator with file access would. */
+function rawExec(sql: string): Promise<void> {
+  const raw = new BetterSqlite3(shared.url);
+  try {
+    raw.exec(sql);
+    return Promise.resolve();
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error('raw exec failed'));
+  } finally {
+    raw.close();
+  }
+}
+
+runStorageContract('sqlite', async () => {
+  const db = await openDatabase(shared.url);
+  await db.migrate();
+  return db;
+}, { rawExec });
+
+test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 folder it creates', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'caduceus-sqlite-'));
+  try {
+    const file = path.join(dir, 'nested', 'deeper', 'caduceus.db');
+    const db = await openDatabase(file);
+    try {
+      assert.deepEqual(await db.migrate(), [1, 2, 3]);
+      assert.deepEqual(await db.migrate(), []);
+      assert.equal(db.kind, 'sqlite');
+    } finally {
+      await db.close();
+    }
+    assert.equal((await stat(path.dirname(file))).mode & 0o777, 0o700);
+    const raw = new BetterSqlite3(file, { readonly: true });
+    try {
+      assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+      const versions = raw.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
+      assert.deepEqual(versions, [1, 2, 3]);
+    } finally {
+      raw.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('sqlite: :memory: works for tests', async () => {
+  const db = await openDatabase(':memory:');
+  try {
+    assert.deepEqual(await db.migrate(), [1, 2, 3]);
+    assert.equal(await db.resources.commit(versionWrite({ type: 'T', id: 'm', expectedVersion: 0 })), 'committed');
+    assert.equal((await db.resources.readCurrent('T', 'm'))?.version, 1);
+  } finally {
+    await db.close();
+  }
+});
+
+test('sqlite: a writer blocked past busyTimeoutMs fails with StorageError("busy") and no SQL', async () => {
+  const db = await openDatabase(shared.url, { busyTimeoutMs: 50 });
+  const holder = new BetterSqlite3(shared.url);
+  try {
+    holder.exec('BEGIN IMMEDIATE');
+    const started = Date.now();
+    await assert.rejects(db.resources.commit(versionWrite({ type: 'Busy', id: 'b', expectedVersion: 0 })),
+      (error: unknown) => error instanceof StorageError && error.reason === 'busy' && !/insert|select/i.test(error.message));
+    assert.ok(Date.now() - started >= 40, 'waited for the busy timeout before failing');
+    holder.exec('ROLLBACK');
+    assert.equal(await db.resources.commit(versionWrite({ type: 'Busy', id: 'b', expectedVersion: 0 })), 'committed');
+  } finally {
+    holder.close();
+    await db.close();
+  }
+});
+
+test('sqlite: operations before migrate fail with a StorageError, not a driver error', async () => {
+  const db = await openDatabase(':memory:');
+  try {
+    await assert.rejects(db.kv.get('k'), (error: unknown) => error instanceof StorageError && error.cause instanceof Error);
+  } finally {
+    await db.close();
+  }
+});
