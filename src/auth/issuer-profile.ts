@@ -1,0 +1,21 @@
+import type { KeyManager, PublicKeyInfo, SigningAlgorithm } from '../keys/ports.js';
+
+/** A JWT `typ` an issuer profile accepts: RFC 9068's `at+jwt`, or plain `JWT` for IdPs that send it. */
+export type AcceptedTokenType = 'at+jwt' | 'JWT';
+
+/** One trusted token issuer: its exact `iss`, algorithms, accepted `typ` and verification keys. */
+export interface IssuerProfile {
+  readonly issuer: string;
+  readonly algorithms: readonly SigningAlgorithm[];
+  readonly typ: 'at+jwt' | readonly AcceptedTokenType[];
+  /**
+   * The keys that may verify this issuer's tokens. Return the same KeyObject
+   * instances on every call: jose caches its conversion per KeyObject.
+   */
+  keys(): Promise<PublicKeyInfo[]>;
+}
+
+/** The profile of tokens this server signs itself (the key manager's token-signing keys). */
+export function localIssuerProfile(issuer: string, keys: KeyManager, algorithms: readonly SigningAlgorithm[] = ['ES256']): IssuerProfile {
+  return { issuer, algorithms, typ: 'at+jwt', keys: () => keys.publicKeys('token-signing') };
+}

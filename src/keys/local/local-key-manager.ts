@@ -1,0 +1,142 @@
+import type { KeyManager, KeyPurpose, PublicKeyInfo, Signature, SigningAlgorithm } from '../ports.js';
+import {
+  createKeyringFile, keyringFileIdentity, readKeyringFile, replaceKeyringFile, withKeyringLock,
+  type FileIdentity, type KeyringFileContents, type LockOptions,
+} from './keyring-file.js';
+import {
+  generateStoredKey, keyPurposes, KeyringError, loadKeyring, newKeyringDocument, signWith,
+  type KeyringDocument, type LoadedKeyring,
+} from './keyring.js';
+
+/** Options of the local key manager. */
+export interface LocalKeyManagerOptions {
+  /** The keyring file; its folder is created 0700 when missing. */
+  readonly path: string;
+  /** Algorithm of the keys this manager generates; ES256 (P-256) by default. */
+  readonly algorithm?: SigningAlgorithm;
+  /**
+   * At most how often (ms) to check whether another process (the CLI, another
+   * server) rewrote the keyring, and reload it; 0 checks on every call. Default 5000.
+   */
+  readonly reloadIntervalMs?: number;
+  /** Waiting for the rotation lock; defaults: 10 s timeout, 60 s stale. */
+  readonly lock?: LockOptions;
+}
+
+/** The local adapter of the key-manager port, plus key rotation. */
+export interface LocalKeyManager extends KeyManager {
+  /** Adds a new key that signs from now on; older keys still verify. Persists before returning. */
+  rotate(purpose: KeyPurpose): Promise<{ kid: string }>;
+}
+
+interface State {
+  ring: LoadedKeyring;
+  publicKeys: Readonly<Record<KeyPurpose, readonly PublicKeyInfo[]>>;
+  identity: FileIdentity;
+  checkedAt: number;
+  closed: boolean;
+  reloading: Promise<void> | undefined;
+}
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+async function loadOrCreate(file: string, alg: SigningAlgorithm): Promise<KeyringFileContents> {
+  const existing = await readKeyringFile(file);
+  if (existing !== undefined) return existing;
+  await createKeyringFile(file, await newKeyringDocument(alg, new Date()));
+  // Read back whatever is at the path now: ours, or the keyring of the process that won the race.
+  const contents = await readKeyringFile(file);
+  if (contents === undefined) throw new KeyringError('The keyring file disappeared while it was being opened');
+  return contents;
+}
+
+async function loaded(contents: KeyringFileContents): Promise<Pick<State, 'ring' | 'publicKeys' | 'identity'>> {
+  const ring = await loadKeyring(contents.document);
+  // PublicKeyInfo objects are built once per load: the same KeyObject on every call lets
+  // jose reuse its converted key instead of importing it again per verification.
+  const publicKeys = Object.fromEntries(keyPurposes.map((purpose) => [
+    purpose,
+    Object.freeze(ring[purpose].map((key) => Object.freeze({ kid: key.kid, alg: key.alg, key: key.publicKey }))),
+  ])) as Record<KeyPurpose, readonly PublicKeyInfo[]>;
+  return { ring, publicKeys, identity: contents.identity };
+}
+
+function withKey(document: KeyringDocument, purpose: KeyPurpose, key: KeyringDocument['purposes'][KeyPurpose][number]): KeyringDocument {
+  return { ...document, purposes: { ...document.purposes, [purpose]: [key, ...document.purposes[purpose]] } };
+}
+
+/**
+ * Opens (or, on first use, creates) a keyring file with one ES256 key per
+ * purpose, kid = RFC 7638 thumbprint. Private keys become KeyObjects once,
+ * here, and live only inside the returned object. The file is refused when
+ * group or others can access it: it holds private keys protected by file
+ * mode alone. Sealing the keyring under a master key (DESIGN.md "Data
+ * protection") plugs in at keyring-file.ts, on the document's bytes between
+ * this module and the disk; nothing here changes when it does.
+ */
+export async function openLocalKeyManager(options: LocalKeyManagerOptions): Promise<LocalKeyManager> {
+  const file = options.path;
+  const alg = options.algorithm ?? 'ES256';
+  const reloadIntervalMs = options.reloadIntervalMs ?? 5000;
+  const lock = options.lock ?? { timeoutMs: 10_000, staleMs: 60_000 };
+  const state: State = { ...await loaded(await loadOrCreate(file, alg)), checkedAt: Date.now(), closed: false, reloading: undefined };
+
+  async function reloadIfChanged(): Promise<void> {
+    const identity = await keyringFileIdentity(file);
+    // A vanished file keeps the keys in memory: they are still the keys in use.
+    if (identity !== undefined && !sameFile(identity, state.identity)) {
+      const fresh = await readKeyringFile(file);
+      if (fresh !== undefined) Object.assign(state, await loaded(fresh));
+    }
+    state.checkedAt = Date.now();
+  }
+
+  async function current(): Promise<State> {
+    if (state.closed) throw new KeyringError('The key manager is closed');
+    if (Date.now() - state.checkedAt >= reloadIntervalMs) {
+      state.reloading ??= reloadIfChanged().finally(() => { state.reloading = undefined; });
+      await state.reloading;
+    }
+    return state;
+  }
+
+  function newest(ring: LoadedKeyring, purpose: KeyPurpose): LoadedKeyring[KeyPurpose][number] {
+    const key = ring[purpose][0];
+    if (key === undefined) throw new KeyringError(`The keyring has no key for ${purpose}`);
+    return key;
+  }
+
+  return {
+    async currentKey(purpose) {
+      const { kid, alg: keyAlg } = newest((await current()).ring, purpose);
+      return { kid, alg: keyAlg };
+    },
+    async sign(purpose, data): Promise<Signature> {
+      const key = newest((await current()).ring, purpose);
+      return { kid: key.kid, alg: key.alg, signature: signWith(key, data) };
+    },
+    async publicKeys(purpose) {
+      return [...(await current()).publicKeys[purpose]];
+    },
+    async rotate(purpose) {
+      await current();
+      const key = await generateStoredKey(alg, new Date());
+      // Under the lock, on the file as it is now: a rotation by another process is kept, not overwritten.
+      return withKeyringLock(file, lock, async () => {
+        const latest = await readKeyringFile(file);
+        if (latest === undefined) throw new KeyringError('The keyring file is missing');
+        await replaceKeyringFile(file, withKey(latest.document, purpose, key));
+        const written = await readKeyringFile(file);
+        if (written === undefined) throw new KeyringError('The keyring file is missing');
+        Object.assign(state, await loaded(written), { checkedAt: Date.now() });
+        return { kid: key.kid };
+      });
+    },
+    close() {
+      state.closed = true;
+      return Promise.resolve();
+    },
+  };
+}
