@@ -77,6 +77,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       audience: url(env, 'CADUCEUS_AUDIENCE', `${issuer}/api/v1`),
       clockSkewSeconds: integer(env, 'CADUCEUS_CLOCK_SKEW_SECONDS', 30, 0, 300),
     },
+    keys: { keyringPath: path.resolve(cwd, text(env, 'CADUCEUS_KEYRING', path.join(dataDir, 'keyring.json'))) },
     audit: { checkpointIntervalMs: integer(env, 'CADUCEUS_AUDIT_CHECKPOINT_MS', 60_000, 100, 86_400_000) },
     logLevel: oneOf(env, 'CADUCEUS_LOG_LEVEL', logLevels, 'info'),
     shutdownGraceMs: integer(env, 'CADUCEUS_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

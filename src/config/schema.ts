@@ -33,6 +33,10 @@ export interface Config {
     readonly audience: string;
     readonly clockSkewSeconds: number;
   };
+  readonly keys: {
+    /** The local keyring file (token- and audit-signing keys). */
+    readonly keyringPath: string;
+  };
   readonly audit: {
     /** Milliseconds between signed checkpoints of a writer's chain. */
     readonly checkpointIntervalMs: number;

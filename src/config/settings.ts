@@ -16,6 +16,7 @@ export const settings: readonly Setting[] = [
   { name: 'CADUCEUS_DATABASE_URL', default: '`<data dir>/caduceus.db`', meaning: 'A SQLite file path or a `postgres://` URL' },
   { name: 'CADUCEUS_TLS_CERT', default: '`<data dir>/dev-cert.pem` (generated)', meaning: 'PEM certificate chain; set together with CADUCEUS_TLS_KEY' },
   { name: 'CADUCEUS_TLS_KEY', default: '`<data dir>/dev-key.pem` (generated)', meaning: 'PEM private key of the certificate' },
+  { name: 'CADUCEUS_KEYRING', default: '`<data dir>/keyring.json`', meaning: 'Local keyring of token- and audit-signing keys (mode 0600); every process of one deployment must share it' },
   { name: 'CADUCEUS_ISSUER', default: '`https://localhost:<port>`', meaning: '`iss` of access tokens this server signs and accepts' },
   { name: 'CADUCEUS_AUDIENCE', default: '`<issuer>/api/v1`', meaning: '`aud` every access token must carry' },
   { name: 'CADUCEUS_CLOCK_SKEW_SECONDS', default: '30', meaning: 'Clock skew tolerated on `exp`, `nbf` and `iat` (0–300)' },

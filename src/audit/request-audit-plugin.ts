@@ -1,0 +1,73 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { reachedAuthentication } from '../auth/authenticate-plugin.js';
+import { errorEnvelope } from '../errors/index.js';
+import type { AuditEvent, AuditLog } from './event.js';
+
+/** What a handler adds to its request's audit event: never bodies or values. */
+export interface AuditDetails {
+  resourceId?: string | null;
+  searchParams?: readonly string[];
+  resultIds?: readonly string[];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auditDetails: AuditDetails | null;
+  }
+}
+
+function errorCodeOf(payload: unknown): string | null {
+  if (typeof payload !== 'string' || !payload.startsWith('{"error":')) return null;
+  const parsed = JSON.parse(payload) as { error?: { code?: unknown } };
+  return typeof parsed.error?.code === 'string' ? parsed.error.code : null;
+}
+
+function eventFor(request: FastifyRequest, reply: FastifyReply, payload: unknown): AuditEvent {
+  const rule = request.routeOptions.config.access;
+  const principal = request.principal;
+  const details = request.auditDetails;
+  const params = request.params as Record<string, string | undefined> | undefined;
+  return {
+    time: new Date(Date.now() - reply.elapsedTime).toISOString(),
+    requestId: request.id,
+    category: 'api',
+    actor: {
+      subject: principal?.subject ?? null,
+      client: principal?.clientId ?? null,
+      role: principal?.role ?? null,
+      sourceIp: request.ip,
+    },
+    action: {
+      interaction: typeof rule === 'object' ? rule.interaction : `${request.method} ${request.routeOptions.url ?? ''}`,
+      resourceType: typeof rule === 'object' ? rule.resourceType : null,
+      resourceId: details?.resourceId ?? params?.id ?? null,
+      ...(details?.searchParams !== undefined && { searchParams: details.searchParams }),
+      ...(details?.resultIds !== undefined && { resultIds: details.resultIds }),
+    },
+    outcome: { status: reply.statusCode, code: errorCodeOf(payload) },
+  };
+}
+
+/**
+ * The audit layer (request-path step 7): one event per request that reached
+ * authentication, durable before the response leaves (HIPAA 164.312(b)).
+ * If the event cannot be written the request fails closed with 503.
+ */
+export const requestAuditPlugin = fp(
+  (app: FastifyInstance, options: { audit: AuditLog }) => {
+    app.decorateRequest('auditDetails', null);
+    app.addHook('onSend', async (request, reply, payload) => {
+      if (request[reachedAuthentication] !== true) return payload;
+      try {
+        await options.audit.record(eventFor(request, reply, payload));
+        return payload;
+      } catch {
+        request.log.error({ errorType: 'AuditWriteFailed' }, 'audit event not durable; failing closed');
+        reply.code(503).type('application/json; charset=utf-8').removeHeader('etag').removeHeader('location');
+        return JSON.stringify(errorEnvelope('SERVICE_UNAVAILABLE', request.id));
+      }
+    });
+  },
+  { name: 'caduceus-request-audit' },
+);

@@ -1,0 +1,54 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError } from '../errors/index.js';
+import type { Principal } from './principal.js';
+import './access-rule.js';
+
+/** Verifies a bearer token into a principal; throws ApiError AUTH_ERROR. */
+export interface BearerVerifier {
+  verify(token: string): Promise<Principal>;
+}
+
+/** RFC 6750 §2.1: exactly one "Bearer" credential in Authorization. */
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
+  return match?.[1];
+}
+
+/** Marks that a request reached authentication: it gets exactly one audit event. */
+export const reachedAuthentication = Symbol('reachedAuthentication');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    [reachedAuthentication]?: boolean;
+  }
+}
+
+/**
+ * The authentication layer (request-path step 3): every route that is not
+ * public needs a valid RFC 9068 access token; failures answer 401
+ * AUTH_ERROR with WWW-Authenticate.
+ */
+export const authenticatePlugin = fp(
+  (app: FastifyInstance, options: { verifier: BearerVerifier }) => {
+    app.decorateRequest('principal', null);
+    app.decorateRequest('grant', null);
+    app.addHook('onRequest', async (request) => {
+      const rule = request.routeOptions.config.access;
+      // Unknown paths answer 404 to anyone: there is nothing behind them to protect.
+      if (rule === 'public' || request.is404) return;
+      request[reachedAuthentication] = true;
+      const token = bearerToken(request);
+      if (token === undefined) {
+        // RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code.
+        throw new ApiError('AUTH_ERROR', 'A bearer access token is required', { 'www-authenticate': 'Bearer' });
+      }
+      // The verifier's TokenError is AUTH_ERROR with the RFC 6750 challenge, or
+      // SERVICE_UNAVAILABLE when keys or revocation cannot be read (fail closed).
+      request.principal = await options.verifier.verify(token);
+    });
+  },
+  { name: 'caduceus-authenticate' },
+);

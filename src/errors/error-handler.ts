@@ -1,0 +1,66 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { isApiError } from './api-error.js';
+import { errorCatalogue, type ErrorCode } from './catalogue.js';
+import { errorEnvelope } from './envelope.js';
+
+/** Fastify's own error codes that are the client's fault, mapped to the catalogue. */
+const frameworkCodes: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_ASYNC_CONSTRAINT: 'BAD_REQUEST',
+  FST_ERR_VALIDATION: 'VALIDATION_ERROR',
+};
+
+/** Safe, fixed messages for framework errors: theirs may echo input. */
+const frameworkMessages: Partial<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Content-Type must be application/fhir+json or application/json',
+  FST_ERR_CTP_EMPTY_TYPE: 'Content-Type must be application/fhir+json or application/json',
+  FST_ERR_BAD_URL: 'The request URL is malformed',
+};
+
+/** Sends the seed's envelope; the one place an API error response is written. */
+export function sendError(reply: FastifyReply, code: ErrorCode, message?: string, headers: Record<string, string> = {}): FastifyReply {
+  return reply
+    .code(errorCatalogue[code].status)
+    .headers(headers)
+    .type('application/json; charset=utf-8')
+    .send(errorEnvelope(code, reply.request.id, message));
+}
+
+function validationMessage(error: FastifyError): string {
+  const first = error.validation?.[0];
+  if (first === undefined) return errorCatalogue.VALIDATION_ERROR.message;
+  // Name the field by location only; Ajv messages for our param/query schemas never carry values.
+  const where = `${error.validationContext ?? 'request'}${first.instancePath.replaceAll('/', '.')}`;
+  return `Invalid ${where}: ${first.message ?? 'not allowed'}`;
+}
+
+/**
+ * The error handler and 404 handler (request-path step 8): every error
+ * becomes the envelope; unexpected ones answer 500 INTERNAL_ERROR and are
+ * logged by type and code only (messages may carry SQL or PHI).
+ */
+export const errorHandlerPlugin = fp(
+  (app: FastifyInstance) => {
+    app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      if (isApiError(error)) return sendError(reply, error.code, error.message, { ...error.headers });
+      const mapped = error.code in frameworkCodes ? frameworkCodes[error.code] : undefined;
+      if (mapped !== undefined) {
+        const message = mapped === 'VALIDATION_ERROR' ? validationMessage(error) : frameworkMessages[error.code];
+        return sendError(reply, mapped, message);
+      }
+      request.log.error({ errorType: error.name, errorCode: error.code }, 'unexpected error');
+      return sendError(reply, 'INTERNAL_ERROR');
+    });
+    app.setNotFoundHandler((_request, reply) => sendError(reply, 'NOT_FOUND'));
+  },
+  { name: 'caduceus-errors' },
+);

@@ -1,0 +1,49 @@
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { pino, type Logger, type DestinationStream } from 'pino';
+import type { Config } from '../config/index.js';
+
+/**
+ * Paths pino censors wherever they appear (HIPAA 164.312(b) logging without
+ * PHI or secrets). Request lines below never carry URLs, bodies or headers;
+ * this is the second line of defence for anything logged by hand.
+ */
+const redactPaths = [
+  'authorization', '*.authorization', 'headers', '*.headers', 'body', '*.body', 'token', '*.token',
+  'password', '*.password', 'secret', '*.secret', 'url', '*.url', 'query', '*.query', 'err.message', 'err.stack',
+];
+
+/** The process logger: JSON lines, redacted, level from config. */
+export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
+  return pino({ level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'caduceus' } }, destination);
+}
+
+/**
+ * Request log lines name the route pattern (`/api/v1/patients/:id`), never the
+ * URL: search values like `family=` are PHI. Errors are logged by type only.
+ */
+export class PhiSafeLogController extends LogController {
+  override incomingRequest(): void {
+    // One line per request, at completion, is enough.
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      requestId: request.id,
+      method: request.method,
+      route: request.routeOptions.url ?? '(unmatched)',
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+      ...(error && { errorType: error.name }),
+    };
+    if (reply.statusCode >= 500) reply.log.error(line, 'request failed');
+    else reply.log.info(line, 'request completed');
+  }
+
+  override defaultErrorLog(error: Error, _request: FastifyRequest, reply: FastifyReply): void {
+    reply.log.error({ errorType: error.name }, 'request error');
+  }
+
+  override routeNotFound(): void {
+    // Counted in the completion line; the URL itself may carry PHI.
+  }
+}

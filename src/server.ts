@@ -1,0 +1,83 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.js';
+import { localIssuerProfile } from './auth/issuer-profile.js';
+import { createRevocationStore } from './auth/revocation.js';
+import { createTokenVerifier } from './auth/verify-token.js';
+import type { Config } from './config/index.js';
+import { loadTlsMaterial } from './edge/tls.js';
+import { createLogger } from './gateway/logging.js';
+import { identitySealer } from './keys/identity-sealer.js';
+import { createResourceDefinitions } from './resources/index.js';
+import { openRuntime } from './runtime.js';
+
+/** Revocations are kept one day: longer than any access token this server accepts lives. */
+const revocationRetentionMs = 86_400_000;
+
+/** A running server and the way to stop it cleanly. */
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly url: string;
+  /** Drains in-flight requests, flushes the audit log, closes the database. */
+  stop(): Promise<void>;
+}
+
+async function announce(app: FastifyInstance, config: Config, logger: Logger, url: string, generatedCert: string | null, empty: boolean): Promise<void> {
+  logger.info({ event: 'server.listening', url }, `Caduceus listening on ${url} (TLS 1.3 only)`);
+  if (config.tls.generated) {
+    logger.info({ event: 'tls.development_certificate', created: generatedCert !== null }, `development certificate: ${config.tls.certPath} (trust it with curl --cacert)`);
+  }
+  if (empty) {
+    logger.info(
+      { event: 'server.first_request_hint' },
+      `empty database. First authenticated request: TOKEN=$(npm run --silent caduceus -- token issue --role clinician) && curl --cacert ${config.tls.certPath} -H "Authorization: Bearer $TOKEN" ${url}/api/v1/patients`,
+    );
+  }
+  await app.ready();
+}
+
+/** Starts the HTTPS server with everything DESIGN.md's request path needs. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const logger = createLogger(config);
+  const tls = await loadTlsMaterial(config);
+  const runtime = await openRuntime(config, logger);
+  const audit = await runtime.openAuditLog();
+  const verifier = createTokenVerifier({
+    profiles: [localIssuerProfile(config.auth.issuer, runtime.keys)],
+    audience: config.auth.audience,
+    clockSkewSeconds: config.auth.clockSkewSeconds,
+    revocation: createRevocationStore(runtime.db.kv, { retentionMs: revocationRetentionMs }),
+  });
+  const app = await buildApp(config, {
+    db: runtime.db,
+    audit,
+    verifier,
+    sealer: identitySealer,
+    logger,
+    definitions: createResourceDefinitions(),
+  }, { https: tls });
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = address.replace('127.0.0.1', 'localhost');
+  const empty = (await runtime.db.resources.search({ type: 'Patient', clauses: [], limit: 1 })).length === 0;
+  await announce(app, config, logger, url, tls.generatedPath, empty);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ event: 'server.stopping' }, 'draining in-flight requests');
+      // Requests still running after the grace period lose their connection; the audit log is flushed regardless.
+      const force = setTimeout(() => { app.server.closeAllConnections(); }, config.shutdownGraceMs);
+      force.unref();
+      await app.close();
+      clearTimeout(force);
+      await audit.close();
+      await runtime.close();
+      logger.info({ event: 'server.stopped' }, 'stopped');
+    })();
+    return stopping;
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => { void stop(); });
+  }
+  return { app, url, stop };
+}

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { grantFor, permissionMatrix } from '../../src/auth/permissions.js';
+import { roles } from '../../src/auth/principal.js';
+
+test('docs/access-control.md states exactly the permission matrix', async () => {
+  const doc = await readFile(new URL('../../docs/access-control.md', import.meta.url), 'utf8');
+  const documented = [...doc.matchAll(/^\| (\w+) \| (\w+) \| ([a-z, ]+) \| (full|demographics) \| (any|own) \|$/gm)]
+    .map((match) => `${match[1]!}/${match[2]!}: ${match[3]!} ${match[4]!} ${match[5]!}`).sort();
+  const actual = Object.entries(permissionMatrix).flatMap(([type, byRole]) => Object.entries(byRole).map(([role, grant]) =>
+    `${type}/${role}: ${grant.interactions.join(', ')} ${grant.view} ${grant.ownCompartmentOnly ? 'own' : 'any'}`)).sort();
+  assert.deepEqual(documented, actual);
+});
+
+test('deny by default: unknown resource types and unlisted roles have no grant', () => {
+  assert.equal(grantFor('Observation', 'admin'), undefined);
+  assert.equal(grantFor('Patient', 'device'), undefined);
+  assert.equal(grantFor('Patient', 'auditor'), undefined);
+  assert.equal(grantFor('Patient', 'billing')?.view, 'demographics');
+  assert.ok(!grantFor('Patient', 'billing')!.interactions.includes('history'), 'billing cannot read history (it would show clinical fields)');
+  for (const role of roles) {
+    const grant = grantFor('Patient', role);
+    if (role !== 'admin') assert.ok(grant === undefined || !grant.interactions.includes('delete'), `${role} cannot delete`);
+  }
+});

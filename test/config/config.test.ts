@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { ConfigError, loadConfig, settings } from '../../src/config/index.js';
+
+test('defaults: development, loopback, 8443, SQLite under ./data, frozen', () => {
+  const config = loadConfig({}, '/srv/app');
+  assert.equal(config.env, 'development');
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.port, 8443);
+  assert.equal(config.databaseUrl, '/srv/app/data/caduceus.db');
+  assert.equal(config.tls.generated, true);
+  assert.equal(config.limits.bodyBytes, 1_048_576);
+  assert.equal(config.auth.audience, 'https://localhost:8443/api/v1');
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.limits), 'config is frozen all the way down');
+  assert.throws(() => { (config as { port: number }).port = 1; }, TypeError);
+});
+
+test('a postgres URL is kept as given; relative SQLite paths resolve against cwd', () => {
+  assert.equal(loadConfig({ CADUCEUS_DATABASE_URL: 'postgres://u@db:5432/x' }, '/a').databaseUrl, 'postgres://u@db:5432/x');
+  assert.equal(loadConfig({ CADUCEUS_DATABASE_URL: 'x/y.db' }, '/a').databaseUrl, '/a/x/y.db');
+});
+
+test('invalid settings are refused with the setting named and the value not echoed', () => {
+  const cases: Record<string, string>[] = [
+    { CADUCEUS_PORT: 'eighty' },
+    { CADUCEUS_PORT: '70000' },
+    { CADUCEUS_ENV: 'staging-secret-value' },
+    { CADUCEUS_TLS_CERT: '/only/cert.pem' },
+    { CADUCEUS_PAGE_SIZE: '500', CADUCEUS_MAX_PAGE_SIZE: '100' },
+    { CADUCEUS_ISSUER: 'not a url' },
+    { CADUCEUS_BODY_LIMIT_BYTES: '-1' },
+  ];
+  for (const env of cases) {
+    assert.throws(() => loadConfig(env, '/a'), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      const [name] = Object.keys(env);
+      assert.ok(error.message.includes(name!), `message names ${name!}`);
+      for (const value of Object.values(env)) assert.ok(!error.message.includes(value), 'value not echoed');
+      return true;
+    });
+  }
+});
+
+test('README configuration table lists every setting with its default, and nothing else', async () => {
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  const rows = new Map([...readme.matchAll(/^\| `(CADUCEUS_[A-Z_]+)` \| (.+?) \|/gm)].map((match) => [match[1]!, match[2]!]));
+  assert.deepEqual([...rows.keys()].sort(), settings.map((setting) => setting.name).sort());
+  for (const setting of settings) assert.equal(rows.get(setting.name), setting.default, `${setting.name} default`);
+});
+
+test('every setting the loader reads is in the settings table', async () => {
+  const source = await readFile(new URL('../../src/config/load.ts', import.meta.url), 'utf8');
+  const read = new Set([...source.matchAll(/'(CADUCEUS_[A-Z_]+)'/g)].map((match) => match[1]!));
+  const listed = new Set(settings.map((setting) => setting.name));
+  for (const name of read) assert.ok(listed.has(name), `${name} is documented`);
+});
