@@ -21,10 +21,14 @@ function waitForUrl(child: ChildProcess, event: string): Promise<string> {
     const timer = setTimeout(() => { reject(new Error(`no ${event} within 30 s`)); }, 30_000);
     lines.on('line', (line) => {
       try {
-        const parsed = JSON.parse(line) as { event?: string; url?: string };
-        if (parsed.event === event && parsed.url !== undefined) {
+        const parsed = JSON.parse(line) as { event?: string; address?: string; url?: string };
+        const url = parsed.address ?? parsed.url;
+        if (parsed.event === event && url !== undefined) {
           clearTimeout(timer);
-          resolve(parsed.url);
+          // Stop parsing: the rest of the output (a log line per request) is drained unread.
+          lines.close();
+          child.stdout!.resume();
+          resolve(url);
         }
       } catch { /* not a JSON line */ }
     });
@@ -45,8 +49,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [server];
   try {
     const base = await waitForUrl(server, 'server.listening');
-    server.stdout!.resume();
-    const bare = spawn(process.execPath, [path.join(root, 'bench/bare-server.mjs'), path.join(dir, 'dev-cert.pem'), path.join(dir, 'dev-key.pem')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const bare = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/bare-server.ts'), path.join(dir, 'dev-cert.pem'), path.join(dir, 'dev-key.pem')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(bare);
     const bareUrl = await waitForUrl(bare, 'bare.listening');
     const token = execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), 'token', 'issue', '--role', 'clinician', '--ttl', '1h'], { cwd: dir, env, encoding: 'utf8' }).trim();

@@ -23,7 +23,7 @@ export interface RunningServer {
 }
 
 async function announce(app: FastifyInstance, config: Config, logger: Logger, url: string, generatedCert: string | null, empty: boolean): Promise<void> {
-  logger.info({ event: 'server.listening', url }, `Caduceus listening on ${url} (TLS 1.3 only)`);
+  logger.info({ event: 'server.listening', address: url }, `Caduceus listening on ${url} (TLS 1.3 only)`);
   if (config.tls.generated) {
     logger.info({ event: 'tls.development_certificate', created: generatedCert !== null }, `development certificate: ${config.tls.certPath} (trust it with curl --cacert)`);
   }
@@ -34,6 +34,8 @@ async function announce(app: FastifyInstance, config: Config, logger: Logger, ur
     );
   }
   await app.ready();
+  // Start-up lines must be seen at once; request lines are buffered.
+  logger.flush();
 }
 
 /** Starts the HTTPS server with everything DESIGN.md's request path needs. */
@@ -73,6 +75,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await audit.close();
       await runtime.close();
       logger.info({ event: 'server.stopped' }, 'stopped');
+      logger.flush();
     })();
     return stopping;
   };

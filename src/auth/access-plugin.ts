@@ -12,14 +12,20 @@ import './access-rule.js';
  */
 export const accessPlugin = fp(
   (app: FastifyInstance) => {
-    app.addHook('preHandler', async (request) => {
+    app.addHook('preHandler', (request, _reply, done) => {
       const rule = request.routeOptions.config.access;
-      if (rule === 'public' || request.is404) return;
+      if (rule === 'public' || request.is404) {
+        done();
+        return;
+      }
       const principal = request.principal;
-      if (rule === undefined || principal === null) throw new ApiError('FORBIDDEN');
-      const grant = grantFor(rule.resourceType, principal.role);
-      if (grant === undefined || !grant.interactions.includes(rule.interaction)) throw new ApiError('FORBIDDEN');
+      const grant = rule === undefined || principal === null ? undefined : grantFor(rule.resourceType, principal.role);
+      if (rule === undefined || grant === undefined || !grant.interactions.includes(rule.interaction)) {
+        done(new ApiError('FORBIDDEN'));
+        return;
+      }
       request.grant = grant;
+      done();
     });
   },
   { name: 'caduceus-access', dependencies: ['caduceus-authenticate'] },

@@ -5,19 +5,12 @@ import { errorCatalogue } from '../errors/catalogue.js';
 import { randomHexId } from '../security/random.js';
 import { securityHeaders } from './security-headers.js';
 
-/** Node's client-error codes (http.Server 'clientError') mapped to the catalogue. */
-function codeFor(nodeCode: string | undefined): ErrorCode {
-  switch (nodeCode) {
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return 'REQUEST_TIMEOUT';
-    case 'HPE_HEADER_OVERFLOW':
-      return 'HEADERS_TOO_LARGE';
-    case 'HPE_URI_TOO_LONG':
-      return 'URI_TOO_LONG';
-    default:
-      return 'BAD_REQUEST';
-  }
-}
+/** Node's client-error codes (http.Server 'clientError') mapped to the catalogue; anything else is 400. */
+const nodeCodes: Readonly<Record<string, ErrorCode>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
+  HPE_URI_TOO_LONG: 'URI_TOO_LONG',
+};
 
 /**
  * Answers requests Node refuses before Fastify routes them (malformed
@@ -28,7 +21,7 @@ function codeFor(nodeCode: string | undefined): ErrorCode {
 export function createClientErrorHandler(onRefused: (code: ErrorCode, sourceIp: string | undefined) => void) {
   return function handleClientError(error: Error & { code?: string }, socket: Socket): void {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    const code = codeFor(error.code);
+    const code = (error.code === undefined ? undefined : nodeCodes[error.code]) ?? 'BAD_REQUEST';
     onRefused(code, socket.remoteAddress);
     const requestId = randomHexId();
     const body = JSON.stringify(errorEnvelope(code, requestId));

@@ -12,9 +12,16 @@ const redactPaths = [
   'password', '*.password', 'secret', '*.secret', 'url', '*.url', 'query', '*.query', 'err.message', 'err.stack',
 ];
 
-/** The process logger: JSON lines, redacted, level from config. */
+/**
+ * The process logger: JSON lines, redacted, level from config. By default
+ * it writes stdout through a 4 KiB buffer (a write per request line cost 5%
+ * of a read); call `flush` before exit.
+ */
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
-  return pino({ level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'caduceus' } }, destination);
+  return pino(
+    { level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'caduceus' } },
+    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+  );
 }
 
 /**

@@ -44,7 +44,8 @@ export interface BuildOptions {
 export async function build(t: TestContext, options: BuildOptions = {}): Promise<TestApp> {
   const dir = await mkdtemp(path.join(tmpdir(), 'caduceus-test-'));
   const config = loadConfig({ CADUCEUS_DATA_DIR: dir, CADUCEUS_LOG_LEVEL: 'silent', ...options.env }, dir);
-  const { db, cleanup } = await openTestDatabase(options.database ?? 'sqlite');
+  const testDatabase = await openTestDatabase(options.database ?? 'sqlite');
+  const { db } = testDatabase;
   const keys = await openLocalKeyManager({ path: config.keys.keyringPath });
   const audit = await createAuditLog({ store: db.audit, keys, checkpointIntervalMs: config.audit.checkpointIntervalMs });
   const revocation = createRevocationStore(db.kv, { retentionMs: 86_400_000 });
@@ -66,7 +67,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     await app.close();
     await audit.close().catch(() => undefined);
     await keys.close();
-    await cleanup();
+    await testDatabase.cleanup();
     await rm(dir, { recursive: true, force: true });
   });
   return {

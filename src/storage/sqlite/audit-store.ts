@@ -3,6 +3,7 @@ import type { AuditRow, AuditStore } from '../ports.js';
 import { toAuditRow, type AuditDbRow } from '../rows.js';
 import { assertLimit } from '../validate.js';
 import type { SqliteConnection } from './connection.js';
+import { startBackgroundAppender, type BackgroundAppender } from './background-appender.js';
 import { runSqlite } from './errors.js';
 
 const auditColumns = 'writer_id, seq, time, kind, payload, prev_hash, hash';
@@ -33,9 +34,15 @@ export class SqliteAuditStore implements AuditStore {
   readonly #db: SqliteConnection;
   #statements: AuditStatements | undefined;
   readonly #append: (rows: readonly AuditRow[]) => void;
+  readonly #file: string;
+  readonly #busyTimeoutMs: number;
+  #background: BackgroundAppender | undefined;
 
-  constructor(db: SqliteConnection) {
+  /** A file database appends through a worker thread (append-worker.ts); `:memory:` appends in-thread. */
+  constructor(db: SqliteConnection, file: string, busyTimeoutMs: number) {
     this.#db = db;
+    this.#file = file;
+    this.#busyTimeoutMs = busyTimeoutMs;
     // One transaction per batch: the group commit is durable all at once or not at all.
     const tx = db.transaction((rows: readonly AuditRow[]) => {
       const insert = this.#stmts.insert;
@@ -52,9 +59,16 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   append(rows: readonly AuditRow[]): Promise<void> {
-    return runSqlite('audit.append', () => {
-      if (rows.length > 0) this.#append(rows);
-    });
+    if (rows.length === 0) return Promise.resolve();
+    if (this.#file === ':memory:') return runSqlite('audit.append', () => { this.#append(rows); });
+    // Started on first use: the worker prepares its statement, so the table must exist (after migrate).
+    this.#background ??= startBackgroundAppender(this.#file, this.#busyTimeoutMs);
+    return this.#background.append(rows);
+  }
+
+  /** Stops the append worker after the batches already sent. */
+  async close(): Promise<void> {
+    await this.#background?.close();
   }
 
   read(options: { writerId?: string; afterSeq?: number; limit: number }): Promise<AuditRow[]> {

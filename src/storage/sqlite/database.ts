@@ -1,6 +1,6 @@
 import type { Database } from '../ports.js';
 import { SqliteAuditStore } from './audit-store.js';
-import { openSqliteConnection, type SqliteConnection } from './connection.js';
+import { defaultBusyTimeoutMs, openSqliteConnection, type SqliteConnection } from './connection.js';
 import { runSqlite } from './errors.js';
 import { SqliteKeyValueStore } from './kv-store.js';
 import { migrateSqlite } from './migrate.js';
@@ -19,11 +19,11 @@ class SqliteDatabase implements Database {
   readonly audit: SqliteAuditStore;
   readonly #db: SqliteConnection;
 
-  constructor(db: SqliteConnection) {
+  constructor(db: SqliteConnection, file: string, busyTimeoutMs: number) {
     this.#db = db;
     this.resources = new SqliteResourceStore(db);
     this.kv = new SqliteKeyValueStore(db);
-    this.audit = new SqliteAuditStore(db);
+    this.audit = new SqliteAuditStore(db, file, busyTimeoutMs);
   }
 
   migrate(): Promise<number[]> {
@@ -36,8 +36,9 @@ class SqliteDatabase implements Database {
     });
   }
 
-  close(): Promise<void> {
-    return runSqlite('close', () => {
+  async close(): Promise<void> {
+    await this.audit.close();
+    await runSqlite('close', () => {
       if (this.#db.open) this.#db.close();
     });
   }
@@ -45,5 +46,6 @@ class SqliteDatabase implements Database {
 
 /** Opens (creating if needed) a SQLite database file, or `:memory:`; does not migrate. */
 export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: number } = {}): Promise<Database> {
-  return runSqlite('open', () => new SqliteDatabase(openSqliteConnection(file, options.busyTimeoutMs)));
+  const busyTimeoutMs = options.busyTimeoutMs ?? defaultBusyTimeoutMs;
+  return runSqlite('open', () => new SqliteDatabase(openSqliteConnection(file, busyTimeoutMs), file, busyTimeoutMs));
 }

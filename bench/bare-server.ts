@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 
-const [certPath, keyPath] = process.argv.slice(2);
+const [certPath = '', keyPath = ''] = process.argv.slice(2);
 const app = Fastify({ https: { cert: readFileSync(certPath), key: readFileSync(keyPath), minVersion: 'TLSv1.3' } });
 const patient = { resourceType: 'Patient', id: 'bench', meta: { versionId: '1', lastUpdated: new Date().toISOString() }, name: [{ family: 'Chalmers', given: ['Peter', 'James'] }], gender: 'male', birthDate: '1974-12-25' };
 app.get('/bare', () => patient);
