@@ -44,6 +44,7 @@ function eventFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
       resourceId: details?.resourceId ?? params?.id ?? null,
       ...(details?.searchParams !== undefined && { searchParams: details.searchParams }),
       ...(details?.resultIds !== undefined && { resultIds: details.resultIds }),
+      ...(request.authFailure !== null && { details: { authFailure: request.authFailure } }),
     },
     outcome: { status: reply.statusCode, code: errorCodeOf(payload) },
   };

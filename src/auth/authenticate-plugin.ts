@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors/index.js';
 import type { Principal } from './principal.js';
+import { TokenError, type TokenFailureReason } from './token-error.js';
 import './access-rule.js';
 
 /** Verifies a bearer token into a principal; throws ApiError AUTH_ERROR. */
@@ -23,6 +24,8 @@ export const reachedAuthentication = Symbol('reachedAuthentication');
 declare module 'fastify' {
   interface FastifyRequest {
     [reachedAuthentication]?: boolean;
+    /** Why the bearer token was refused, for the audit event. */
+    authFailure: TokenFailureReason | null;
   }
 }
 
@@ -35,6 +38,7 @@ export const authenticatePlugin = fp(
   (app: FastifyInstance, options: { verifier: BearerVerifier }) => {
     app.decorateRequest('principal', null);
     app.decorateRequest('grant', null);
+    app.decorateRequest('authFailure', null);
     app.addHook('onRequest', async (request) => {
       const rule = request.routeOptions.config.access;
       // Unknown paths answer 404 to anyone: there is nothing behind them to protect.
@@ -47,7 +51,13 @@ export const authenticatePlugin = fp(
       }
       // The verifier's TokenError is AUTH_ERROR with the RFC 6750 challenge, or
       // SERVICE_UNAVAILABLE when keys or revocation cannot be read (fail closed).
-      request.principal = await options.verifier.verify(token);
+      try {
+        request.principal = await options.verifier.verify(token);
+      } catch (error) {
+        // The machine reason (expired, revoked, bad_signature, …) goes to the audit event, never to the client.
+        if (error instanceof TokenError) request.authFailure = error.reason;
+        throw error;
+      }
     });
   },
   { name: 'caduceus-authenticate' },
