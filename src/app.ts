@@ -5,7 +5,7 @@ import { requestAuditPlugin } from './audit/request-audit-plugin.js';
 import { accessPlugin } from './auth/access-plugin.js';
 import { authenticatePlugin, type BearerVerifier } from './auth/authenticate-plugin.js';
 import type { Config } from './config/index.js';
-import { createClientErrorHandler } from './edge/client-error.js';
+import { assignRequestId, createClientErrorHandler } from './edge/client-error.js';
 import { edgePlugin } from './edge/edge-plugin.js';
 import { errorHandlerPlugin } from './errors/error-handler.js';
 import { PhiSafeLogController } from './gateway/logging.js';
@@ -14,7 +14,6 @@ import { registerHealthRoutes } from './monitoring/health.js';
 import { createResourceEngine } from './resources/engine/engine.js';
 import { registerResourceRoutes } from './resources/engine/routes.js';
 import type { ResourceDefinition } from './resources/engine/types.js';
-import { randomHexId } from './security/random.js';
 import type { Database } from './storage/ports.js';
 
 /** Everything outside the process, passed in (STYLE.md #1: no module-level state). */
@@ -40,7 +39,7 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
   const app = Fastify({
     loggerInstance: deps.logger,
     logController: new PhiSafeLogController(),
-    genReqId: randomHexId,
+    genReqId: assignRequestId,
     requestIdHeader: false,
     bodyLimit: config.limits.bodyBytes,
     requestTimeout: config.limits.requestTimeoutMs,
@@ -52,7 +51,14 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
     }),
     ...(options.https && {
       // TLS 1.3 only (seed: "Enforce TLS 1.3 for all API communications").
-      https: { key: options.https.key, cert: options.https.cert, minVersion: 'TLSv1.3' as const, maxHeaderSize: config.limits.headerBytes },
+      https: {
+        key: options.https.key,
+        cert: options.https.cert,
+        minVersion: 'TLSv1.3' as const,
+        maxHeaderSize: config.limits.headerBytes,
+        // Node checks header and request timeouts on this interval (default 30 s): check often enough that slow clients get their 408 on time.
+        connectionsCheckingInterval: Math.max(100, Math.floor(Math.min(config.limits.headersTimeoutMs, config.limits.requestTimeoutMs) / 2)),
+      },
     }),
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = config.limits.headersTimeoutMs;

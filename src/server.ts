@@ -38,6 +38,8 @@ async function announce(app: FastifyInstance, config: Config, logger: Logger, ur
   logger.flush();
 }
 
+const signals = ['SIGTERM', 'SIGINT'] as const;
+
 /** Starts the HTTPS server with everything DESIGN.md's request path needs. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config);
@@ -64,8 +66,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await announce(app, config, logger, url, tls.generatedPath, empty);
 
   let stopping: Promise<void> | undefined;
+  const onSignal = (): void => { void stop(); };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      for (const signal of signals) process.removeListener(signal, onSignal);
       logger.info({ event: 'server.stopping' }, 'draining in-flight requests');
       // Requests still running after the grace period lose their connection; the audit log is flushed regardless.
       const force = setTimeout(() => { app.server.closeAllConnections(); }, config.shutdownGraceMs);
@@ -79,8 +83,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
     })();
     return stopping;
   };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => { void stop(); });
-  }
+  for (const signal of signals) process.once(signal, onSignal);
   return { app, url, stop };
 }

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { errorEnvelope, type ErrorCode } from '../errors/index.js';
 import { errorCatalogue } from '../errors/catalogue.js';
@@ -9,21 +9,56 @@ import { securityHeaders } from './security-headers.js';
 const nodeCodes: Readonly<Record<string, ErrorCode>> = {
   ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
-  HPE_URI_TOO_LONG: 'URI_TOO_LONG',
 };
+
+const requestIdOf = Symbol('caduceus.requestId');
+const refusedAs = Symbol('caduceus.refusedAs');
+
+interface TrackedRequest extends IncomingMessage {
+  [requestIdOf]?: string;
+  [refusedAs]?: ErrorCode;
+}
+
+/** Fastify's genReqId: the id is also kept on the raw request so a later client error can answer under it. */
+export function assignRequestId(raw: IncomingMessage): string {
+  const id = randomHexId();
+  (raw as TrackedRequest)[requestIdOf] = id;
+  return id;
+}
+
+/**
+ * The code a routed request was refused with by Node (its body timed out),
+ * so that the error handler answers, and the audit event records, what the
+ * client actually received.
+ */
+export function clientErrorOf(raw: IncomingMessage): ErrorCode | undefined {
+  return (raw as TrackedRequest)[refusedAs];
+}
 
 /**
  * Answers requests Node refuses before Fastify routes them (malformed
  * requests, oversized headers, slow clients) with the API envelope and the
  * security headers, then closes the connection. `onRefused` counts the
  * refusal per source for monitoring (DESIGN.md: earlier refusals are counted).
+ * A routed request whose body times out is answered under its own request id
+ * and marked, so that its audit event (written by the request path when the
+ * body stream fails) records the same 408.
  */
 export function createClientErrorHandler(onRefused: (code: ErrorCode, sourceIp: string | undefined) => void) {
   return function handleClientError(error: Error & { code?: string }, socket: Socket): void {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    // A request Fastify already routed (its body was still arriving) has a ServerResponse on the socket.
+    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse<TrackedRequest> | null })._httpMessage ?? undefined;
+    if (inFlight?.headersSent === true) {
+      // A response already went out (an early 401, say): a second one would corrupt the stream.
+      socket.destroy();
+      return;
+    }
     const code = (error.code === undefined ? undefined : nodeCodes[error.code]) ?? 'BAD_REQUEST';
-    onRefused(code, socket.remoteAddress);
-    const requestId = randomHexId();
+    const routed = inFlight?.req;
+    if (routed !== undefined) routed[refusedAs] = code;
+    else onRefused(code, socket.remoteAddress);
+    const requestId = routed?.[requestIdOf] ?? randomHexId();
     const body = JSON.stringify(errorEnvelope(code, requestId));
     const status = errorCatalogue[code].status;
     const headers = {

@@ -16,7 +16,6 @@ export const errorCatalogue = {
   GONE: { status: 410, message: 'The resource has been deleted' },
   PRECONDITION_FAILED: { status: 412, message: 'The resource version does not match If-Match' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large' },
-  URI_TOO_LONG: { status: 414, message: 'The request URI is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The content type is not supported' },
   HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large' },
   RATE_LIMITED: { status: 429, message: 'Too many requests' },

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { clientErrorOf } from '../edge/client-error.js';
 import { isApiError } from './api-error.js';
 import { errorCatalogue, type ErrorCode } from './catalogue.js';
 import { errorEnvelope } from './envelope.js';
@@ -52,6 +53,8 @@ export const errorHandlerPlugin = fp(
   (app: FastifyInstance) => {
     app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
       if (isApiError(error)) return sendError(reply, error.code, error.message, { ...error.headers });
+      const refused = clientErrorOf(request.raw);
+      if (refused !== undefined) return sendError(reply, refused); // the client already has this answer (edge/client-error.ts)
       const mapped = error.code in frameworkCodes ? frameworkCodes[error.code] : undefined;
       if (mapped !== undefined) {
         const message = mapped === 'VALIDATION_ERROR' ? validationMessage(error) : frameworkMessages[error.code];

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 
@@ -18,6 +18,8 @@ export function openSqliteConnection(file: string, busyTimeoutMs = defaultBusyTi
   if (file !== ':memory:') {
     // 0700: the database holds sealed PHI and the audit log; only the owner may list it.
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the database file's mode.
+    closeSync(openSync(file, 'a', 0o600));
   }
   const db = new BetterSqlite3(file, { timeout: busyTimeoutMs });
   try {
