@@ -13,7 +13,7 @@ export const settings: readonly Setting[] = [
   { name: 'CADUCEUS_HOST', default: '127.0.0.1', meaning: 'Address the HTTPS listener binds to' },
   { name: 'CADUCEUS_PORT', default: '8443', meaning: 'HTTPS port (0 picks a free one)' },
   { name: 'CADUCEUS_DATA_DIR', default: './data', meaning: 'Folder for the SQLite database, the keyring and the development certificate' },
-  { name: 'CADUCEUS_DATABASE_URL', default: '`<data dir>/caduceus.db`', meaning: 'A SQLite file path or a `postgres://` URL' },
+  { name: 'CADUCEUS_DATABASE_URL', default: '`<data dir>/caduceus.db`', meaning: 'A SQLite file path (its audit log goes in `<name>-audit.db` beside it) or a `postgres://` URL' },
   { name: 'CADUCEUS_TLS_CERT', default: '`<data dir>/dev-cert.pem` (generated)', meaning: 'PEM certificate chain; set together with CADUCEUS_TLS_KEY' },
   { name: 'CADUCEUS_TLS_KEY', default: '`<data dir>/dev-key.pem` (generated)', meaning: 'PEM private key of the certificate' },
   { name: 'CADUCEUS_KEYRING', default: '`<data dir>/keyring.json`', meaning: 'Local keyring of token- and audit-signing keys (mode 0600); every process of one deployment must share it' },

@@ -6,6 +6,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import BetterSqlite3 from 'better-sqlite3';
+import { sqliteAuditFile } from '../../src/storage/sqlite/connection.js';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { chainHash } from '../../src/audit/chain.js';
 import { verifyAuditLog, type VerifyReport } from '../../src/audit/verify.js';
@@ -47,7 +48,7 @@ interface RawRow { seq: number; payload: string; prev_hash: string; hash: string
 
 /** Opens the file directly, drops the append-only triggers (an attacker with file access can), runs `change`. */
 function tamper(url: string, change: (raw: BetterSqlite3.Database) => void): void {
-  const raw = new BetterSqlite3(url);
+  const raw = new BetterSqlite3(sqliteAuditFile(url));
   try {
     const triggers = raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`)
       .pluck().all() as string[];
@@ -99,7 +100,7 @@ test('the untouched log verifies, in pages of any size', async (t) => {
 
 test('the append-only triggers refuse UPDATE and DELETE on audit_log', async (t) => {
   const log = await closedLog(t);
-  const raw = new BetterSqlite3(log.url);
+  const raw = new BetterSqlite3(sqliteAuditFile(log.url));
   t.after(() => raw.close());
   assert.throws(() => raw.prepare("UPDATE audit_log SET payload = '{}' WHERE seq = 2").run(), /append-only/);
   assert.throws(() => raw.prepare('DELETE FROM audit_log WHERE seq = 2').run(), /append-only/);

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { canonicalJson } from '../../src/audit/canonical.js';
-import { sqliteMigrations } from '../../src/storage/sqlite/migrations.js';
+import { sqliteAuditFile } from '../../src/storage/sqlite/connection.js';
+import { sqliteAuditMigrations, sqliteMigrations } from '../../src/storage/sqlite/migrations.js';
 import {
   caduceusEnv, httpsRequest, processScope, runCliProcess, signToken, startInProcess, type ProcessScope,
 } from '../helpers/process.js';
@@ -27,7 +28,7 @@ interface RawEventRow {
 }
 
 /** A server on `env` takes some API traffic (201, 200, 401, 403) and stops cleanly. */
-async function serveTraffic(scope: ProcessScope, env: Record<string, string>): Promise<{ databaseUrl: string }> {
+async function serveTraffic(scope: ProcessScope, env: Record<string, string>): Promise<{ auditFile: string }> {
   const server = await startInProcess(scope, env);
   const clinician = await signToken(server.config, 'clinician');
   const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, {
@@ -41,7 +42,7 @@ async function serveTraffic(scope: ProcessScope, env: Record<string, string>): P
   const device = await signToken(server.config, 'device');
   assert.equal((await httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${device}` } })).status, 403);
   await server.stop();
-  return { databaseUrl: server.config.databaseUrl };
+  return { auditFile: sqliteAuditFile(server.config.databaseUrl) };
 }
 
 /** Opens the file directly and drops the append-only triggers by the names sqlite_master gives. */
@@ -56,7 +57,7 @@ function openWithoutTriggers(file: string): BetterSqlite3.Database {
 test('audit verify: exit 0 after traffic and a clean stop; exit 1 naming the writer and seq after one payload is edited', async (t) => {
   const scope = await processScope(t);
   const env = caduceusEnv(scope.dir);
-  const { databaseUrl } = await serveTraffic(scope, env);
+  const { auditFile } = await serveTraffic(scope, env);
 
   const clean = await runCliProcess(scope, env, ['audit', 'verify']);
   assert.equal(clean.code, 0, clean.stdout + clean.stderr);
@@ -68,13 +69,13 @@ test('audit verify: exit 0 after traffic and a clean stop; exit 1 naming the wri
   assert.deepEqual(cleanReport.writers.map((writer) => writer.status), ['closed']);
 
   // The triggers hold against an ordinary UPDATE; a forger drops them first.
-  const guarded = new BetterSqlite3(databaseUrl);
+  const guarded = new BetterSqlite3(auditFile);
   try {
     assert.throws(() => guarded.prepare("UPDATE audit_log SET payload = payload WHERE kind = 'event'").run(), /append-only/);
   } finally {
     guarded.close();
   }
-  const raw = openWithoutTriggers(databaseUrl);
+  const raw = openWithoutTriggers(auditFile);
   let target: RawEventRow;
   try {
     // Forge the 401 into a 200: hide a refused access, keeping the payload canonical JSON.
@@ -121,7 +122,7 @@ test('migrate --json on a fresh data folder prints the versions applied, then []
   const env = caduceusEnv(path.join(scope.dir, 'fresh', 'data'));
   const first = await runCliProcess(scope, env, ['migrate', '--json']);
   assert.equal(first.code, 0, first.stderr);
-  const versions = sqliteMigrations.map((migration) => migration.version);
+  const versions = [...sqliteMigrations, ...sqliteAuditMigrations].map((migration) => migration.version);
   assert.ok(versions.length > 0);
   assert.deepEqual(JSON.parse(first.stdout), { applied: versions });
   const second = await runCliProcess(scope, env, ['migrate', '--json']);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { StorageError } from '../../src/storage/errors.js';
 import { openDatabase } from '../../src/storage/open.js';
+import { sqliteAuditFile } from '../../src/storage/sqlite/connection.js';
 import { openTestDatabase } from '../helpers/database.js';
 import { runStorageContract } from './contract.js';
 import { versionWrite } from './fixtures.js';
@@ -17,6 +18,8 @@ after(() => shared.cleanup());
 function rawExec(sql: string): Promise<void> {
   const raw = new BetterSqlite3(shared.url);
   try {
+    // Both files behind the port, so that `audit_log` resolves as it does for an attacker with file access.
+    raw.prepare('ATTACH DATABASE ? AS audit').run(sqliteAuditFile(shared.url));
     raw.exec(sql);
     return Promise.resolve();
   } catch (error) {
@@ -32,7 +35,7 @@ runStorageContract('sqlite', async () => {
   return db;
 }, { rawExec });
 
-test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 folder it creates', async () => {
+test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 folder it creates, with the audit log in its own file', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'caduceus-sqlite-'));
   try {
     const file = path.join(dir, 'nested', 'deeper', 'caduceus.db');
@@ -49,9 +52,21 @@ test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 f
     try {
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
       const versions = raw.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
-      assert.deepEqual(versions, [1, 2, 3]);
+      assert.deepEqual(versions, [1, 2]);
     } finally {
       raw.close();
+    }
+    // The audit log's own file, beside it (src/storage/sqlite/connection.ts says why), 0600 like the database.
+    const auditFile = path.join(path.dirname(file), 'caduceus-audit.db');
+    assert.equal(sqliteAuditFile(file), auditFile);
+    for (const owned of [file, auditFile]) assert.equal((await stat(owned)).mode & 0o777, 0o600, owned);
+    const rawAudit = new BetterSqlite3(auditFile, { readonly: true });
+    try {
+      assert.equal(rawAudit.pragma('journal_mode', { simple: true }), 'wal');
+      assert.deepEqual(rawAudit.prepare('SELECT version FROM schema_migrations').pluck().all(), [3]);
+      assert.deepEqual(rawAudit.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), ['audit_log', 'schema_migrations']);
+    } finally {
+      rawAudit.close();
     }
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry: appends audit batches on its own connection to the
- * database file, so the fsync of each group commit (synchronous=FULL) never
+ * audit file, so the fsync of each group commit (synchronous=FULL) never
  * blocks the event loop that serves requests. Events that arrive while one
  * batch is being made durable simply form the next, larger batch.
  */

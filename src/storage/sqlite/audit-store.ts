@@ -38,7 +38,7 @@ export class SqliteAuditStore implements AuditStore {
   readonly #busyTimeoutMs: number;
   #background: BackgroundAppender | undefined;
 
-  /** A file database appends through a worker thread (append-worker.ts); `:memory:` appends in-thread. */
+  /** `db` and `file` are the audit file's (connection.ts). A file appends through a worker thread (append-worker.ts); `:memory:` in-thread. */
   constructor(db: SqliteConnection, file: string, busyTimeoutMs: number) {
     this.#db = db;
     this.#file = file;

@@ -1,14 +1,16 @@
 import type { Database } from '../ports.js';
 import { SqliteAuditStore } from './audit-store.js';
-import { defaultBusyTimeoutMs, openSqliteConnection, type SqliteConnection } from './connection.js';
+import { defaultBusyTimeoutMs, openSqliteConnection, sqliteAuditFile, type SqliteConnection } from './connection.js';
 import { runSqlite } from './errors.js';
 import { SqliteKeyValueStore } from './kv-store.js';
 import { migrateSqlite } from './migrate.js';
-import { sqliteMigrations } from './migrations.js';
+import { sqliteAuditMigrations, sqliteMigrations } from './migrations.js';
 import { SqliteResourceStore } from './resource-store.js';
 
 /**
- * The embedded default (DESIGN.md "Ports and adapters"): one SQLite file.
+ * The embedded default (DESIGN.md "Ports and adapters"): one SQLite file for
+ * resources and key-value state, and the audit log in its own file beside it
+ * (connection.ts says why), each with its own connection.
  * better-sqlite3 is synchronous; the port's methods are async so both
  * adapters are interchangeable, but the work runs to completion in the call.
  */
@@ -18,16 +20,21 @@ class SqliteDatabase implements Database {
   readonly kv: SqliteKeyValueStore;
   readonly audit: SqliteAuditStore;
   readonly #db: SqliteConnection;
+  readonly #auditDb: SqliteConnection;
 
-  constructor(db: SqliteConnection, file: string, busyTimeoutMs: number) {
+  constructor(db: SqliteConnection, auditDb: SqliteConnection, auditFile: string, busyTimeoutMs: number) {
     this.#db = db;
+    this.#auditDb = auditDb;
     this.resources = new SqliteResourceStore(db);
     this.kv = new SqliteKeyValueStore(db);
-    this.audit = new SqliteAuditStore(db, file, busyTimeoutMs);
+    this.audit = new SqliteAuditStore(auditDb, auditFile, busyTimeoutMs);
   }
 
   migrate(): Promise<number[]> {
-    return runSqlite('migrate', () => migrateSqlite(this.#db, sqliteMigrations));
+    return runSqlite('migrate', () => [
+      ...migrateSqlite(this.#db, sqliteMigrations),
+      ...migrateSqlite(this.#auditDb, sqliteAuditMigrations),
+    ]);
   }
 
   ping(): Promise<void> {
@@ -40,6 +47,7 @@ class SqliteDatabase implements Database {
     await this.audit.close();
     await runSqlite('close', () => {
       if (this.#db.open) this.#db.close();
+      if (this.#auditDb.open) this.#auditDb.close();
     });
   }
 }
@@ -47,5 +55,14 @@ class SqliteDatabase implements Database {
 /** Opens (creating if needed) a SQLite database file, or `:memory:`; does not migrate. */
 export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: number } = {}): Promise<Database> {
   const busyTimeoutMs = options.busyTimeoutMs ?? defaultBusyTimeoutMs;
-  return runSqlite('open', () => new SqliteDatabase(openSqliteConnection(file, busyTimeoutMs), file, busyTimeoutMs));
+  return runSqlite('open', () => {
+    const auditFile = sqliteAuditFile(file);
+    const db = openSqliteConnection(file, busyTimeoutMs);
+    try {
+      return new SqliteDatabase(db, openSqliteConnection(auditFile, busyTimeoutMs), auditFile, busyTimeoutMs);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  });
 }

@@ -52,6 +52,10 @@ export const sqliteMigrations: readonly Migration[] = [
       CREATE INDEX kv_expires_at ON kv (expires_at);
     `,
   },
+];
+
+/** The audit file's schema (connection.ts: why the audit log has its own file). Versions continue the list above. */
+export const sqliteAuditMigrations: readonly Migration[] = [
   {
     version: 3,
     name: 'audit_log',
