@@ -23,11 +23,22 @@ function errorCodeOf(payload: unknown): string | null {
   return typeof parsed.error?.code === 'string' ? parsed.error.code : null;
 }
 
+/**
+ * The resource id from the path, only when the route's params schema accepts
+ * it: a refused id names no resource, and is client input the log must not keep.
+ */
+function targetId(request: FastifyRequest): string | null {
+  const params = request.params as Record<string, unknown> | undefined;
+  const id = params?.id;
+  if (typeof id !== 'string') return null;
+  const validate = request.getValidationFunction('params');
+  return validate === undefined || validate(params) ? id : null;
+}
+
 function eventFor(request: FastifyRequest, reply: FastifyReply, payload: unknown): AuditEvent {
   const rule = request.routeOptions.config.access;
   const principal = request.principal;
   const details = request.auditDetails;
-  const params = request.params as Record<string, string | undefined> | undefined;
   return {
     time: new Date(Date.now() - reply.elapsedTime).toISOString(),
     requestId: request.id,
@@ -41,7 +52,7 @@ function eventFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
     action: {
       interaction: typeof rule === 'object' ? rule.interaction : `${request.method} ${request.routeOptions.url ?? ''}`,
       resourceType: typeof rule === 'object' ? rule.resourceType : null,
-      resourceId: details?.resourceId ?? params?.id ?? null,
+      resourceId: details?.resourceId ?? targetId(request),
       ...(details?.searchParams !== undefined && { searchParams: details.searchParams }),
       ...(details?.resultIds !== undefined && { resultIds: details.resultIds }),
       ...(request.authFailure !== null && { details: { authFailure: request.authFailure } }),
@@ -65,7 +76,7 @@ export const requestAuditPlugin = fp(
         return payload;
       } catch {
         request.log.error({ errorType: 'AuditWriteFailed' }, 'audit event not durable; failing closed');
-        reply.code(503).type('application/json; charset=utf-8').removeHeader('etag').removeHeader('location');
+        reply.code(503).type('application/json; charset=utf-8').removeHeader('etag').removeHeader('location').removeHeader('last-modified');
         return JSON.stringify(errorEnvelope('SERVICE_UNAVAILABLE', request.id));
       }
     });

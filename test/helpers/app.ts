@@ -24,6 +24,8 @@ export interface TestApp {
   readonly app: FastifyInstance;
   readonly config: Config;
   readonly db: Database;
+  /** What the database was opened with: a SQLite file path or a postgres:// URL. */
+  readonly databaseUrl: string;
   readonly keys: LocalKeyManager;
   readonly audit: AuditLog & { readonly writerId: string };
   readonly dir: string;
@@ -71,7 +73,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     await rm(dir, { recursive: true, force: true });
   });
   return {
-    app, config, db, keys, audit, dir, revocation,
+    app, config, db, databaseUrl: testDatabase.url, keys, audit, dir, revocation,
     async token(role, tokenOptions = {}) {
       const issued = await issueAccessToken(keys, {
         issuer: config.auth.issuer,
