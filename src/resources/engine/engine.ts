@@ -1,7 +1,7 @@
 import { ApiError } from '../../errors/index.js';
 import type { Sealer } from '../../keys/ports.js';
 import { randomResourceId } from '../../security/random.js';
-import type { ResourceStore, StoredVersion } from '../../storage/ports.js';
+import type { IndexEntry, ResourceStore, StoredVersion } from '../../storage/ports.js';
 import type { FhirResource, HistoryEntry, ResourceDefinition, VersionedResource } from './types.js';
 
 /** How often a write re-reads, re-seals and retries after losing a race. */
@@ -33,8 +33,26 @@ export interface ResourceEngine {
   /** Writes a tombstone; deleting a deleted resource is a no-op (idempotent, FHIR http.html#delete). */
   delete(definition: ResourceDefinition, id: string, options?: WriteOptions): Promise<void>;
   history(definition: ResourceDefinition, id: string, page: { before?: number; limit: number }): Promise<HistoryEntry[]>;
-  /** One page of matches; `next` is the cursor of the following page, if there may be one. */
-  search(definition: ResourceDefinition, query: Readonly<Record<string, string | string[]>>, page: { after?: string; limit: number }): Promise<SearchPage>;
+  /**
+   * One page of matches; `next` is the cursor of the following page, if there may be one.
+   * `compartment` (a Patient id) restricts the matches in the query itself, so
+   * pages, cursors and counts never reflect resources outside it.
+   */
+  search(definition: ResourceDefinition, query: Readonly<Record<string, string | string[]>>, page: { after?: string; limit: number; compartment?: string }): Promise<SearchPage>;
+}
+
+/**
+ * The index parameter holding a resource's patient compartment. Clients
+ * cannot name it: parseSearch refuses unknown parameters. Its token is the
+ * server-assigned Patient id, not PHI; the data-protection work may blind it
+ * with the other tokens.
+ */
+const compartmentParam = '_compartment';
+
+function indexOf(definition: ResourceDefinition, resource: FhirResource): IndexEntry[] {
+  const patient = definition.patientOf(resource);
+  const entries = definition.index(resource);
+  return patient === null ? entries : [...entries, { param: compartmentParam, token: patient }];
 }
 
 function validationError(field: string, message: string): ApiError {
@@ -83,7 +101,7 @@ export function createResourceEngine(options: EngineOptions): ResourceEngine {
         lastUpdated,
         deleted: resource === null,
         body,
-        index: resource === null ? [] : definition.index(resource),
+        index: resource === null ? [] : indexOf(definition, resource),
       });
       if (result === 'committed') return resource === null ? null : { resource, version, lastUpdated };
       if (ifMatch !== undefined) throw new ApiError('PRECONDITION_FAILED');
@@ -161,11 +179,14 @@ export function createResourceEngine(options: EngineOptions): ResourceEngine {
     async search(definition, query, page) {
       const parsed = definition.parseSearch(query);
       if ('error' in parsed) throw validationError(parsed.error.field, parsed.error.message);
-      const ids = await store.search({ type: definition.type, clauses: parsed.clauses, limit: page.limit, ...(page.after !== undefined && { after: page.after }) });
+      const clauses = page.compartment === undefined ? parsed.clauses : [...parsed.clauses, { param: compartmentParam, tokens: [page.compartment] }];
+      // One more than the page: a `next` cursor only when another match exists, never an empty last page.
+      const matched = await store.search({ type: definition.type, clauses, limit: page.limit + 1, ...(page.after !== undefined && { after: page.after }) });
+      const ids = matched.slice(0, page.limit);
       const found = await Promise.all(ids.map((id) => store.readCurrent(definition.type, id)));
       const live = found.filter((stored): stored is StoredVersion => stored !== undefined && !stored.deleted);
       const entries = await Promise.all(live.map(async (stored) => ({ resource: await open(stored), version: stored.version, lastUpdated: stored.lastUpdated })));
-      return { entries, next: ids.length === page.limit ? ids.at(-1) : undefined };
+      return { entries, next: matched.length > page.limit ? ids.at(-1) : undefined };
     },
   };
 }

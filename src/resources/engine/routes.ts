@@ -25,6 +25,14 @@ function inCompartment(request: FastifyRequest, definition: ResourceDefinition, 
   return patient !== null && definition.patientOf(resource) === patient;
 }
 
+/** The Patient a compartment-bound principal's searches are restricted to; refused when the token names none. */
+function compartmentOf(request: FastifyRequest): string | undefined {
+  if (request.grant?.ownCompartmentOnly !== true) return undefined;
+  const patient = request.principal?.patient ?? null;
+  if (patient === null) throw new ApiError('FORBIDDEN');
+  return patient;
+}
+
 /** Reads for a compartment-bound principal answer 403 alike for "absent" and "not yours": no existence oracle. */
 async function guarded<T>(request: FastifyRequest, read: () => Promise<T>): Promise<T> {
   try {
@@ -73,13 +81,19 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
   }, async (request, reply) => {
     const limit = pageSize(request.query._count, options);
     const before = decodeCursor(request.query._cursor);
+    // A compartment-bound principal sees the history of a live resource of its own only:
+    // a tombstone carries no resource to check, and must not tell that another patient existed.
+    if (request.grant?.ownCompartmentOnly === true) {
+      await guarded(request, async () => requireCompartment(request, definition, await engine.read(definition, request.params.id)));
+    }
     const entries = await guarded(request, () => engine.history(definition, request.params.id, { limit, ...(before !== undefined && { before: Number(before) }) }));
     for (const entry of entries) {
       if (entry.resource !== null && !inCompartment(request, definition, entry.resource)) throw new ApiError('FORBIDDEN');
     }
     request.auditDetails = { resultIds: [request.params.id] };
     const last = entries.at(-1);
-    const next = entries.length === limit && last !== undefined ? `${base}/${request.params.id}/_history?_count=${limit}&_cursor=${encodeCursor(String(last.version))}` : undefined;
+    // Versions run 1..n without gaps: older ones remain exactly when the page stopped above version 1.
+    const next = entries.length === limit && last !== undefined && last.version > 1 ? `${base}/${request.params.id}/_history?_count=${limit}&_cursor=${encodeCursor(String(last.version))}` : undefined;
     return reply.type(fhirContentType).send({
       resourceType: 'Bundle',
       type: 'history',
@@ -100,7 +114,9 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     const { _count, _cursor, ...params } = request.query as Record<string, unknown>;
     const limit = pageSize(_count as number | undefined, options);
     const after = decodeCursor(_cursor as string | undefined);
-    const page = await engine.search(definition, params as Record<string, string | string[]>, { limit, ...(after !== undefined && { after }) });
+    const compartment = compartmentOf(request);
+    const page = await engine.search(definition, params as Record<string, string | string[]>, { limit, ...(after !== undefined && { after }), ...(compartment !== undefined && { compartment }) });
+    // The query already kept to the compartment; this re-check costs nothing and guards the invariant.
     const entries = page.entries.filter((entry) => inCompartment(request, definition, entry.resource));
     request.auditDetails = { searchParams: Object.keys(params).sort(), resultIds: entries.map((entry) => entry.resource.id ?? '') };
     const next = page.next === undefined ? undefined : nextSearchUrl(base, request, limit, page.next);
