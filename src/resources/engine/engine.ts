@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { ApiError } from '../../errors/index.js';
 import type { Sealer } from '../../keys/ports.js';
 import { randomResourceId } from '../../security/random.js';
@@ -5,7 +6,7 @@ import type { IndexEntry, ResourceStore, StoredVersion } from '../../storage/por
 import type { FhirResource, HistoryEntry, ResourceDefinition, VersionedResource } from './types.js';
 
 /** How often a write re-reads, re-seals and retries after losing a race. */
-const maxWriteAttempts = 5;
+const maxWriteAttempts = 8;
 
 export interface EngineOptions {
   readonly store: ResourceStore;
@@ -59,12 +60,31 @@ function validationError(field: string, message: string): ApiError {
   return new ApiError('VALIDATION_ERROR', `${field}: ${message}`);
 }
 
+/**
+ * Runs writes to one key one after another in this process: concurrent
+ * writes to one resource would otherwise only lose races to each other and
+ * re-seal in vain. Writers in other processes (PostgreSQL) still race; the
+ * retry loop covers them. Hand-written: eight lines, where a keyed-mutex
+ * package would add a dependency for the same promise chain.
+ */
+function createKeyedQueue(): <T>(key: string, task: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return (key, task) => {
+    const run = (tails.get(key) ?? Promise.resolve()).then(task);
+    const tail = run.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
+    return run;
+  };
+}
+
 /** Creates the engine; all state lives in the store. */
 export function createResourceEngine(options: EngineOptions): ResourceEngine {
   const { store, sealer } = options;
   const now = options.now ?? (() => new Date());
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
+  const serialized = createKeyedQueue();
 
   async function open(stored: StoredVersion): Promise<FhirResource> {
     if (stored.body === null) throw new ApiError('GONE');
@@ -83,7 +103,18 @@ export function createResourceEngine(options: EngineOptions): ResourceEngine {
     ifMatch: number | undefined,
     next: (current: StoredVersion | undefined) => FhirResource | null | 'unchanged',
   ): Promise<VersionedResource | null> {
+    return serialized(`${definition.type}/${id}`, () => writeWithRetry(definition, id, ifMatch, next));
+  }
+
+  async function writeWithRetry(
+    definition: ResourceDefinition,
+    id: string,
+    ifMatch: number | undefined,
+    next: (current: StoredVersion | undefined) => FhirResource | null | 'unchanged',
+  ): Promise<VersionedResource | null> {
     for (let attempt = 0; attempt < maxWriteAttempts; attempt += 1) {
+      // Another process won the last race: wait a little, randomly, so the racers spread out.
+      if (attempt > 0) await delay(Math.random() * 2 ** attempt * 5);
       const current = await store.readCurrent(definition.type, id);
       const currentVersion = current?.version ?? 0;
       if (ifMatch !== undefined && ifMatch !== currentVersion) throw new ApiError('PRECONDITION_FAILED');

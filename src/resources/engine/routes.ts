@@ -10,6 +10,9 @@ import type { FhirResource, ResourceDefinition, VersionedResource } from './type
 /** FHIR R4 id (datatypes.html#id). */
 const idSchema = { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' } as const;
 const cursorSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,200}$' } as const;
+/** What a decoded cursor may hold: a history cursor a version number, a search cursor the last id of its page. */
+const versionCursor = /^[1-9][0-9]{0,8}$/;
+const idCursor = new RegExp(idSchema.pattern);
 
 export interface ResourceRouteOptions {
   readonly engine: ResourceEngine;
@@ -80,7 +83,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     schema: { params: idParams, querystring: { type: 'object', properties: { _count: countSchema, _cursor: cursorSchema }, additionalProperties: false } },
   }, async (request, reply) => {
     const limit = pageSize(request.query._count, options);
-    const before = decodeCursor(request.query._cursor);
+    const before = decodeCursor(request.query._cursor, versionCursor);
     // A compartment-bound principal sees the history of a live resource of its own only:
     // a tombstone carries no resource to check, and must not tell that another patient existed.
     if (request.grant?.ownCompartmentOnly === true) {
@@ -113,7 +116,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
   }, async (request, reply) => {
     const { _count, _cursor, ...params } = request.query as Record<string, unknown>;
     const limit = pageSize(_count as number | undefined, options);
-    const after = decodeCursor(_cursor as string | undefined);
+    const after = decodeCursor(_cursor as string | undefined, idCursor);
     const compartment = compartmentOf(request);
     const page = await engine.search(definition, params as Record<string, string | string[]>, { limit, ...(after !== undefined && { after }), ...(compartment !== undefined && { compartment }) });
     // The query already kept to the compartment; this re-check costs nothing and guards the invariant.
