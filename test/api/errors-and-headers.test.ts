@@ -14,20 +14,14 @@ import type { AuditLog } from '../../src/audit/event.js';
 import { errorCatalogue, type ErrorCode } from '../../src/errors/index.js';
 import type { Sealer } from '../../src/keys/ports.js';
 import { build, type TestApp } from '../helpers/app.js';
+import { securityHeaderValues } from '../helpers/process.js';
 
 type Reply = LightMyRequestResponse;
 
 const base = '/api/v1/patients';
 
-/** The seed's headers, exactly (docs/security-headers.md). */
-const seedHeaders: Readonly<Record<string, string>> = {
-  'strict-transport-security': 'max-age=31536000; includeSubDomains',
-  'content-security-policy': "default-src 'self'",
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'x-xss-protection': '1; mode=block',
-  'cache-control': 'no-store',
-};
+/** The seed's headers, exactly (docs/security-headers.md), written out in the test helpers rather than imported from src. */
+const seedHeaders = securityHeaderValues;
 
 function auth(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };

@@ -3,24 +3,19 @@
  * tampering case. Skipped with a notice only outside CI when the test server
  * is unreachable; with CI=true an unreachable server fails the test.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { verifyAuditLog } from '../../src/audit/verify.js';
 import { createAuditLog } from '../../src/audit/writer.js';
-import { postgresAvailable, rawPostgresExec } from '../helpers/database.js';
+import { postgresSkip, rawPostgresExec } from '../helpers/database.js';
 import { makeEvent, openAuditDatabase, openTestKeys, payloadOf, readAll, recordingStore } from './fixtures.js';
 
 const HOUR = 3_600_000;
 
-async function skipWithoutPostgres(t: TestContext): Promise<boolean> {
-  if (process.env.CI === 'true' || await postgresAvailable()) return false;
-  t.skip('PostgreSQL is unreachable; skipped outside CI (CI=true makes this a failure)');
-  return true;
-}
+const skip = await postgresSkip();
 
-test('PostgreSQL: group-committed events verify, and an edited payload is caught', async (t) => {
-  if (await skipWithoutPostgres(t)) return;
+test('PostgreSQL: group-committed events verify, and an edited payload is caught', { skip }, async (t) => {
   const { db, url } = await openAuditDatabase(t, 'postgres');
   const keys = await openTestKeys(t);
   const store = recordingStore(db.audit);

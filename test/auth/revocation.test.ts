@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRevocationStore } from '../../src/auth/revocation.js';
 import type { KeyValueStore } from '../../src/storage/ports.js';
-import { openTestDatabase, postgresAvailable } from '../helpers/database.js';
+import { openTestDatabase, postgresSkip } from '../helpers/database.js';
 
 const hour = 3600 * 1000;
 const start = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -41,7 +41,7 @@ function principal(overrides: Partial<{ tokenId: string; grantId: string | null;
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {
-  const skip = kind === 'postgres' && !(await postgresAvailable()) ? 'PostgreSQL is not reachable' : false;
+  const skip = kind === 'postgres' ? await postgresSkip() : false;
 
   test(`${kind}: a token revocation refuses that jti only, and lasts until expiry plus retention`, { skip }, async (t) => {
     const kv = await openStore(t, kind);
