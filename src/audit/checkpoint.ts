@@ -8,7 +8,7 @@
  * signature is the key manager's JWS-format signature (RFC 7518 §3: raw
  * r||s for ES256), base64url without padding.
  */
-import { constants, verify as verifySignature } from 'node:crypto';
+import { verifyJwsSignature } from '../keys/jws-signature.js';
 import type { KeyManager, PublicKeyInfo, SigningAlgorithm } from '../keys/ports.js';
 import { canonicalJson } from './canonical.js';
 
@@ -87,24 +87,6 @@ export function checkCheckpointSignature(payload: CheckpointPayload, publicKeys:
   if (signature.toString('base64url') !== payload.signature) return 'checkpoint signature is not base64url';
   const { type, writerId, seq, hash, time, kid, alg } = payload;
   const data = signingInput({ type, writerId, seq, hash, time, kid, alg });
-  let valid: boolean;
-  try {
-    valid = verifySignature('sha256', data, verifyKeyOptions(key), signature);
-  } catch {
-    valid = false;
-  }
-  return valid ? undefined : 'checkpoint signature is invalid';
+  return verifyJwsSignature(key, data, signature) ? undefined : 'checkpoint signature is invalid';
 }
 
-function verifyKeyOptions(key: PublicKeyInfo): Parameters<typeof verifySignature>[2] {
-  switch (key.alg) {
-    case 'ES256':
-      // RFC 7518 §3.4: JWS ECDSA signatures are raw r||s, not DER.
-      return { key: key.key, dsaEncoding: 'ieee-p1363' };
-    case 'PS256':
-      // RFC 7518 §3.5: MGF1 with SHA-256, salt as long as the hash.
-      return { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
-    case 'RS256':
-      return { key: key.key, padding: constants.RSA_PKCS1_PADDING };
-  }
-}

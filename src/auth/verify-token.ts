@@ -4,7 +4,7 @@
  * size and shape, header, issuer profile, key, signature, claims, revocation.
  */
 import { createHash } from 'node:crypto';
-import { constants, verify as cryptoVerify, type VerifyKeyObjectInput, type VerifyPublicKeyInput } from 'node:crypto';
+import { verifyJwsSignature } from '../keys/jws-signature.js';
 import type { PublicKeyInfo } from '../keys/ports.js';
 import type { IssuerProfile } from './issuer-profile.js';
 import { createLruCache } from './lru-cache.js';
@@ -57,17 +57,6 @@ async function findKey(profile: IssuerProfile, parts: TokenParts): Promise<Publi
   return key;
 }
 
-/** node:crypto verify options per JWS algorithm (RFC 7518 §3.3, §3.4, §3.5). */
-function verifyKeyOptions(key: PublicKeyInfo): VerifyKeyObjectInput | VerifyPublicKeyInput {
-  switch (key.alg) {
-    case 'ES256':
-      return { key: key.key, dsaEncoding: 'ieee-p1363' };
-    case 'PS256':
-      return { key: key.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
-    case 'RS256':
-      return { key: key.key };
-  }
-}
 
 /**
  * Verifies the JWS signature synchronously with node:crypto. jose runs on Web
@@ -76,14 +65,8 @@ function verifyKeyOptions(key: PublicKeyInfo): VerifyKeyObjectInput | VerifyPubl
  */
 function verifiedClaims(token: string, key: PublicKeyInfo): Record<string, unknown> {
   const lastDot = token.lastIndexOf('.');
-  let valid = false;
-  try {
-    const signature = Buffer.from(token.slice(lastDot + 1), 'base64url');
-    valid = cryptoVerify('sha256', Buffer.from(token.slice(0, lastDot), 'ascii'), verifyKeyOptions(key), signature);
-  } catch {
-    valid = false;
-  }
-  if (!valid) throw new TokenError('bad_signature');
+  const signature = Buffer.from(token.slice(lastDot + 1), 'base64url');
+  if (!verifyJwsSignature(key, Buffer.from(token.slice(0, lastDot), 'ascii'), signature)) throw new TokenError('bad_signature');
   try {
     const payload = Buffer.from(token.slice(token.indexOf('.') + 1, lastDot), 'base64url');
     const claims: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));

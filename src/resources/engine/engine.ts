@@ -95,49 +95,43 @@ export function createResourceEngine(options: EngineOptions): ResourceEngine {
   /**
    * Seals outside any transaction, then commits only if the version is still
    * the one read; on a lost race, re-reads, re-seals and retries (DESIGN.md:
-   * a slow key manager never runs inside a database transaction).
+   * a slow key manager never runs inside a database transaction). Writes to
+   * one resource queue within this process.
    */
-  async function write(
+  function write(
     definition: ResourceDefinition,
     id: string,
     ifMatch: number | undefined,
     next: (current: StoredVersion | undefined) => FhirResource | null | 'unchanged',
   ): Promise<VersionedResource | null> {
-    return serialized(`${definition.type}/${id}`, () => writeWithRetry(definition, id, ifMatch, next));
-  }
-
-  async function writeWithRetry(
-    definition: ResourceDefinition,
-    id: string,
-    ifMatch: number | undefined,
-    next: (current: StoredVersion | undefined) => FhirResource | null | 'unchanged',
-  ): Promise<VersionedResource | null> {
-    for (let attempt = 0; attempt < maxWriteAttempts; attempt += 1) {
-      // Another process won the last race: wait a little, randomly, so the racers spread out.
-      if (attempt > 0) await delay(Math.random() * 2 ** attempt * 5);
-      const current = await store.readCurrent(definition.type, id);
-      const currentVersion = current?.version ?? 0;
-      if (ifMatch !== undefined && ifMatch !== currentVersion) throw new ApiError('PRECONDITION_FAILED');
-      const draft = next(current);
-      if (draft === 'unchanged') return null;
-      const version = currentVersion + 1;
-      const lastUpdated = now().toISOString();
-      const resource = draft === null ? null : withServerMeta(draft, id, version, lastUpdated);
-      const body = resource === null ? null : await sealer.seal(encoder.encode(JSON.stringify(resource)), { type: definition.type, id, version });
-      const result = await store.commit({
-        type: definition.type,
-        id,
-        expectedVersion: currentVersion,
-        version,
-        lastUpdated,
-        deleted: resource === null,
-        body,
-        index: resource === null ? [] : indexOf(definition, resource),
-      });
-      if (result === 'committed') return resource === null ? null : { resource, version, lastUpdated };
-      if (ifMatch !== undefined) throw new ApiError('PRECONDITION_FAILED');
-    }
-    throw new ApiError('CONFLICT', 'The resource was changed concurrently; retry the request');
+    return serialized(`${definition.type}/${id}`, async () => {
+      for (let attempt = 0; attempt < maxWriteAttempts; attempt += 1) {
+        // Another process won the last race: wait a little, randomly, so the racers spread out.
+        if (attempt > 0) await delay(Math.random() * 2 ** attempt * 5);
+        const current = await store.readCurrent(definition.type, id);
+        const currentVersion = current?.version ?? 0;
+        if (ifMatch !== undefined && ifMatch !== currentVersion) throw new ApiError('PRECONDITION_FAILED');
+        const draft = next(current);
+        if (draft === 'unchanged') return null;
+        const version = currentVersion + 1;
+        const lastUpdated = now().toISOString();
+        const resource = draft === null ? null : withServerMeta(draft, id, version, lastUpdated);
+        const body = resource === null ? null : await sealer.seal(encoder.encode(JSON.stringify(resource)), { type: definition.type, id, version });
+        const result = await store.commit({
+          type: definition.type,
+          id,
+          expectedVersion: currentVersion,
+          version,
+          lastUpdated,
+          deleted: resource === null,
+          body,
+          index: resource === null ? [] : indexOf(definition, resource),
+        });
+        if (result === 'committed') return resource === null ? null : { resource, version, lastUpdated };
+        if (ifMatch !== undefined) throw new ApiError('PRECONDITION_FAILED');
+      }
+      throw new ApiError('CONFLICT', 'The resource was changed concurrently; retry the request');
+    });
   }
 
   function validated(definition: ResourceDefinition, body: unknown, mode: Parameters<ResourceDefinition['validate']>[1]): FhirResource {
