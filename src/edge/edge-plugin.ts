@@ -7,8 +7,9 @@ export const acceptedMediaTypes = ['application/fhir+json', 'application/json'] 
 
 /**
  * The edge layer (request-path step 1): security headers and the request id
- * header on every response, connection close after an early answer, and JSON-only body parsing (anything else 415,
- * oversized 413 — Fastify's bodyLimit, set from config in buildApp).
+ * header on every response, connection close after an early answer, and
+ * JSON-only body parsing (anything else 415, oversized 413 — Fastify's
+ * bodyLimit, set from config in buildApp).
  */
 export const edgePlugin = fp(
   (app: FastifyInstance) => {
