@@ -61,6 +61,24 @@ export function registerKvContract(ctx: ContractContext): void {
     }
   });
 
+  test('kv: getMany sees every write at once: another connection\'s, its own, and expiry of what it read before', async () => {
+    const [a, b] = await Promise.all([ctx.open(), ctx.open()]);
+    try {
+      const key = unique('seen');
+      assert.equal((await a.kv.getMany([key])).size, 0);
+      await b.kv.set(key, 'revoked', longTtl);
+      assert.equal((await a.kv.getMany([key])).get(key), 'revoked', 'another connection\'s write');
+      await b.kv.delete(key);
+      assert.equal((await a.kv.getMany([key])).size, 0, 'another connection\'s delete');
+      await a.kv.set(key, 'own', 50);
+      assert.equal((await a.kv.getMany([key])).get(key), 'own', 'its own write');
+      await sleep(80);
+      assert.equal((await a.kv.getMany([key])).size, 0, 'expired since it was last read');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   test('kv: take returns the value once', () => withDatabase(ctx, async (db) => {
     const key = unique('k');
     await db.kv.set(key, 'code', longTtl);

@@ -18,6 +18,23 @@ export function registerResourceContract(ctx: ContractContext): void {
     assert.deepEqual(await db.resources.history(type, 'p1', { limit: 10 }), [expected]);
   }));
 
+  test('readCurrent sees every commit at once, another connection\'s and its own', async () => {
+    const [a, b] = await Promise.all([ctx.open(), ctx.open()]);
+    try {
+      const id = unique('seen');
+      assert.equal(await a.resources.readCurrent('Patient', id), undefined);
+      assert.equal(await b.resources.commit(versionWrite({ type: 'Patient', id, expectedVersion: 0 })), 'committed');
+      assert.equal((await a.resources.readCurrent('Patient', id))?.version, 1, 'another connection\'s create');
+      assert.equal(await b.resources.commit(versionWrite({ type: 'Patient', id, expectedVersion: 1, deleted: true })), 'committed');
+      assert.equal((await a.resources.readCurrent('Patient', id))?.deleted, true, 'another connection\'s delete');
+      assert.equal(await a.resources.commit(versionWrite({ type: 'Patient', id, expectedVersion: 2 })), 'committed');
+      const own = await a.resources.readCurrent('Patient', id);
+      assert.deepEqual([own?.version, own?.deleted], [3, false], 'its own re-create');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   test('unknown resources and versions read as undefined or empty', () => withDatabase(ctx, async (db) => {
     const type = unique('T');
     assert.equal(await db.resources.readCurrent(type, 'nope'), undefined);

@@ -5,6 +5,7 @@ import { runSqlite } from './errors.js';
 import { SqliteKeyValueStore } from './kv-store.js';
 import { migrateSqlite } from './migrate.js';
 import { sqliteAuditMigrations, sqliteMigrations } from './migrations.js';
+import { SqliteReadCache } from './read-cache.js';
 import { SqliteResourceStore } from './resource-store.js';
 
 /**
@@ -21,16 +22,21 @@ class SqliteDatabase implements Database {
   readonly audit: SqliteAuditStore;
   readonly #db: SqliteConnection;
   readonly #auditDb: SqliteConnection;
+  readonly #cache: SqliteReadCache;
 
   constructor(db: SqliteConnection, auditDb: SqliteConnection, auditFile: string, busyTimeoutMs: number) {
     this.#db = db;
     this.#auditDb = auditDb;
-    this.resources = new SqliteResourceStore(db);
-    this.kv = new SqliteKeyValueStore(db);
+    // One read cache per connection: a write through either store invalidates both.
+    const cache = new SqliteReadCache(db);
+    this.#cache = cache;
+    this.resources = new SqliteResourceStore(db, cache);
+    this.kv = new SqliteKeyValueStore(db, cache);
     this.audit = new SqliteAuditStore(auditDb, auditFile, busyTimeoutMs);
   }
 
   migrate(): Promise<number[]> {
+    this.#cache.invalidate();
     return runSqlite('migrate', () => [
       ...migrateSqlite(this.#db, sqliteMigrations),
       ...migrateSqlite(this.#auditDb, sqliteAuditMigrations),

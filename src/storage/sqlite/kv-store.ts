@@ -3,11 +3,12 @@ import type { KeyValueStore } from '../ports.js';
 import { assertTtl } from '../validate.js';
 import type { SqliteConnection } from './connection.js';
 import { runSqlite } from './errors.js';
+import type { SqliteReadCache } from './read-cache.js';
 
 /** Statements prepared once per adapter instance, on first use. */
 interface KvStatements {
   readonly get: Statement<[string, number], { value: string }>;
-  readonly getMany: Statement<[string, number], { key: string; value: string }>;
+  readonly getWithExpiry: Statement<[string], { value: string; expires_at: number }>;
   readonly set: Statement<[string, string, number]>;
   readonly setIfAbsent: Statement<[string, string, number, number]>;
   readonly take: Statement<[string, number], { value: string }>;
@@ -18,8 +19,7 @@ interface KvStatements {
 function prepareStatements(db: SqliteConnection): KvStatements {
   return {
     get: db.prepare('SELECT value FROM kv WHERE key = ? AND expires_at > ?'),
-    getMany: db.prepare(`SELECT key, value FROM kv
-      WHERE key IN (SELECT value FROM json_each(?)) AND expires_at > ?`),
+    getWithExpiry: db.prepare('SELECT value, expires_at FROM kv WHERE key = ?'),
     set: db.prepare(`INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)
       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`),
     // One statement, so the "absent or expired" check and the write are atomic.
@@ -33,17 +33,16 @@ function prepareStatements(db: SqliteConnection): KvStatements {
   };
 }
 
-/** Up to this many keys, getMany binds them inline. */
-const maxInlineKeys = 8;
-
 /** The SQLite key-value store; expiry is checked on read and purged in bulk. */
 export class SqliteKeyValueStore implements KeyValueStore {
   readonly #db: SqliteConnection;
+  readonly #cache: SqliteReadCache;
   #statements: KvStatements | undefined;
-  readonly #inline = new Map<number, Statement<unknown[], { key: string; value: string }>>();
 
-  constructor(db: SqliteConnection) {
+  /** `cache` is shared with the connection's other stores; every write here invalidates it. */
+  constructor(db: SqliteConnection, cache: SqliteReadCache) {
     this.#db = db;
+    this.#cache = cache;
   }
 
   get #stmts(): KvStatements {
@@ -51,30 +50,24 @@ export class SqliteKeyValueStore implements KeyValueStore {
     return this.#statements;
   }
 
-  #inlineGetMany(arity: number): Statement<unknown[], { key: string; value: string }> {
-    let statement = this.#inline.get(arity);
-    if (statement === undefined) {
-      const marks = Array.from({ length: arity }, () => '?').join(', ');
-      statement = this.#db.prepare<unknown[], { key: string; value: string }>(`SELECT key, value FROM kv WHERE key IN (${marks}) AND expires_at > ?`);
-      this.#inline.set(arity, statement);
-    }
-    return statement;
-  }
-
   get(key: string): Promise<string | undefined> {
     return runSqlite('kv.get', () => this.#stmts.get.get(key, Date.now())?.value);
   }
 
+  /**
+   * Every request's revocation check: each key is remembered, present or
+   * absent, while the file is unchanged (read-cache.ts); expiry is checked
+   * against the clock at each call.
+   */
   getMany(keys: readonly string[]): Promise<Map<string, string>> {
     return runSqlite('kv.getMany', () => {
       const found = new Map<string, string>();
-      if (keys.length === 0) return found;
-      // Few keys (the revocation check on every request uses three): a fixed-arity
-      // statement, cached per arity, costs a third of binding them through json_each.
-      const rows = keys.length <= maxInlineKeys
-        ? this.#inlineGetMany(keys.length).all(...keys, Date.now())
-        : this.#stmts.getMany.all(JSON.stringify(keys), Date.now());
-      for (const row of rows) found.set(row.key, row.value);
+      const now = Date.now();
+      const cache = this.#cache.fresh();
+      for (const key of keys) {
+        const row = cache.read(`kv:${key}`, () => this.#stmts.getWithExpiry.get(key) ?? null, (hit) => (hit === null ? 16 : hit.value.length + 16));
+        if (row !== null && row.expires_at > now) found.set(key, row.value);
+      }
       return found;
     });
   }
@@ -82,6 +75,7 @@ export class SqliteKeyValueStore implements KeyValueStore {
   set(key: string, value: string, ttlMs: number): Promise<void> {
     return runSqlite('kv.set', () => {
       assertTtl('kv.set', ttlMs);
+      this.#cache.invalidate();
       this.#stmts.set.run(key, value, Math.trunc(Date.now() + ttlMs));
     });
   }
@@ -89,22 +83,30 @@ export class SqliteKeyValueStore implements KeyValueStore {
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     return runSqlite('kv.setIfAbsent', () => {
       assertTtl('kv.setIfAbsent', ttlMs);
+      this.#cache.invalidate();
       const now = Date.now();
       return this.#stmts.setIfAbsent.run(key, value, Math.trunc(now + ttlMs), now).changes === 1;
     });
   }
 
   take(key: string): Promise<string | undefined> {
-    return runSqlite('kv.take', () => this.#stmts.take.get(key, Date.now())?.value);
+    return runSqlite('kv.take', () => {
+      this.#cache.invalidate();
+      return this.#stmts.take.get(key, Date.now())?.value;
+    });
   }
 
   delete(key: string): Promise<void> {
     return runSqlite('kv.delete', () => {
+      this.#cache.invalidate();
       this.#stmts.delete.run(key);
     });
   }
 
   purgeExpired(): Promise<number> {
-    return runSqlite('kv.purgeExpired', () => this.#stmts.purge.run(Date.now()).changes);
+    return runSqlite('kv.purgeExpired', () => {
+      this.#cache.invalidate();
+      return this.#stmts.purge.run(Date.now()).changes;
+    });
   }
 }

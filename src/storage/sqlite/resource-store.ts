@@ -4,6 +4,7 @@ import { toBuffer, toStoredVersion, type VersionRow } from '../rows.js';
 import { assertLimit, assertValidWrite } from '../validate.js';
 import type { SqliteConnection } from './connection.js';
 import { runSqlite } from './errors.js';
+import type { SqliteReadCache } from './read-cache.js';
 import { buildSqliteSearch } from './search.js';
 
 const versionColumns = 'type, id, version, last_updated, deleted, body';
@@ -50,9 +51,12 @@ export class SqliteResourceStore implements ResourceStore {
   /** Search statements by clause count; the shape is fixed per count because tokens bind as JSON. */
   readonly #searches = new Map<number, Statement<unknown[], { id: string }>>();
   readonly #commit: (write: VersionWrite) => CommitResult;
+  readonly #cache: SqliteReadCache;
 
-  constructor(db: SqliteConnection) {
+  /** `cache` is shared with the connection's other stores; every commit here invalidates it. */
+  constructor(db: SqliteConnection, cache: SqliteReadCache) {
     this.#db = db;
+    this.#cache = cache;
     // BEGIN IMMEDIATE takes the write lock before the version check, so the
     // check and the writes are atomic even against another process.
     const tx = db.transaction((write: VersionWrite) => this.#commitInTransaction(write));
@@ -64,11 +68,12 @@ export class SqliteResourceStore implements ResourceStore {
     return this.#statements;
   }
 
+  /** Every read's first step: remembered while the file is unchanged (read-cache.ts). */
   readCurrent(type: string, id: string): Promise<StoredVersion | undefined> {
-    return runSqlite('resources.readCurrent', () => {
+    return runSqlite('resources.readCurrent', () => this.#cache.fresh().read(`resource:${type}/${id}`, () => {
       const row = this.#stmts.readCurrent.get(type, id);
       return row === undefined ? undefined : toStoredVersion(row);
-    });
+    }, (stored) => 64 + (stored?.body?.length ?? 0)));
   }
 
   readVersion(type: string, id: string, version: number): Promise<StoredVersion | undefined> {
@@ -89,6 +94,7 @@ export class SqliteResourceStore implements ResourceStore {
   commit(write: VersionWrite): Promise<CommitResult> {
     return runSqlite('resources.commit', () => {
       assertValidWrite(write);
+      this.#cache.invalidate();
       return this.#commit(write);
     });
   }
