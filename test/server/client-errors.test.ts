@@ -70,7 +70,7 @@ test('a header block larger than CADUCEUS_HEADER_LIMIT_BYTES gets 431 HEADERS_TO
   assert.equal(parseRawResponse(small.text).status, 200);
   const big = `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Pad: ${'a'.repeat(4096)}\r\n\r\n`;
   const response = assertEnvelope((await rawTlsExchange(server.url, server.ca, big)).text, 431, 'HEADERS_TOO_LARGE');
-  assert.ok(!response.body.includes('aaaa'), 'the envelope echoes the input');
+  assert.ok(!response.body.includes('a'.repeat(64)), 'the envelope echoes the input');
 });
 
 test('a request line longer than the header limit is refused with the envelope (Node reports it as header overflow)', async (t) => {
