@@ -20,20 +20,30 @@ const maxTotalBytes = 16 * 1024 * 1024;
  * took a quarter of the CPU (15–25 µs each, bench/README.md), while the
  * data_version check is one pragma. Hand-written: the invalidation rule is
  * SQLite's, and no cache library knows it. Values are what the store returns
- * (sealed bodies once encryption is on), never decrypted PHI.
+ * (sealed bodies once encryption is on), never decrypted PHI; they are shared
+ * between callers, who must not mutate them (StoredVersion is read-only).
  */
 export class SqliteReadCache {
   readonly #dataVersion: Statement<[], number>;
   readonly #entries = new Map<string, { value: unknown; bytes: number }>();
   #seenVersion: number | undefined;
+  #checkedThisTurn = false;
   #bytes = 0;
 
   constructor(db: SqliteConnection) {
     this.#dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
   }
 
-  /** Checks, once per store operation, whether another connection committed; then read() as often as needed. */
+  /**
+   * Checks whether another connection committed; then read() as often as
+   * needed. One check serves the rest of the current synchronous turn: a
+   * search page reads up to a hundred resources in one turn, and reads that
+   * close together cannot tell a commit between them from one just after.
+   */
   fresh(): this {
+    if (this.#checkedThisTurn) return this;
+    this.#checkedThisTurn = true;
+    queueMicrotask(() => { this.#checkedThisTurn = false; });
     const version = this.#dataVersion.get();
     if (version !== this.#seenVersion) {
       this.invalidate();
