@@ -11,6 +11,7 @@ import { errorHandlerPlugin } from './errors/error-handler.js';
 import { PhiSafeLogController } from './gateway/logging.js';
 import type { Sealer } from './keys/ports.js';
 import { registerHealthRoutes } from './monitoring/health.js';
+import type { SecurityEvents } from './monitoring/security-events.js';
 import { createResourceEngine } from './resources/engine/engine.js';
 import { registerResourceRoutes } from './resources/engine/routes.js';
 import type { ResourceDefinition } from './resources/engine/types.js';
@@ -23,6 +24,8 @@ export interface AppDependencies {
   readonly verifier: BearerVerifier;
   readonly sealer: Sealer;
   readonly logger: Logger;
+  /** The security-event stream monitoring reads (refusals, rate limits, breakers). */
+  readonly events: SecurityEvents;
   readonly definitions: readonly ResourceDefinition[];
 }
 
@@ -46,8 +49,8 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
     clientErrorHandler: createClientErrorHandler((code, sourceIp) => {
-      // Refusals before routing are counted per source, without the request (DESIGN.md invariants).
-      deps.logger.warn({ event: 'edge.refused', code, sourceIp }, 'request refused before routing');
+      // Refusals before routing are reported per source, without the request (DESIGN.md invariants).
+      deps.events.emit({ kind: 'edge.refused', sourceIp: sourceIp ?? null, details: { code } });
     }),
     ...(options.https && {
       // TLS 1.3 only (seed: "Enforce TLS 1.3 for all API communications").

@@ -8,6 +8,7 @@ import type { Config } from './config/index.js';
 import { loadTlsMaterial } from './edge/tls.js';
 import { createLogger } from './gateway/logging.js';
 import { identitySealer } from './keys/identity-sealer.js';
+import { createSecurityEvents } from './monitoring/security-events.js';
 import { createResourceDefinitions } from './resources/index.js';
 import { openRuntime } from './runtime.js';
 
@@ -58,6 +59,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     verifier,
     sealer: identitySealer,
     logger,
+    events: createSecurityEvents(logger),
     definitions: createResourceDefinitions(),
   }, { https: tls });
   const address = await app.listen({ host: config.host, port: config.port });

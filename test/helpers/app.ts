@@ -14,6 +14,7 @@ import { createRevocationStore } from '../../src/auth/revocation.js';
 import { createTokenVerifier } from '../../src/auth/verify-token.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { identitySealer } from '../../src/keys/identity-sealer.js';
+import { createSecurityEvents, type SecurityEvent, type SecurityEvents } from '../../src/monitoring/security-events.js';
 import { openLocalKeyManager, type LocalKeyManager } from '../../src/keys/local/index.js';
 import type { Sealer } from '../../src/keys/ports.js';
 import { createResourceDefinitions } from '../../src/resources/index.js';
@@ -30,6 +31,9 @@ export interface TestApp {
   readonly audit: AuditLog & { readonly writerId: string };
   readonly dir: string;
   readonly revocation: ReturnType<typeof createRevocationStore>;
+  /** The app's security-event stream, and every event it has emitted so far. */
+  readonly events: SecurityEvents;
+  readonly securityEvents: readonly SecurityEvent[];
   /** Signs an access token as the server would (the CLI's path). */
   token(role: Role, options?: { sub?: string; patient?: string; ttlSeconds?: number }): Promise<string>;
 }
@@ -57,12 +61,17 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     clockSkewSeconds: config.auth.clockSkewSeconds,
     revocation,
   });
+  const logger = pino({ level: 'silent' });
+  const events = createSecurityEvents(logger);
+  const securityEvents: SecurityEvent[] = [];
+  events.subscribe((event) => { securityEvents.push(event); });
   const app = await buildApp(config, {
     db,
     audit: options.wrapAudit ? options.wrapAudit(audit) : audit,
     verifier,
     sealer: options.sealer ?? identitySealer,
-    logger: pino({ level: 'silent' }),
+    logger,
+    events,
     definitions: createResourceDefinitions(),
   });
   t.after(async () => {
@@ -73,7 +82,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     await rm(dir, { recursive: true, force: true });
   });
   return {
-    app, config, db, databaseUrl: testDatabase.url, keys, audit, dir, revocation,
+    app, config, db, databaseUrl: testDatabase.url, keys, audit, dir, revocation, events, securityEvents,
     async token(role, tokenOptions = {}) {
       const issued = await issueAccessToken(keys, {
         issuer: config.auth.issuer,
