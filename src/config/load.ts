@@ -35,6 +35,15 @@ function url(env: Env, name: string, fallback: string): string {
   return value.replace(/\/+$/, '');
 }
 
+function redisUrl(env: Env): string | null {
+  const raw = text(env, 'CADUCEUS_REDIS_URL', '');
+  if (raw === '') return null;
+  if (!URL.canParse(raw) || !['redis:', 'rediss:'].includes(new URL(raw).protocol)) {
+    throw new ConfigError('CADUCEUS_REDIS_URL must be a redis:// or rediss:// URL');
+  }
+  return raw;
+}
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads, validates and freezes the configuration; the only reader of process.env. */
@@ -79,6 +88,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     keys: { keyringPath: path.resolve(cwd, text(env, 'CADUCEUS_KEYRING', path.join(dataDir, 'keyring.json'))) },
     audit: { checkpointIntervalMs: integer(env, 'CADUCEUS_AUDIT_CHECKPOINT_MS', 60_000, 100, 86_400_000) },
+    redisUrl: redisUrl(env),
     logLevel: oneOf(env, 'CADUCEUS_LOG_LEVEL', logLevels, 'info'),
     shutdownGraceMs: integer(env, 'CADUCEUS_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };

@@ -41,6 +41,8 @@ export interface Config {
     /** Milliseconds between signed checkpoints of a writer's chain. */
     readonly checkpointIntervalMs: number;
   };
+  /** Redis for state shared by several processes; null keeps it in process. */
+  readonly redisUrl: string | null;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Milliseconds SIGTERM waits for in-flight requests before closing. */
   readonly shutdownGraceMs: number;

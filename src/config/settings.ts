@@ -27,6 +27,7 @@ export const settings: readonly Setting[] = [
   { name: 'CADUCEUS_PAGE_SIZE', default: '20', meaning: 'Search page size when `_count` is absent' },
   { name: 'CADUCEUS_MAX_PAGE_SIZE', default: '100', meaning: 'Largest `_count` a search accepts' },
   { name: 'CADUCEUS_AUDIT_CHECKPOINT_MS', default: '60000', meaning: 'Interval between signed checkpoints of the audit hash chain' },
+  { name: 'CADUCEUS_REDIS_URL', default: '(none: in-process state)', meaning: 'A `redis://` or `rediss://` URL; when set, rate limits and monitoring state are shared through Redis by every process' },
   { name: 'CADUCEUS_LOG_LEVEL', default: 'info', meaning: 'pino level: fatal, error, warn, info, debug, trace or silent; `debug` adds a line per request (route pattern, status, time; never the URL)' },
   { name: 'CADUCEUS_SHUTDOWN_GRACE_MS', default: '10000', meaning: 'How long SIGTERM waits for in-flight requests' },
 ];

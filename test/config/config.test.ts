@@ -19,6 +19,8 @@ test('defaults: development, loopback, 8443, SQLite under ./data, frozen', () =>
 test('a postgres URL is kept as given; relative SQLite paths resolve against cwd', () => {
   assert.equal(loadConfig({ CADUCEUS_DATABASE_URL: 'postgres://u@db:5432/x' }, '/a').databaseUrl, 'postgres://u@db:5432/x');
   assert.equal(loadConfig({ CADUCEUS_DATABASE_URL: 'x/y.db' }, '/a').databaseUrl, '/a/x/y.db');
+  assert.equal(loadConfig({}, '/a').redisUrl, null);
+  assert.equal(loadConfig({ CADUCEUS_REDIS_URL: 'rediss://cache:6380/2' }, '/a').redisUrl, 'rediss://cache:6380/2');
 });
 
 test('invalid settings are refused with the setting named and the value not echoed', () => {
@@ -30,6 +32,8 @@ test('invalid settings are refused with the setting named and the value not echo
     { CADUCEUS_PAGE_SIZE: '500', CADUCEUS_MAX_PAGE_SIZE: '100' },
     { CADUCEUS_ISSUER: 'not a url' },
     { CADUCEUS_BODY_LIMIT_BYTES: '-1' },
+    { CADUCEUS_REDIS_URL: 'http://secret-host:6379' },
+    { CADUCEUS_REDIS_URL: 'not a url' },
   ];
   for (const env of cases) {
     assert.throws(() => loadConfig(env, '/a'), (error: unknown) => {

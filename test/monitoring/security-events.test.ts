@@ -22,15 +22,19 @@ test('events reach every listener with defaults filled in, and are logged at war
   events.subscribe((event) => { seen.push(event); });
   events.emit({ kind: 'rate_limit.exceeded', sourceIp: '192.0.2.7', details: { policy: 'read' } });
   assert.equal(seen.length, 1);
-  assert.equal(seen[0].kind, 'rate_limit.exceeded');
-  assert.equal(seen[0].requestId, null);
-  assert.equal(seen[0].subject, null);
-  assert.ok(!Number.isNaN(Date.parse(seen[0].time)));
+  const [first] = seen;
+  assert.ok(first);
+  assert.equal(first.kind, 'rate_limit.exceeded');
+  assert.equal(first.requestId, null);
+  assert.equal(first.subject, null);
+  assert.ok(!Number.isNaN(Date.parse(first.time)));
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(lines.length, 1);
-  assert.equal(lines[0].level, 40);
-  assert.equal(lines[0].kind, 'rate_limit.exceeded');
-  assert.deepEqual(lines[0].details, { policy: 'read' });
+  const [line] = lines;
+  assert.ok(line);
+  assert.equal(line.level, 40);
+  assert.equal(line.kind, 'rate_limit.exceeded');
+  assert.deepEqual(line.details, { policy: 'read' });
 });
 
 test('a throwing listener is logged and does not stop the others or the producer', async () => {
