@@ -8,6 +8,7 @@ import type { Config } from './config/index.js';
 import { assignRequestId, createClientErrorHandler } from './edge/client-error.js';
 import { edgePlugin } from './edge/edge-plugin.js';
 import { errorHandlerPlugin } from './errors/error-handler.js';
+import type { Breakers } from './gateway/circuit-breaker.js';
 import { PhiSafeLogController } from './gateway/logging.js';
 import type { Sealer } from './keys/ports.js';
 import { registerHealthRoutes } from './monitoring/health.js';
@@ -26,6 +27,8 @@ export interface AppDependencies {
   readonly logger: Logger;
   /** The security-event stream monitoring reads (refusals, rate limits, breakers). */
   readonly events: SecurityEvents;
+  /** Circuit breakers around the asynchronous dependencies (created on `events`). */
+  readonly breakers: Breakers;
   readonly definitions: readonly ResourceDefinition[];
 }
 

@@ -8,6 +8,7 @@ import type { Config } from './config/index.js';
 import { loadTlsMaterial } from './edge/tls.js';
 import { createLogger } from './gateway/logging.js';
 import { identitySealer } from './keys/identity-sealer.js';
+import { createBreakers } from './gateway/circuit-breaker.js';
 import { createSecurityEvents } from './monitoring/security-events.js';
 import { createResourceDefinitions } from './resources/index.js';
 import { openRuntime } from './runtime.js';
@@ -53,13 +54,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
     clockSkewSeconds: config.auth.clockSkewSeconds,
     revocation: createRevocationStore(runtime.db.kv, { retentionMs: revocationRetentionMs }),
   });
+  const events = createSecurityEvents(logger);
+  const breakers = createBreakers(events);
   const app = await buildApp(config, {
     db: runtime.db,
     audit,
     verifier,
     sealer: identitySealer,
     logger,
-    events: createSecurityEvents(logger),
+    events,
+    breakers,
     definitions: createResourceDefinitions(),
   }, { https: tls });
   const address = await app.listen({ host: config.host, port: config.port });
@@ -80,6 +84,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       clearTimeout(force);
       await audit.close();
       await runtime.close();
+      breakers.shutdown();
       logger.info({ event: 'server.stopped' }, 'stopped');
       logger.flush();
     })();

@@ -13,6 +13,7 @@ import type { Role } from '../../src/auth/principal.js';
 import { createRevocationStore } from '../../src/auth/revocation.js';
 import { createTokenVerifier } from '../../src/auth/verify-token.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
+import { createBreakers, type Breakers } from '../../src/gateway/circuit-breaker.js';
 import { identitySealer } from '../../src/keys/identity-sealer.js';
 import { createSecurityEvents, type SecurityEvent, type SecurityEvents } from '../../src/monitoring/security-events.js';
 import { openLocalKeyManager, type LocalKeyManager } from '../../src/keys/local/index.js';
@@ -34,6 +35,7 @@ export interface TestApp {
   /** The app's security-event stream, and every event it has emitted so far. */
   readonly events: SecurityEvents;
   readonly securityEvents: readonly SecurityEvent[];
+  readonly breakers: Breakers;
   /** Signs an access token as the server would (the CLI's path). */
   token(role: Role, options?: { sub?: string; patient?: string; ttlSeconds?: number }): Promise<string>;
 }
@@ -65,6 +67,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   const events = createSecurityEvents(logger);
   const securityEvents: SecurityEvent[] = [];
   events.subscribe((event) => { securityEvents.push(event); });
+  const breakers = createBreakers(events);
   const app = await buildApp(config, {
     db,
     audit: options.wrapAudit ? options.wrapAudit(audit) : audit,
@@ -72,17 +75,19 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     sealer: options.sealer ?? identitySealer,
     logger,
     events,
+    breakers,
     definitions: createResourceDefinitions(),
   });
   t.after(async () => {
     await app.close();
+    breakers.shutdown();
     await audit.close().catch(() => undefined);
     await keys.close();
     await testDatabase.cleanup();
     await rm(dir, { recursive: true, force: true });
   });
   return {
-    app, config, db, databaseUrl: testDatabase.url, keys, audit, dir, revocation, events, securityEvents,
+    app, config, db, databaseUrl: testDatabase.url, keys, audit, dir, revocation, events, securityEvents, breakers,
     async token(role, tokenOptions = {}) {
       const issued = await issueAccessToken(keys, {
         issuer: config.auth.issuer,
