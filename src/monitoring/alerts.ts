@@ -1,0 +1,40 @@
+/**
+ * What the detectors raise (issue: security monitoring). Kinds are stable
+ * names that docs/ and the attack simulation use; later issues add theirs.
+ */
+export type AlertKind =
+  | 'failed_login_burst_account'
+  | 'failed_login_burst_ip'
+  | 'patient_snooping'
+  | 'bulk_read'
+  | 'off_hours_access'
+  | 'new_network'
+  | 'repeated_forbidden'
+  | 'rate_limit_storm'
+  | 'integrity_error';
+
+export type AlertSeverity = 'low' | 'medium' | 'high' | 'critical';
+
+/** One alert. No PHI: subjects, client ids, addresses, counts and request ids only. */
+export interface Alert {
+  /** Unique id (32 hex). */
+  readonly id: string;
+  readonly kind: AlertKind;
+  readonly severity: AlertSeverity;
+  /** ISO 8601 instant the alert was raised. */
+  readonly time: string;
+  readonly subject: string | null;
+  readonly sourceIp: string | null;
+  /** A fixed sentence per kind with counts and thresholds; never input values. */
+  readonly summary: string;
+  readonly details: Readonly<Record<string, string | number | boolean>>;
+  /** Requests that contributed, for the auditor to follow into the audit log. */
+  readonly requestIds: readonly string[];
+}
+
+/** Where alerts go (DESIGN.md ports: log + live stream embedded; webhook, syslog at scale). */
+export interface AlertSink {
+  readonly name: string;
+  /** Delivers one alert; rejects on failure (the caller isolates sinks from each other and from requests). */
+  deliver(alert: Alert): Promise<void>;
+}
