@@ -10,12 +10,18 @@
  * input must instead be rejected, or two verifiers could disagree on the bytes.
  */
 
+/**
+ * Deeper nesting is refused. Audit payloads are a few levels deep; the bound
+ * also stops a cyclic value, at less cost per call than tracking ancestors.
+ */
+const maxDepth = 64;
+
 /** Serialises a JSON value canonically; throws TypeError on anything that is not JSON. */
 export function canonicalJson(value: unknown): string {
-  return serialise(value, new Set<object>());
+  return serialise(value, 0);
 }
 
-function serialise(value: unknown, ancestors: Set<object>): string {
+function serialise(value: unknown, depth: number): string {
   switch (typeof value) {
     case 'string':
       return JSON.stringify(value);
@@ -27,13 +33,8 @@ function serialise(value: unknown, ancestors: Set<object>): string {
       return JSON.stringify(value);
     case 'object':
       if (value === null) return 'null';
-      if (ancestors.has(value)) throw new TypeError('canonical JSON: cyclic value');
-      ancestors.add(value);
-      try {
-        return Array.isArray(value) ? serialiseArray(value, ancestors) : serialiseObject(value, ancestors);
-      } finally {
-        ancestors.delete(value);
-      }
+      if (depth >= maxDepth) throw new TypeError('canonical JSON: nested too deeply (or cyclic)');
+      return Array.isArray(value) ? serialiseArray(value, depth + 1) : serialiseObject(value, depth + 1);
     case 'bigint':
     case 'undefined':
     case 'function':
@@ -42,23 +43,29 @@ function serialise(value: unknown, ancestors: Set<object>): string {
   }
 }
 
-function serialiseArray(items: readonly unknown[], ancestors: Set<object>): string {
-  return `[${items.map((item) => serialise(item, ancestors)).join(',')}]`;
+function serialiseArray(items: readonly unknown[], depth: number): string {
+  let out = '[';
+  for (let i = 0; i < items.length; i += 1) {
+    if (i > 0) out += ',';
+    out += serialise(items[i], depth);
+  }
+  return `${out}]`;
 }
 
-function serialiseObject(value: object, ancestors: Set<object>): string {
+function serialiseObject(value: object, depth: number): string {
   const proto: unknown = Object.getPrototypeOf(value);
   // Dates, Maps, class instances: their JSON form depends on toJSON or is lossy.
   if (proto !== Object.prototype && proto !== null) throw new TypeError('canonical JSON: not a plain object');
   const record = value as Record<string, unknown>;
   // Default sort compares UTF-16 code units, which is RFC 8785 §3.2.3 order.
   const keys = Object.keys(record).sort();
-  const members: string[] = [];
+  let out = '{';
   for (const key of keys) {
     const member = record[key];
     // Like JSON.stringify, an optional property set to undefined is absent.
     if (member === undefined) continue;
-    members.push(`${JSON.stringify(key)}:${serialise(member, ancestors)}`);
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(key)}:${serialise(member, depth)}`;
   }
-  return `{${members.join(',')}}`;
+  return `${out}}`;
 }

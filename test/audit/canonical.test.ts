@@ -40,3 +40,9 @@ test('chainHash is hex SHA-256 of prevHash, a newline and the payload', () => {
   assert.equal(chainHash(GENESIS_PREV_HASH, '{"a":1}'), '7395dc66860499cb2b8970e17094ec53ed1ff54e7067ad619f884917096166b0');
   assert.equal(chainHash('abc', '{}'), 'b4157e40dd21db67528800eb46fe6641eaa5e321734b6890e43e9ce6ed37d91b');
 });
+
+test('canonical JSON accepts 64 levels of nesting and refuses deeper values', () => {
+  const nest = (levels: number): unknown => (levels === 0 ? 1 : { a: [nest(levels - 1)] });
+  assert.doesNotThrow(() => canonicalJson(nest(32)));
+  assert.throws(() => canonicalJson(nest(33)), TypeError);
+});
