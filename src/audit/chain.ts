@@ -11,12 +11,13 @@
  * payload is the row's canonical JSON exactly as stored (see canonical.ts).
  * The newline cannot occur in a hex hash, so the split is unambiguous.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The prevHash of a writer's first row (seq 1). */
 export const GENESIS_PREV_HASH = '';
 
 /** Hex SHA-256 over `prevHash + '\n' + payload` (UTF-8). */
 export function chainHash(prevHash: string, payload: string): string {
-  return createHash('sha256').update(`${prevHash}\n${payload}`, 'utf8').digest('hex');
+  // One-shot crypto.hash: no Hash object per row.
+  return hash('sha256', `${prevHash}\n${payload}`, 'hex');
 }

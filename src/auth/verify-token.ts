@@ -3,7 +3,7 @@
  * in, a Principal out, or a TokenError. The checks run in one visible order:
  * size and shape, header, issuer profile, key, signature, claims, revocation.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { verifyJwsSignature } from '../keys/jws-signature.js';
 import type { PublicKeyInfo } from '../keys/ports.js';
 import type { IssuerProfile } from './issuer-profile.js';
@@ -115,7 +115,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (typeof token !== 'string' || token === '') throw new TokenError('malformed');
       if (token.length > maxTokenLength) throw new TokenError('too_large');
       const nowSeconds = now() / 1000;
-      const cacheKey = createHash('sha256').update(token).digest('base64url');
+      const cacheKey = hash('sha256', token, 'base64url');
       let principal = cache.get(cacheKey);
       if (principal !== undefined && isExpired(principal.expiresAt, nowSeconds, clockSkewSeconds)) {
         cache.delete(cacheKey);
