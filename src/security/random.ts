@@ -1,14 +1,27 @@
-import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { randomFillSync, randomUUID, timingSafeEqual, createHash } from 'node:crypto';
 
 /** Security primitives live in one place (STYLE.md #10). */
 
+const idBytes = 16;
 /**
- * 32 lowercase hex characters, the seed's requestId shape: a version-4 UUID
- * without dashes (122 random bits). randomUUID draws from a pooled entropy
- * cache; randomBytes per request cost 8% of a read in the profile.
+ * Random bytes drawn 4 KiB at a time for request ids, as Node's randomUUID
+ * pools its entropy: one randomFillSync per 256 ids instead of one call per
+ * request (randomBytes per request cost 8% of a read; randomUUID and
+ * stripping its dashes, 1.5%). The only module-level state here: an entropy
+ * buffer, not configuration, and ids drawn from it are public.
  */
+const idPool = Buffer.alloc(idBytes * 256);
+let idOffset = idPool.length;
+
+/** 32 lowercase hex characters (128 random bits), the seed's requestId shape. */
 export function randomHexId(): string {
-  return randomUUID().replaceAll('-', '');
+  if (idOffset === idPool.length) {
+    randomFillSync(idPool);
+    idOffset = 0;
+  }
+  const id = idPool.toString('hex', idOffset, idOffset + idBytes);
+  idOffset += idBytes;
+  return id;
 }
 
 /** A server-assigned resource id (FHIR R4 id: [A-Za-z0-9\-.]{1,64}). */
