@@ -9,7 +9,7 @@ import { assignRequestId, createClientErrorHandler } from './edge/client-error.j
 import { edgePlugin } from './edge/edge-plugin.js';
 import { errorHandlerPlugin } from './errors/error-handler.js';
 import type { Breakers } from './gateway/circuit-breaker.js';
-import { PhiSafeLogController } from './gateway/logging.js';
+import { PhiSafeLogController, sharedRequestLogger } from './gateway/logging.js';
 import type { Sealer } from './keys/ports.js';
 import { registerHealthRoutes } from './monitoring/health.js';
 import type { SecurityEvents } from './monitoring/security-events.js';
@@ -45,6 +45,7 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
   const app = Fastify({
     loggerInstance: deps.logger,
     logController: new PhiSafeLogController(),
+    childLoggerFactory: sharedRequestLogger,
     genReqId: assignRequestId,
     requestIdHeader: false,
     bodyLimit: config.limits.bodyBytes,

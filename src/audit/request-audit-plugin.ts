@@ -75,7 +75,7 @@ export const requestAuditPlugin = fp(
         await options.audit.record(eventFor(request, reply, payload));
         return payload;
       } catch {
-        request.log.error({ errorType: 'AuditWriteFailed' }, 'audit event not durable; failing closed');
+        request.log.error({ requestId: request.id, errorType: 'AuditWriteFailed' }, 'audit event not durable; failing closed');
         reply.code(503).type('application/json; charset=utf-8').removeHeader('etag').removeHeader('location').removeHeader('last-modified');
         return JSON.stringify(errorEnvelope('SERVICE_UNAVAILABLE', request.id));
       }

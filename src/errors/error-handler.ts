@@ -60,7 +60,7 @@ export const errorHandlerPlugin = fp(
         const message = mapped === 'VALIDATION_ERROR' ? validationMessage(error) : frameworkMessages[error.code];
         return sendError(reply, mapped, message);
       }
-      request.log.error({ errorType: error.name, errorCode: error.code }, 'unexpected error');
+      request.log.error({ requestId: request.id, errorType: error.name, errorCode: error.code }, 'unexpected error');
       return sendError(reply, 'INTERNAL_ERROR');
     });
     app.setNotFoundHandler((_request, reply) => sendError(reply, 'NOT_FOUND'));
