@@ -5,20 +5,20 @@
  * batch is being made durable simply form the next, larger batch.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AuditRow } from '../ports.js';
+import type { FlatRows } from './background-appender.js';
 import { openSqliteConnection } from './connection.js';
 import { toSqliteStorageError } from './errors.js';
 
 interface AppendRequest {
   readonly id: number;
-  readonly rows: readonly AuditRow[];
+  readonly rows: FlatRows;
 }
 
 const { file, busyTimeoutMs } = workerData as { file: string; busyTimeoutMs: number };
 const db = openSqliteConnection(file, busyTimeoutMs);
 const insert = db.prepare(`INSERT INTO audit_log (writer_id, seq, time, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`);
-const appendAll = db.transaction((rows: readonly AuditRow[]) => {
-  for (const r of rows) insert.run(r.writerId, r.seq, r.time, r.kind, r.payload, r.prevHash, r.hash);
+const appendAll = db.transaction((rows: FlatRows) => {
+  for (let i = 0; i < rows.length; i += 7) insert.run(...rows.slice(i, i + 7));
 });
 
 parentPort?.on('message', (request: AppendRequest | 'close') => {
