@@ -53,3 +53,30 @@ export interface Sealer {
   seal(plaintext: Uint8Array, context: SealContext): Promise<Uint8Array>;
   open(sealed: Uint8Array, context: SealContext): Promise<Uint8Array>;
 }
+
+/** A data key wrapped by a key-encryption key (envelope encryption, DESIGN.md "Data protection"). */
+export interface WrappedKey {
+  /** The key-encryption key that wrapped it. */
+  readonly kekId: string;
+  readonly wrapped: Uint8Array;
+}
+
+/**
+ * Key-encryption keys (KEKs) wrap and unwrap data keys. A KEK never leaves
+ * its keeper (a keyring sealed by a master key, or a PKCS#11 HSM where it is
+ * created sensitive and non-extractable); unwrapped data keys live only in
+ * the caller's memory. Every adapter passes test/keys/contract-key-wrapper.ts.
+ */
+export interface KeyWrapper {
+  /** The KEK the next `wrap` uses. */
+  currentKekId(): Promise<string>;
+  /** Wraps a 32-byte data key (AES-256) under the current KEK. */
+  wrap(dataKey: Uint8Array): Promise<WrappedKey>;
+  /** Unwraps with the KEK the wrapped key names; rejects when that KEK is unknown or the bytes were altered. */
+  unwrap(wrapped: WrappedKey): Promise<Uint8Array>;
+  /** Creates a KEK and makes it current; earlier KEKs still unwrap. Returns the new id. */
+  rotate(): Promise<string>;
+  /** Every KEK id that can still unwrap, newest first. */
+  kekIds(): Promise<string[]>;
+  close(): Promise<void>;
+}
