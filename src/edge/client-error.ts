@@ -3,12 +3,19 @@ import type { Socket } from 'node:net';
 import { errorEnvelope, type ErrorCode } from '../errors/index.js';
 import { errorCatalogue } from '../errors/catalogue.js';
 import { randomHexId } from '../security/random.js';
+import type { EdgeRule } from './refusal.js';
 import { securityHeaders } from './security-headers.js';
 
 /** Node's client-error codes (http.Server 'clientError') mapped to the catalogue; anything else is 400. */
 const nodeCodes: Readonly<Record<string, ErrorCode>> = {
   ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
   HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
+};
+
+/** The edge rule each answer names in its `edge.refused` event. */
+const rules: Readonly<Partial<Record<ErrorCode, EdgeRule>>> = {
+  REQUEST_TIMEOUT: 'request_timeout',
+  HEADERS_TOO_LARGE: 'headers_too_large',
 };
 
 const requestIdOf = Symbol('caduceus.requestId');
@@ -39,12 +46,14 @@ export function clientErrorOf(raw: IncomingMessage): ErrorCode | undefined {
  * Answers requests Node refuses before Fastify routes them (malformed
  * requests, oversized headers, slow clients) with the API envelope and the
  * security headers, then closes the connection. `onRefused` counts the
- * refusal per source for monitoring (DESIGN.md: earlier refusals are counted).
+ * refusal per source for monitoring (DESIGN.md: earlier refusals are counted)
+ * under its edge rule: `malformed_request` covers everything llhttp refuses
+ * (a bad request line, CR/LF or NUL in a header value, smuggling shapes).
  * A routed request whose body times out is answered under its own request id
  * and marked, so that its audit event (written by the request path when the
  * body stream fails) records the same 408.
  */
-export function createClientErrorHandler(onRefused: (code: ErrorCode, sourceIp: string | undefined) => void) {
+export function createClientErrorHandler(onRefused: (code: ErrorCode, sourceIp: string | undefined, rule: EdgeRule) => void) {
   return function handleClientError(error: Error & { code?: string }, socket: Socket): void {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     // A request Fastify already routed (its body was still arriving) has a ServerResponse on the socket.
@@ -57,7 +66,7 @@ export function createClientErrorHandler(onRefused: (code: ErrorCode, sourceIp: 
     const code = (error.code === undefined ? undefined : nodeCodes[error.code]) ?? 'BAD_REQUEST';
     const routed = inFlight?.req;
     if (routed !== undefined) routed[refusedAs] = code;
-    else onRefused(code, socket.remoteAddress);
+    else onRefused(code, socket.remoteAddress, rules[code] ?? 'malformed_request');
     const requestId = routed?.[requestIdOf] ?? randomHexId();
     const body = JSON.stringify(errorEnvelope(code, requestId));
     const status = errorCatalogue[code].status;
