@@ -43,9 +43,89 @@ export async function createPostgresPool(url: string): Promise<Pool> {
   return pool;
 }
 
-/** Runs work in one transaction on one pooled client: COMMIT on success, ROLLBACK on any throw. */
+/**
+ * Runs one call to PostgreSQL under a circuit breaker: `Breaker.run` of
+ * src/gateway/circuit-breaker.ts, which rejects at once while open and
+ * gives up on a call slower than its timeout (docs/circuit-breakers.md).
+ */
+export type QueryGuard = <T>(call: () => Promise<T>) => Promise<T>;
+
+/**
+ * SQLSTATE classes that describe the request, not the server's health
+ * (PostgreSQL manual, Appendix A): cardinality (21), data exceptions (22),
+ * integrity violations (23, e.g. the unique violation of a racing create),
+ * invalid transaction state (25), transaction rollback (40: serialization
+ * failures, deadlocks), syntax or access rules (42), check option (44).
+ */
+const callerErrorClasses = new Set(['21', '22', '23', '25', '40', '42', '44']);
+
+/** True for driver errors that must not count against the `postgres` breaker. */
+export function isPgCallerError(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && callerErrorClasses.has(code.slice(0, 2));
+}
+
+/** Marks a guarded pool, so `withTransaction` guards each statement of the transaction too. */
+const guardOfPool = Symbol('caduceus.queryGuard');
+
+type Method = (...args: unknown[]) => unknown;
+
+function forward(target: object, property: string | symbol): unknown {
+  const value: unknown = Reflect.get(target, property, target);
+  return typeof value === 'function' ? (value as Method).bind(target) : value;
+}
+
+/** Connects under the guard; a client that arrives after the guard gave up goes straight back to the pool. */
+async function guardedConnect(pool: Pool, guard: QueryGuard): Promise<PoolClient> {
+  let connecting: Promise<PoolClient> | undefined;
+  try {
+    return await guard(() => (connecting = pool.connect()));
+  } catch (error) {
+    void connecting?.then((client) => { client.release(); }, () => undefined);
+    throw error;
+  }
+}
+
+/**
+ * The pool as the stores see it: every `query` and `connect` runs under the
+ * guard. A Proxy rather than a subclass because the stores take pg's `Pool`
+ * type and pg-pool's `query` overloads call `this.connect` internally; the
+ * underlying pool stays untouched for migrations and `end`.
+ */
+export function guardPool(pool: Pool, guard: QueryGuard): Pool {
+  const query = (...args: unknown[]): Promise<unknown> => guard(() => (pool.query as Method).apply(pool, args) as Promise<unknown>);
+  const connect = (): Promise<PoolClient> => guardedConnect(pool, guard);
+  return new Proxy(pool, {
+    get(target, property) {
+      if (property === 'query') return query;
+      if (property === 'connect') return connect;
+      if (property === guardOfPool) return guard;
+      return forward(target, property);
+    },
+  });
+}
+
+/** A transaction's client whose statements run under the guard, and whether one is still running after the guard gave up. */
+function guardClient(client: PoolClient, guard: QueryGuard): { client: PoolClient; abandoned(): boolean } {
+  let running = 0;
+  const query = (...args: unknown[]): Promise<unknown> => guard(() => {
+    running += 1;
+    return (client.query as (...a: unknown[]) => Promise<unknown>).apply(client, args).finally(() => { running -= 1; });
+  });
+  const proxy = new Proxy(client, { get: (target, property) => (property === 'query' ? query : forward(target, property)) });
+  return { client: proxy, abandoned: () => running > 0 };
+}
+
+/**
+ * Runs work in one transaction on one pooled client: COMMIT on success,
+ * ROLLBACK on any throw. On a guarded pool each statement runs under the
+ * guard (one breaker call per statement, as for single queries).
+ */
 export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const guard = (pool as Pool & { [guardOfPool]?: QueryGuard })[guardOfPool];
+  const raw = await pool.connect();
+  const guarded = guard === undefined ? undefined : guardClient(raw, guard);
+  const client = guarded?.client ?? raw;
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
@@ -53,14 +133,21 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    try {
-      await client.query('ROLLBACK');
-    } catch (rollbackError) {
-      // A connection that cannot roll back must not go back to the pool.
-      broken = rollbackError instanceof Error ? rollbackError : new Error('rollback failed');
+    if (guarded?.abandoned() === true) {
+      // The breaker gave up on a statement that still runs (a lock wait, a stalled server): a ROLLBACK would
+      // queue behind it and keep the caller waiting. Dropping the connection makes the server abort the
+      // transaction instead, and COMMIT was never sent.
+      broken = new Error('statement abandoned by the circuit breaker');
+    } else {
+      try {
+        await raw.query('ROLLBACK');
+      } catch (rollbackError) {
+        // A connection that cannot roll back must not go back to the pool.
+        broken = rollbackError instanceof Error ? rollbackError : new Error('rollback failed');
+      }
     }
     throw error;
   } finally {
-    client.release(broken);
+    raw.release(broken);
   }
 }
