@@ -1,0 +1,14 @@
+import type { AlertStore } from '../../storage/ports.js';
+import type { Alert, AlertSink } from '../alerts.js';
+
+/**
+ * The sink that keeps every alert (issue: "every alert is stored"), for
+ * `GET /api/v1/alerts`. Storing the same alert twice keeps one, so a
+ * detector that retries a delivery does not double it.
+ */
+export function createAlertStoreSink(store: AlertStore): AlertSink {
+  return {
+    name: 'store',
+    deliver: (alert: Alert) => store.append(alert),
+  };
+}
