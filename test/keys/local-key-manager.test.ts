@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { constants, verify } from 'node:crypto';
+import { constants, randomBytes, verify } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint } from 'jose';
-import { KeyringError, openLocalKeyManager } from '../../src/keys/local/index.js';
+import { KeyringError, MasterKey, openLocalKeyManager } from '../../src/keys/local/index.js';
 import type { KeyManager, KeyPurpose } from '../../src/keys/ports.js';
 
 const execFileAsync = promisify(execFile);
@@ -193,4 +193,58 @@ test('a PS256 keyring signs with RSA-PSS, salt length 32', async (t) => {
   assert.equal(key.asymmetricKeyDetails?.modulusLength, 3072);
   const options = { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
   assert.equal(verify('sha256', data, options, signed.signature), true);
+});
+
+test('with a master key the keyring file is sealed (no private key in clear) and opens only with that key', async (t) => {
+  const file = path.join(await tempDir(t), 'keyring.json');
+  const masterKey = new MasterKey(randomBytes(32));
+  const manager = await openLocalKeyManager({ path: file, masterKey });
+  const kid = (await manager.currentKey('token-signing')).kid;
+  assert.equal(await verifies(manager, 'token-signing', Buffer.from('x')), true);
+  await manager.close();
+
+  const text = await readFile(file, 'utf8');
+  assert.doesNotMatch(text, /PRIVATE KEY/);
+  assert.ok(!text.includes(kid), 'not even the kids are in clear');
+  assert.equal((JSON.parse(text) as { format: string }).format, 'caduceus-sealed');
+  assert.equal((await stat(file)).mode & 0o777, 0o600);
+
+  const reopened = await openLocalKeyManager({ path: file, masterKey });
+  t.after(() => reopened.close());
+  assert.equal((await reopened.currentKey('token-signing')).kid, kid);
+  await assert.rejects(openLocalKeyManager({ path: file }), /needs the master key/);
+  await assert.rejects(openLocalKeyManager({ path: file, masterKey: new MasterKey(randomBytes(32)) }), /different master key/);
+});
+
+test('an existing plaintext keyring is rewritten sealed once, with the same keys', async (t) => {
+  const file = path.join(await tempDir(t), 'keyring.json');
+  const plain = await openLocalKeyManager({ path: file });
+  const before = { token: await kids(plain, 'token-signing'), audit: await kids(plain, 'audit-signing') };
+  await plain.close();
+  assert.match(await readFile(file, 'utf8'), /BEGIN PRIVATE KEY/);
+
+  const masterKey = new MasterKey(randomBytes(32));
+  let sealedCount = 0;
+  const sealed = await openLocalKeyManager({ path: file, masterKey, onSealed: () => { sealedCount += 1; } });
+  t.after(() => sealed.close());
+  assert.equal(sealedCount, 1);
+  assert.doesNotMatch(await readFile(file, 'utf8'), /PRIVATE KEY/);
+  assert.deepEqual({ token: await kids(sealed, 'token-signing'), audit: await kids(sealed, 'audit-signing') }, before);
+
+  const again = await openLocalKeyManager({ path: file, masterKey, onSealed: () => { sealedCount += 1; } });
+  t.after(() => again.close());
+  assert.equal(sealedCount, 1, 'a sealed keyring is not rewritten');
+  assert.deepEqual(await kids(again, 'token-signing'), before.token);
+});
+
+test('a sealed keyring swapped for a plaintext one under a running manager is refused, not loaded', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'keyring.json');
+  const masterKey = new MasterKey(randomBytes(32));
+  const manager = await openLocalKeyManager({ path: file, masterKey, reloadIntervalMs: 0 });
+  t.after(() => manager.close());
+  const planted = await openLocalKeyManager({ path: path.join(dir, 'planted.json') });
+  await planted.close();
+  await writeFile(file, await readFile(path.join(dir, 'planted.json'), 'utf8'), { mode: 0o600 });
+  await assert.rejects(manager.sign('token-signing', Buffer.from('x')), /replaced by an unsealed one/);
 });

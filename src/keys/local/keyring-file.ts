@@ -1,160 +1,61 @@
 /**
- * The keyring file on disk: permission-checked reads, crash-safe writes
- * (temp file + fsync + rename/link + directory fsync) and a lock file for
- * read-modify-write, so the server and the CLI can share one keyring.
+ * The signing keyring on disk, sealed under the master key when one is given
+ * (docs/key-management.md), in a crash-safe owner-only file (secret-file.ts)
+ * shared by the server and the CLI.
  */
-import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { KeyringError, parseKeyringDocument, type KeyringDocument } from './keyring.js';
+import { isSealedText, type MasterKey } from './master-key.js';
+import {
+  createSecretFile, fileIdentity, readSecretFile, replaceSecretFile, withFileLock,
+  type FileIdentity, type LockOptions,
+} from './secret-file.js';
 
-/** Enough of a file's identity to notice that another process replaced it. */
-export interface FileIdentity {
-  readonly ino: number;
-  readonly size: number;
-  readonly mtimeMs: number;
-}
+export type { FileIdentity, LockOptions } from './secret-file.js';
 
-/** A keyring document and the identity of the file it was read from. */
+/** The purpose a sealed signing keyring is bound to (its AAD). */
+const sealPurpose = 'signing-keyring';
+
+/** A keyring document, the identity of the file it was read from, and whether that file was sealed. */
 export interface KeyringFileContents {
   readonly document: KeyringDocument;
   readonly identity: FileIdentity;
+  readonly sealed: boolean;
 }
 
-function hasCode(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+function decode(text: string, masterKey: MasterKey | undefined): { document: KeyringDocument; sealed: boolean } {
+  if (!isSealedText(text)) return { document: parseKeyringDocument(text), sealed: false };
+  if (masterKey === undefined) throw new KeyringError('The keyring is sealed; opening it needs the master key');
+  return { document: parseKeyringDocument(masterKey.open(sealPurpose, text)), sealed: true };
+}
+
+function encode(document: KeyringDocument, masterKey: MasterKey | undefined): string {
+  const text = `${JSON.stringify(document, null, 2)}\n`;
+  return masterKey === undefined ? text : masterKey.seal(sealPurpose, text);
 }
 
 /**
- * Reads the keyring, or undefined when there is none. Refuses a file that
- * group or others can access: it holds private keys in clear (HIPAA
- * 164.312(a)(1) access control). The mode is taken from the open handle, so
- * the checked file is the file read.
+ * Reads the keyring, or undefined when there is none. A plaintext keyring is
+ * read either way (the caller then seals it once); a sealed one needs the
+ * master key. Refuses a file that group or others can access.
  */
-export async function readKeyringFile(file: string): Promise<KeyringFileContents | undefined> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    if (hasCode(error, 'ENOENT')) return undefined;
-    throw error;
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new KeyringError('The keyring path is not a regular file');
-    if ((stats.mode & 0o077) !== 0) {
-      throw new KeyringError('The keyring file is accessible to group or others; restrict it to its owner (chmod 600)');
-    }
-    const text = await handle.readFile({ encoding: 'utf8' });
-    return { document: parseKeyringDocument(text), identity: { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs } };
-  } finally {
-    await handle.close();
-  }
+export async function readKeyringFile(file: string, masterKey?: MasterKey): Promise<KeyringFileContents | undefined> {
+  const contents = await readSecretFile(file, 'The keyring file');
+  if (contents === undefined) return undefined;
+  return { ...decode(contents.text, masterKey), identity: contents.identity };
 }
 
 /** The identity of the file now at the path, or undefined when it is gone. */
-export async function keyringFileIdentity(file: string): Promise<FileIdentity | undefined> {
-  try {
-    const stats = await stat(file);
-    return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
-  } catch (error) {
-    if (hasCode(error, 'ENOENT')) return undefined;
-    throw error;
-  }
+export const keyringFileIdentity = fileIdentity;
+
+/** Creates the keyring only if no file exists yet; false when another process won the race. */
+export function createKeyringFile(file: string, document: KeyringDocument, masterKey?: MasterKey): Promise<boolean> {
+  return createSecretFile(file, encode(document, masterKey));
 }
 
-async function syncDirectory(directory: string): Promise<void> {
-  // The rename/link is durable only once the directory entry is (POSIX fsync).
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/** Atomically replaces the keyring, sealed when a master key is given. */
+export function replaceKeyringFile(file: string, document: KeyringDocument, masterKey?: MasterKey): Promise<void> {
+  return replaceSecretFile(file, encode(document, masterKey));
 }
 
-async function writeTempFile(file: string, document: KeyringDocument): Promise<string> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
-  // 'wx' + 0600: created fresh and owner-only from the first byte (umask can only narrow it).
-  const handle = await open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(document, null, 2)}\n`, { encoding: 'utf8' });
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-  await handle.close();
-  return temp;
-}
-
-/**
- * Creates the keyring only if no file exists yet: the complete temp file is
- * hard-linked to the final name, which fails with EEXIST when another process
- * won the race. Returns false in that case; the caller then reads the winner's.
- */
-export async function createKeyringFile(file: string, document: KeyringDocument): Promise<boolean> {
-  const temp = await writeTempFile(file, document);
-  try {
-    await link(temp, file);
-  } catch (error) {
-    if (hasCode(error, 'EEXIST')) return false;
-    throw error;
-  } finally {
-    await unlink(temp).catch(() => undefined);
-  }
-  await syncDirectory(path.dirname(file));
-  return true;
-}
-
-/** Atomically replaces the keyring: readers see the old file or the new one, never a mix. */
-export async function replaceKeyringFile(file: string, document: KeyringDocument): Promise<void> {
-  const temp = await writeTempFile(file, document);
-  try {
-    await rename(temp, file);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-  await syncDirectory(path.dirname(file));
-}
-
-/** How long to wait for the lock, and when a lock is old enough to be a crashed holder's. */
-export interface LockOptions {
-  readonly timeoutMs: number;
-  readonly staleMs: number;
-}
-
-async function removeIfStale(lock: string, staleMs: number): Promise<void> {
-  const identity = await keyringFileIdentity(lock);
-  if (identity !== undefined && Date.now() - identity.mtimeMs > staleMs) await unlink(lock).catch(() => undefined);
-}
-
-/**
- * Runs `action` holding `<file>.lock` (created with 'wx', so exactly one
- * holder), for read-modify-write of the keyring by several processes.
- */
-export async function withKeyringLock<T>(file: string, options: LockOptions, action: () => Promise<T>): Promise<T> {
-  const lock = `${file}.lock`;
-  const deadline = Date.now() + options.timeoutMs;
-  for (let delayMs = 5; ; delayMs = Math.min(delayMs * 2, 100)) {
-    try {
-      const handle = await open(lock, 'wx', 0o600);
-      await handle.close();
-      break;
-    } catch (error) {
-      if (!hasCode(error, 'EEXIST')) throw error;
-      if (Date.now() > deadline) throw new KeyringError('Timed out waiting for the keyring lock');
-      await removeIfStale(lock, options.staleMs);
-      await sleep(delayMs);
-    }
-  }
-  try {
-    return await action();
-  } finally {
-    await unlink(lock).catch(() => undefined);
-  }
-}
+/** Runs `action` holding the keyring's lock file. */
+export const withKeyringLock: <T>(file: string, options: LockOptions, action: () => Promise<T>) => Promise<T> = withFileLock;

@@ -1,0 +1,94 @@
+import path from 'node:path';
+
+/** Envelope encryption and the key manager (docs/key-management.md "Settings"). */
+export interface KeyProtectionConfig {
+  /** Which adapter keeps the key-encryption keys: a sealed keyring file, or a PKCS#11 HSM. */
+  readonly manager: 'local' | 'pkcs11';
+  /** Refuse to start unless the KEKs are in an HSM. */
+  readonly requireHsm: boolean;
+  /** Where the master key comes from; in development a missing one is generated at `generatedPath`. */
+  readonly masterKey: { readonly file: string | null; readonly value: string | null; readonly generatedPath: string };
+  /** The `local` adapter's KEK keyring file (sealed under the master key). */
+  readonly kekKeyringPath: string;
+  /** `off` stores bodies unsealed: benchmarks and diagnostics only, refused in production. */
+  readonly encryption: 'on' | 'off';
+  /** Most unwrapped data keys kept in memory. */
+  readonly dataKeyCacheSize: number;
+  /** A wrap or unwrap slower than this answers 503 and counts against the `key-manager` breaker. */
+  readonly timeoutMs: number;
+}
+
+/** A key setting that is invalid; load.ts rethrows it as a ConfigError. The message names the setting, never its value. */
+export class KeySettingError extends Error {
+  override readonly name = 'KeySettingError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function set(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function choice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = set(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new KeySettingError(`${name} must be one of: ${allowed.join(', ')}`);
+  return raw as T;
+}
+
+function whole(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = set(env, name);
+  if (raw === undefined) return fallback;
+  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(value >= min && value <= max)) throw new KeySettingError(`${name} must be a whole number between ${min} and ${max}`);
+  return value;
+}
+
+/** 32 bytes as 64 hex digits or base64/base64url; src/keys/local/master-key.ts decodes it. */
+const masterKeyShape = /^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/]{43}=?|[A-Za-z0-9_-]{43})$/;
+
+/** What the key settings depend on in the rest of the configuration. */
+export interface KeySettingsContext {
+  readonly production: boolean;
+  readonly dataDir: string;
+  readonly cwd: string;
+  /** True when the CADUCEUS_PKCS11_* settings are complete. */
+  readonly pkcs11Configured: boolean;
+}
+
+function masterKeySettings(env: Env, context: KeySettingsContext): KeyProtectionConfig['masterKey'] {
+  const file = set(env, 'CADUCEUS_MASTER_KEY_FILE');
+  const value = set(env, 'CADUCEUS_MASTER_KEY');
+  if (file !== undefined && value !== undefined) throw new KeySettingError('CADUCEUS_MASTER_KEY_FILE and CADUCEUS_MASTER_KEY must not both be set (prefer the file)');
+  if (value !== undefined && !masterKeyShape.test(value.trim())) throw new KeySettingError('CADUCEUS_MASTER_KEY must be 32 bytes as 64 hex digits or base64');
+  if (context.production && file === undefined && value === undefined) {
+    throw new KeySettingError('CADUCEUS_MASTER_KEY_FILE (or CADUCEUS_MASTER_KEY) must be set in production: the keyrings are sealed under it (docs/key-management.md)');
+  }
+  return {
+    file: file === undefined ? null : path.resolve(context.cwd, file),
+    value: value ?? null,
+    generatedPath: path.join(context.dataDir, 'master.key'),
+  };
+}
+
+/** Reads the key-management settings (docs/key-management.md "Settings"). */
+export function loadKeyProtectionConfig(env: Env, context: KeySettingsContext): KeyProtectionConfig {
+  const manager = choice(env, 'CADUCEUS_KEY_MANAGER', ['local', 'pkcs11'], 'local');
+  const requireHsm = choice(env, 'CADUCEUS_REQUIRE_HSM', ['true', 'false'], 'false') === 'true';
+  if (requireHsm && manager !== 'pkcs11') throw new KeySettingError('CADUCEUS_REQUIRE_HSM=true needs CADUCEUS_KEY_MANAGER=pkcs11');
+  if (manager === 'pkcs11' && !context.pkcs11Configured) {
+    throw new KeySettingError('CADUCEUS_KEY_MANAGER=pkcs11 needs CADUCEUS_PKCS11_MODULE, CADUCEUS_PKCS11_TOKEN_LABEL and a PIN setting');
+  }
+  const encryption = choice(env, 'CADUCEUS_ENCRYPTION', ['on', 'off'], 'on');
+  if (encryption === 'off' && context.production) throw new KeySettingError('CADUCEUS_ENCRYPTION=off is refused in production (benchmarks and diagnostics only)');
+  return {
+    manager,
+    requireHsm,
+    masterKey: masterKeySettings(env, context),
+    kekKeyringPath: path.resolve(context.cwd, set(env, 'CADUCEUS_KEK_KEYRING') ?? path.join(context.dataDir, 'kek-keyring.json')),
+    encryption,
+    dataKeyCacheSize: whole(env, 'CADUCEUS_DATA_KEY_CACHE_SIZE', 1024, 1, 1_000_000),
+    timeoutMs: whole(env, 'CADUCEUS_KEY_MANAGER_TIMEOUT_MS', 2000, 50, 60_000),
+  };
+}
