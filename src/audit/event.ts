@@ -7,8 +7,11 @@ export interface AuditEvent {
   /** ISO 8601 instant the request arrived. */
   readonly time: string;
   readonly requestId: string;
-  /** What the event records: 'api' for an API request, 'cli' for an operator command. */
-  readonly category: 'api' | 'cli' | 'auth';
+  /**
+   * What the event records: 'api' for an API request, 'cli' for an operator
+   * command, 'edge' for a count of requests refused before authentication.
+   */
+  readonly category: 'api' | 'cli' | 'auth' | 'edge';
   readonly actor: {
     readonly subject: string | null;
     readonly client: string | null;
