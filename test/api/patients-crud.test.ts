@@ -131,6 +131,10 @@ test('read: unknown id is 404, malformed ids are 400 VALIDATION_ERROR, always th
   const created = await create(c, patient('Vread'));
   assertError(await c.get(`${created.id}/_history/2`), 404, 'NOT_FOUND');
   assertError(await c.get(`${created.id}/_history/0`), 400, 'VALIDATION_ERROR');
+  // Unknown query parameters are refused, never silently dropped.
+  assertError(await c.get(`${created.id}/_history?_since=2020-01-01`), 400, 'VALIDATION_ERROR', { secrets: ['2020-01-01'] });
+  assertError(await c.get(`${created.id}?_elements=name`), 400, 'VALIDATION_ERROR', { secrets: ['name'] });
+  assertError(await c.get(`${created.id}/_history/1?_pretty=true`), 400, 'VALIDATION_ERROR');
 });
 
 test('update: versions, id checks, If-Match, and no update-as-create', async (t) => {

@@ -64,15 +64,17 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
   const access = (interaction: Interaction) => ({ access: { resourceType: definition.type, interaction } });
   const idParams = { type: 'object', required: ['id'], properties: { id: idSchema }, additionalProperties: false } as const;
   const countSchema = { type: 'integer', minimum: 1, maximum: options.maxPageSize } as const;
+  // Interactions without parameters refuse any (`_summary`, `_elements`, …): a parameter we ignored would be a silent surprise.
+  const noQuery = { type: 'object', additionalProperties: false } as const;
 
-  app.get<{ Params: { id: string } }>(`${base}/:id`, { config: access('read'), schema: { params: idParams } }, async (request, reply) => {
+  app.get<{ Params: { id: string } }>(`${base}/:id`, { config: access('read'), schema: { params: idParams, querystring: noQuery } }, async (request, reply) => {
     const found = requireCompartment(request, definition, await guarded(request, () => engine.read(definition, request.params.id)));
     return sendResource(reply, definition, found);
   });
 
   app.get<{ Params: { id: string; vid: number } }>(`${base}/:id/_history/:vid`, {
     config: access('vread'),
-    schema: { params: { type: 'object', required: ['id', 'vid'], properties: { id: idSchema, vid: { type: 'integer', minimum: 1, maximum: 999_999_999 } }, additionalProperties: false } },
+    schema: { params: { type: 'object', required: ['id', 'vid'], properties: { id: idSchema, vid: { type: 'integer', minimum: 1, maximum: 999_999_999 } }, additionalProperties: false }, querystring: noQuery },
   }, async (request, reply) => {
     const found = requireCompartment(request, definition, await guarded(request, () => engine.vread(definition, request.params.id, request.params.vid)));
     return sendResource(reply, definition, found);
@@ -131,20 +133,20 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     });
   });
 
-  app.post(base, { config: access('create') }, async (request, reply) => {
+  app.post(base, { config: access('create'), schema: { querystring: noQuery } }, async (request, reply) => {
     const created = await engine.create(definition, request.body);
     request.auditDetails = { resourceId: created.resource.id ?? null };
     return sendResource(reply.header('location', `${base}/${created.resource.id ?? ''}`), definition, created, 201);
   });
 
-  app.put<{ Params: { id: string } }>(`${base}/:id`, { config: access('update'), schema: { params: idParams } }, async (request, reply) => {
+  app.put<{ Params: { id: string } }>(`${base}/:id`, { config: access('update'), schema: { params: idParams, querystring: noQuery } }, async (request, reply) => {
     const ifMatch = parseIfMatch(request);
     await guarded(request, async () => requireCompartment(request, definition, await engine.read(definition, request.params.id)));
     const updated = await engine.update(definition, request.params.id, request.body, ifMatch === undefined ? {} : { ifMatch });
     return sendResource(reply, definition, updated);
   });
 
-  app.delete<{ Params: { id: string } }>(`${base}/:id`, { config: access('delete'), schema: { params: idParams } }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>(`${base}/:id`, { config: access('delete'), schema: { params: idParams, querystring: noQuery } }, async (request, reply) => {
     const ifMatch = parseIfMatch(request);
     await engine.delete(definition, request.params.id, ifMatch === undefined ? {} : { ifMatch });
     return reply.code(204).send();
