@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { registerAuditEventRoutes } from './audit/api/routes.js';
 import type { AuditLog } from './audit/event.js';
 import { requestAuditPlugin } from './audit/request-audit-plugin.js';
 import { accessPlugin } from './auth/access-plugin.js';
@@ -7,12 +8,22 @@ import { authenticatePlugin, type BearerVerifier } from './auth/authenticate-plu
 import type { Config } from './config/index.js';
 import { assignRequestId, createClientErrorHandler } from './edge/client-error.js';
 import { edgePlugin } from './edge/edge-plugin.js';
+import { edgeFilterPlugin } from './edge/filter-plugin.js';
+import { createFrameworkErrorHandler } from './edge/framework-errors.js';
+import { trustProxyOption } from './edge/trusted-proxies.js';
 import { errorHandlerPlugin } from './errors/error-handler.js';
+import { registerBreakerGate } from './gateway/breaker-gate.js';
 import type { Breakers } from './gateway/circuit-breaker.js';
+import { createRateLimiter, registerPostAuthRateLimit, registerPreAuthRateLimit, type RateLimitStore } from './gateway/rate-limit/index.js';
 import { PhiSafeLogController, sharedRequestLogger } from './gateway/logging.js';
+import { instrumentAuditLog, instrumentSealer, metricsPlugin, type Metrics } from './gateway/metrics/index.js';
+import { registerIntegrityEvents } from './keys/envelope/integrity-events.js';
 import type { Sealer } from './keys/ports.js';
+import { registerAlertRoutes } from './monitoring/api/routes.js';
+import { registerAlertStreamRoute } from './monitoring/alert-stream-route.js';
 import { registerHealthRoutes } from './monitoring/health.js';
 import type { SecurityEvents } from './monitoring/security-events.js';
+import type { AlertStream } from './monitoring/sinks/stream.js';
 import { createResourceEngine } from './resources/engine/engine.js';
 import { registerResourceRoutes } from './resources/engine/routes.js';
 import type { ResourceDefinition } from './resources/engine/types.js';
@@ -29,7 +40,13 @@ export interface AppDependencies {
   readonly events: SecurityEvents;
   /** Circuit breakers around the asynchronous dependencies (created on `events`). */
   readonly breakers: Breakers;
+  /** This app's Prometheus metrics, on a registry of its own (docs/metrics.md). */
+  readonly metrics: Metrics;
   readonly definitions: readonly ResourceDefinition[];
+  /** The live alert stream `GET /api/v1/alerts/stream` serves (src/monitoring/monitoring.ts); absent, the route is not registered. */
+  readonly alertStream?: AlertStream;
+  /** Where rate-limit buckets live: the Redis store server.ts opens with CADUCEUS_REDIS_URL; absent, in this process (docs/rate-limits.md). */
+  readonly rateLimitStore?: RateLimitStore;
 }
 
 /** TLS material for the HTTPS listener; absent in `inject` tests. */
@@ -52,9 +69,14 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
     requestTimeout: config.limits.requestTimeoutMs,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
-    clientErrorHandler: createClientErrorHandler((code, sourceIp) => {
+    // Fastify's Ajv strips properties a schema does not allow; a parameter we do not know must answer 400 instead.
+    ajv: { customOptions: { removeAdditional: false } },
+    // X-Forwarded-For only from CADUCEUS_TRUSTED_PROXIES, right to left: request.ip is the client everywhere (docs/edge.md).
+    trustProxy: trustProxyOption(config.edge.trustedProxies),
+    frameworkErrors: createFrameworkErrorHandler(deps.events),
+    clientErrorHandler: createClientErrorHandler((code, sourceIp, rule) => {
       // Refusals before routing are reported per source, without the request (DESIGN.md invariants).
-      deps.events.emit({ kind: 'edge.refused', sourceIp: sourceIp ?? null, details: { code } });
+      deps.events.emit({ kind: 'edge.refused', sourceIp: sourceIp ?? null, details: { rule, code } });
     }),
     ...(options.https && {
       // TLS 1.3 only (seed: "Enforce TLS 1.3 for all API communications").
@@ -72,15 +94,31 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
 
   // 1 edge · 3 authentication · 6 access · 7 audit · 8 errors (gateway and validation plug in between).
   await app.register(edgePlugin);
+  await app.register(edgeFilterPlugin, { config: config.edge, events: deps.events });
+  // 2 and 4: token buckets per client address before the bearer gate, per principal after it (docs/rate-limits.md).
+  const rateLimiter = createRateLimiter({
+    config: config.rateLimit, store: deps.rateLimitStore, events: deps.events,
+    onDecision: (policy, allowed) => { deps.metrics.countRateLimitDecision(policy, allowed); },
+  });
+  registerPreAuthRateLimit(app, rateLimiter);
+  // While a request-path breaker (PostgreSQL) is open: 503 + Retry-After at once (docs/circuit-breakers.md).
+  registerBreakerGate(app, deps.breakers);
   await app.register(authenticatePlugin, { verifier: deps.verifier });
+  registerPostAuthRateLimit(app, rateLimiter);
   await app.register(accessPlugin);
-  await app.register(requestAuditPlugin, { audit: deps.audit });
+  await app.register(requestAuditPlugin, { audit: instrumentAuditLog(deps.audit, deps.metrics) });
   await app.register(errorHandlerPlugin);
+  await app.register(metricsPlugin, { metrics: deps.metrics });
 
+  // A sealed record that fails to open raises `integrity.error` with its request id (docs/key-management.md).
+  registerIntegrityEvents(app, deps.events);
   registerHealthRoutes(app, () => deps.db.ping());
-  const engine = createResourceEngine({ store: deps.db.resources, sealer: deps.sealer });
+  const engine = createResourceEngine({ store: deps.db.resources, sealer: instrumentSealer(deps.sealer, deps.metrics) });
   for (const definition of deps.definitions) {
     registerResourceRoutes(app, { engine, definition, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize });
   }
+  registerAuditEventRoutes(app, { search: deps.db.audit, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize, exportMaxRecords: config.audit.exportMaxRecords });
+  registerAlertRoutes(app, { alerts: deps.db.alerts, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize });
+  if (deps.alertStream !== undefined) registerAlertStreamRoute(app, deps.alertStream);
   return app;
 }

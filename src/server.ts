@@ -1,14 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
+import { countRefusals } from './audit/refusal-counts.js';
 import { localIssuerProfile } from './auth/issuer-profile.js';
 import { createRevocationStore } from './auth/revocation.js';
 import { createTokenVerifier } from './auth/verify-token.js';
 import type { Config } from './config/index.js';
 import { loadTlsMaterial } from './edge/tls.js';
 import { createLogger } from './gateway/logging.js';
-import { identitySealer } from './keys/identity-sealer.js';
+import { openKeyProtection } from './keys/envelope/index.js';
 import { createBreakers } from './gateway/circuit-breaker.js';
+import { createMetrics, instrumentKeyManager } from './gateway/metrics/index.js';
+import { openRateLimitStore } from './gateway/rate-limit/index.js';
+import { createAlertStoreSink } from './monitoring/api/store-sink.js';
+import { startMonitoring } from './monitoring/monitoring.js';
 import { createSecurityEvents } from './monitoring/security-events.js';
 import { createResourceDefinitions } from './resources/index.js';
 import { openRuntime } from './runtime.js';
@@ -46,25 +51,43 @@ const signals = ['SIGTERM', 'SIGINT'] as const;
 export async function startServer(config: Config): Promise<RunningServer> {
   const logger = createLogger(config);
   const tls = await loadTlsMaterial(config);
-  const runtime = await openRuntime(config, logger);
-  const audit = await runtime.openAuditLog();
+  // Breakers and metrics first: the database opens behind the `postgres` breaker.
+  const events = createSecurityEvents(logger);
+  const breakers = createBreakers(events);
+  const metrics = createMetrics({ breakers });
+  const runtime = await openRuntime(config, logger, { breakers });
+  // Every stored body is sealed (docs/key-management.md); CADUCEUS_KEY_MANAGER picks where the key-encryption keys live.
+  const protection = await openKeyProtection(config, { masterKey: runtime.masterKey, dataKeys: runtime.db.dataKeys, breakers, logger })
+    .catch(async (error: unknown) => { await runtime.close(); throw error; });
+  const keys = instrumentKeyManager(runtime.keys, metrics);
+  const audit = await runtime.openAuditLog({ keys });
+  // Requests refused before authentication: counted per source and minute into the audit log (docs/audit.md).
+  const refusals = countRefusals({
+    events, audit, windowMs: 60_000,
+    onError: () => { logger.error({ event: 'audit.refusal_counts_failed' }, 'refusal counts could not be audited'); },
+  });
+  // Security monitoring hears durable audit events and security events; every alert is also stored (docs/monitoring.md).
+  const monitoring = await startMonitoring(config, { logger, events, breakers, sinks: [createAlertStoreSink(runtime.db.alerts)] });
+  // Rate-limit buckets in Redis when CADUCEUS_REDIS_URL is set, behind the `redis` breaker (docs/rate-limits.md).
+  const rateLimits = await openRateLimitStore(config, { logger, breakers });
   const verifier = createTokenVerifier({
-    profiles: [localIssuerProfile(config.auth.issuer, runtime.keys)],
+    profiles: [localIssuerProfile(config.auth.issuer, keys)],
     audience: config.auth.audience,
     clockSkewSeconds: config.auth.clockSkewSeconds,
     revocation: createRevocationStore(runtime.db.kv, { retentionMs: revocationRetentionMs }),
   });
-  const events = createSecurityEvents(logger);
-  const breakers = createBreakers(events);
   const app = await buildApp(config, {
     db: runtime.db,
-    audit,
+    audit: monitoring.observe(audit),
     verifier,
-    sealer: identitySealer,
+    sealer: protection.sealer,
     logger,
     events,
     breakers,
+    metrics,
     definitions: createResourceDefinitions(),
+    alertStream: monitoring.stream,
+    ...(rateLimits !== null && { rateLimitStore: rateLimits.store }),
   }, { https: tls });
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('127.0.0.1', 'localhost');
@@ -82,7 +105,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
       force.unref();
       await app.close();
       clearTimeout(force);
+      await refusals.close();
       await audit.close();
+      await monitoring.close();
+      await rateLimits?.close();
+      await protection.close();
       await runtime.close();
       breakers.shutdown();
       logger.info({ event: 'server.stopped' }, 'stopped');

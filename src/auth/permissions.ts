@@ -34,6 +34,20 @@ export const permissionMatrix: Readonly<Record<string, Partial<Record<Role, Gran
     billing: { interactions: ['read', 'search'], view: 'demographics', ownCompartmentOnly: false },
     patient: { interactions: readOnly, view: 'full', ownCompartmentOnly: true },
   },
+  // Pseudo resource types of the audit and alert APIs (docs/audit.md): no PHI inside, reviewers only.
+  AuditEvent: {
+    admin: { interactions: ['search'], view: 'full', ownCompartmentOnly: false },
+    auditor: { interactions: ['search'], view: 'full', ownCompartmentOnly: false },
+  },
+  Alert: {
+    admin: { interactions: ['search'], view: 'full', ownCompartmentOnly: false },
+    auditor: { interactions: ['search'], view: 'full', ownCompartmentOnly: false },
+  },
+  // Pseudo resource type of `GET /metrics` (docs/metrics.md): operational counts, no PHI, operators only.
+  Metrics: {
+    admin: { interactions: ['read'], view: 'full', ownCompartmentOnly: false },
+    auditor: { interactions: ['read'], view: 'full', ownCompartmentOnly: false },
+  },
 };
 
 /** The grant of a role on a resource type, or undefined when it has none. */

@@ -12,7 +12,7 @@ const usage = `usage:
   ${tokenIssueUsage}
   caduceus audit verify [--json] verify the audit hash chains offline`;
 
-const safeErrorNames = new Set(['KeyringError', 'TlsSetupError', 'StorageError', 'ConfigError']);
+const safeErrorNames = new Set(['KeyringError', 'TlsSetupError', 'StorageError', 'ConfigError', 'HsmError', 'MasterKeyError']);
 
 type RuntimeCommand = (runtime: Runtime, args: string[], io: CliIo) => Promise<void>;
 

@@ -1,3 +1,5 @@
-export type { Config } from './schema.js';
+export type { Config, EdgeConfig } from './schema.js';
+export type { CidrBlock } from './cidr.js';
+export type { Pkcs11Config } from './pkcs11.js';
 export { loadConfig, ConfigError } from './load.js';
 export { settings, type Setting } from './settings.js';

@@ -1,5 +1,10 @@
 import path from 'node:path';
-import type { Config } from './schema.js';
+import { parseCidrList, type CidrBlock } from './cidr.js';
+import { loadMonitoringConfig, MonitoringSettingError, type MonitoringConfig } from './monitoring.js';
+import { KeySettingError, loadKeyProtectionConfig, type KeyProtectionConfig, type KeySettingsContext } from './keys.js';
+import { loadPkcs11Config, Pkcs11SettingError, type Pkcs11Config } from './pkcs11.js';
+import { parseRateLimitPolicies, RateLimitSettingError, type RateLimitConfig } from '../gateway/rate-limit/policies.js';
+import type { Config, EdgeConfig } from './schema.js';
 
 /** Thrown when a setting is invalid; the message names the setting, never its value. */
 export class ConfigError extends Error {
@@ -44,6 +49,69 @@ function redisUrl(env: Env): string | null {
   return raw;
 }
 
+function cidrs(env: Env, name: string): CidrBlock[] {
+  const blocks = parseCidrList(text(env, name, ''));
+  if (blocks === null) throw new ConfigError(`${name} must be a comma-separated list of IP addresses or CIDR blocks`);
+  return blocks;
+}
+
+/** docs/edge.md: the edge layer's lists, limits and signature mode. */
+function edgeConfig(env: Env): EdgeConfig {
+  return {
+    trustedProxies: cidrs(env, 'CADUCEUS_TRUSTED_PROXIES'),
+    allowList: cidrs(env, 'CADUCEUS_IP_ALLOW_LIST'),
+    denyList: cidrs(env, 'CADUCEUS_IP_DENY_LIST'),
+    maxUrlBytes: integer(env, 'CADUCEUS_MAX_URL_BYTES', 8192, 256, 1_048_576),
+    maxHeaderCount: integer(env, 'CADUCEUS_MAX_HEADERS', 100, 8, 1000),
+    maxQueryParams: integer(env, 'CADUCEUS_MAX_QUERY_PARAMS', 50, 1, 1000),
+    maxConnectionsPerIp: integer(env, 'CADUCEUS_MAX_CONNECTIONS_PER_IP', 256, 0, 1_000_000),
+    suspiciousInput: oneOf(env, 'CADUCEUS_SUSPICIOUS_INPUT', ['report', 'block'], 'report'),
+  };
+}
+
+/** docs/rate-limits.md: policies per route class (or `off`), and what happens while Redis is unreachable. */
+function rateLimitConfig(env: Env): RateLimitConfig {
+  try {
+    return {
+      policies: parseRateLimitPolicies(text(env, 'CADUCEUS_RATE_LIMIT', '')),
+      redisFailure: oneOf(env, 'CADUCEUS_RATE_LIMIT_REDIS_FAILURE', ['local', 'closed'], 'local'),
+    };
+  } catch (error) {
+    if (error instanceof RateLimitSettingError) throw new ConfigError(`CADUCEUS_RATE_LIMIT ${error.message}`);
+    throw error;
+  }
+}
+
+/** docs/monitoring.md: detection rules, working hours and alert sinks. */
+function monitoringConfig(env: Env): MonitoringConfig {
+  try {
+    return loadMonitoringConfig(env);
+  } catch (error) {
+    if (error instanceof MonitoringSettingError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+/** docs/hsm.md: the HSM's module, token and PIN source. */
+function pkcs11Config(env: Env, cwd: string): Pkcs11Config | null {
+  try {
+    return loadPkcs11Config(env, cwd);
+  } catch (error) {
+    if (error instanceof Pkcs11SettingError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+/** docs/key-management.md "Settings": key manager, master key, envelope encryption. */
+function keyProtectionConfig(env: Env, context: KeySettingsContext): KeyProtectionConfig {
+  try {
+    return loadKeyProtectionConfig(env, context);
+  } catch (error) {
+    if (error instanceof KeySettingError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads, validates and freezes the configuration; the only reader of process.env. */
@@ -86,8 +154,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       audience: url(env, 'CADUCEUS_AUDIENCE', `${issuer}/api/v1`),
       clockSkewSeconds: integer(env, 'CADUCEUS_CLOCK_SKEW_SECONDS', 30, 0, 300),
     },
-    keys: { keyringPath: path.resolve(cwd, text(env, 'CADUCEUS_KEYRING', path.join(dataDir, 'keyring.json'))) },
-    audit: { checkpointIntervalMs: integer(env, 'CADUCEUS_AUDIT_CHECKPOINT_MS', 60_000, 100, 86_400_000) },
+    keys: {
+      keyringPath: path.resolve(cwd, text(env, 'CADUCEUS_KEYRING', path.join(dataDir, 'keyring.json'))),
+      pkcs11: pkcs11Config(env, cwd),
+      ...keyProtectionConfig(env, { production: mode === 'production', dataDir, cwd, pkcs11Configured: pkcs11Config(env, cwd) !== null }),
+    },
+    audit: {
+      checkpointIntervalMs: integer(env, 'CADUCEUS_AUDIT_CHECKPOINT_MS', 60_000, 100, 86_400_000),
+      exportMaxRecords: integer(env, 'CADUCEUS_AUDIT_EXPORT_MAX_RECORDS', 100_000, 1, 10_000_000),
+    },
+    edge: edgeConfig(env),
+    breakers: {
+      databaseTimeoutMs: integer(env, 'CADUCEUS_DB_TIMEOUT_MS', 5_000, 50, 600_000),
+      resetMs: integer(env, 'CADUCEUS_BREAKER_RESET_MS', 10_000, 100, 600_000),
+    },
+    monitoring: monitoringConfig(env),
+    rateLimit: rateLimitConfig(env),
     redisUrl: redisUrl(env),
     logLevel: oneOf(env, 'CADUCEUS_LOG_LEVEL', logLevels, 'info'),
     shutdownGraceMs: integer(env, 'CADUCEUS_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { clientErrorOf } from '../edge/client-error.js';
-import { isApiError } from './api-error.js';
+import { isApiError, type ApiError } from './api-error.js';
 import { errorCatalogue, type ErrorCode } from './catalogue.js';
 import { errorEnvelope } from './envelope.js';
 
@@ -44,6 +44,22 @@ function validationMessage(error: FastifyError): string {
   return `Invalid ${where}: ${first.message ?? 'not allowed'}`;
 }
 
+/** The error itself, or the ApiError a lower layer wrapped as its cause (a circuit breaker's 503 inside a StorageError). */
+function apiErrorOf(error: Error): ApiError | undefined {
+  if (isApiError(error)) return error;
+  return isApiError(error.cause) ? error.cause : undefined;
+}
+
+/**
+ * A database that cannot be reached or stays locked past its busy timeout
+ * is a temporary condition: 503 with a short Retry-After, not a 500. Checked
+ * by shape, so errors/ does not import storage/.
+ */
+function isTemporaryStorageFailure(error: Error): boolean {
+  const reason = (error as { reason?: unknown }).reason;
+  return error.name === 'StorageError' && (reason === 'unavailable' || reason === 'busy');
+}
+
 /**
  * The error handler and 404 handler (request-path step 8): every error
  * becomes the envelope; unexpected ones answer 500 INTERNAL_ERROR and are
@@ -52,13 +68,18 @@ function validationMessage(error: FastifyError): string {
 export const errorHandlerPlugin = fp(
   (app: FastifyInstance) => {
     app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-      if (isApiError(error)) return sendError(reply, error.code, error.message, { ...error.headers });
+      const answer = apiErrorOf(error);
+      if (answer !== undefined) return sendError(reply, answer.code, answer.message, { ...answer.headers });
       const refused = clientErrorOf(request.raw);
       if (refused !== undefined) return sendError(reply, refused); // the client already has this answer (edge/client-error.ts)
       const mapped = error.code in frameworkCodes ? frameworkCodes[error.code] : undefined;
       if (mapped !== undefined) {
         const message = mapped === 'VALIDATION_ERROR' ? validationMessage(error) : frameworkMessages[error.code];
         return sendError(reply, mapped, message);
+      }
+      if (isTemporaryStorageFailure(error)) {
+        request.log.error({ requestId: request.id, errorType: error.name }, 'database unavailable');
+        return sendError(reply, 'SERVICE_UNAVAILABLE', undefined, { 'retry-after': '1' });
       }
       request.log.error({ requestId: request.id, errorType: error.name, errorCode: error.code }, 'unexpected error');
       return sendError(reply, 'INTERNAL_ERROR');

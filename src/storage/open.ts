@@ -1,5 +1,7 @@
+import type { Breakers } from '../gateway/circuit-breaker.js';
 import type { Database } from './ports.js';
 import { openPostgresDatabase } from './postgres/database.js';
+import { isPgCallerError } from './postgres/pool.js';
 import { describePostgresUrl } from './postgres/url.js';
 import { openSqliteDatabase } from './sqlite/database.js';
 
@@ -7,13 +9,32 @@ function isPostgresUrl(url: string): boolean {
   return url.startsWith('postgres://') || url.startsWith('postgresql://');
 }
 
+/** Options of {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** SQLite: how long a write waits for the file lock. */
+  readonly busyTimeoutMs?: number;
+  /**
+   * PostgreSQL: put every query behind a `postgres` circuit breaker created on
+   * these breakers (docs/circuit-breakers.md). SQLite is synchronous and
+   * bounded by its busy timeout instead, so it has none.
+   */
+  readonly circuit?: { readonly breakers: Breakers; readonly timeoutMs: number; readonly resetMs: number };
+}
+
 /**
  * Opens the adapter the URL names: postgres:// or postgresql:// → PostgreSQL,
  * anything else → a SQLite file path (`:memory:` for tests). Does not
  * migrate; callers call `db.migrate()`.
  */
-export async function openDatabase(url: string, options: { busyTimeoutMs?: number } = {}): Promise<Database> {
-  if (isPostgresUrl(url)) return openPostgresDatabase(url);
+export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+  if (isPostgresUrl(url)) {
+    const { circuit } = options;
+    if (circuit === undefined) return openPostgresDatabase(url);
+    const breaker = circuit.breakers.create({
+      name: 'postgres', timeoutMs: circuit.timeoutMs, resetMs: circuit.resetMs, isCallerError: isPgCallerError,
+    });
+    return openPostgresDatabase(url, (call) => breaker.run(call));
+  }
   return openSqliteDatabase(url, options);
 }
 

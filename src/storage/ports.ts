@@ -4,6 +4,7 @@
  * Bodies cross this boundary already sealed: no adapter ever sees plaintext
  * when encryption is on.
  */
+import type { Alert } from '../monitoring/alerts.js';
 
 /** One stored version of a resource, exactly as committed. */
 export interface StoredVersion {
@@ -113,12 +114,85 @@ export interface AuditStore {
   writers(): Promise<{ writerId: string; count: number; maxSeq: number }[]>;
 }
 
+/** Equality filters over stored audit events (docs/audit.md "Querying"); absent means any. */
+export interface AuditEventFilter {
+  /** ISO 8601 instants (`toISOString` form): `since` inclusive, `until` exclusive. */
+  readonly since?: string;
+  readonly until?: string;
+  readonly subject?: string;
+  readonly client?: string;
+  readonly role?: string;
+  readonly sourceIp?: string;
+  readonly interaction?: string;
+  readonly resourceType?: string;
+  readonly resourceId?: string;
+  readonly status?: number;
+  readonly requestId?: string;
+}
+
+/** A place in the newest-first order of audit events: (time, writerId, seq), descending. */
+export interface AuditPosition {
+  readonly time: string;
+  readonly writerId: string;
+  readonly seq: number;
+}
+
+/** Read-only search of audit events (kind 'event' rows only), newest first, keyset-paged. */
+export interface AuditEventSearch {
+  /** Event rows matching every filter, strictly after `after` in newest-first order. */
+  search(query: AuditEventFilter & { readonly after?: AuditPosition; readonly limit: number }): Promise<AuditRow[]>;
+}
+
+/** Filters over stored alerts; `since` inclusive, `until` exclusive. */
+export interface AlertFilter {
+  readonly kind?: string;
+  readonly severity?: string;
+  readonly since?: string;
+  readonly until?: string;
+}
+
+/** Stored security alerts (src/monitoring/alerts.ts): no PHI by design, kept as JSON beside the audit log. */
+export interface AlertStore {
+  /** Stores one alert; storing the same id again is a no-op (a retried delivery is not a second alert). */
+  append(alert: Alert): Promise<void>;
+  /** Alerts matching every filter, newest first (time, then id, descending), strictly after `after`. */
+  list(query: AlertFilter & { readonly after?: { readonly time: string; readonly id: string }; readonly limit: number }): Promise<Alert[]>;
+}
+
+/** A data key (DEK) as stored: only ever wrapped by a key-encryption key (docs/key-management.md). */
+export interface StoredDataKey {
+  readonly id: string;
+  /** The key-encryption key that wrapped it. */
+  readonly kekId: string;
+  readonly wrapped: Uint8Array;
+  /** ISO 8601 instant. */
+  readonly createdAt: string;
+  /** `current` seals new writes (one key at a time); `retired` only opens what it sealed. */
+  readonly state: 'current' | 'retired';
+}
+
+/** Wrapped data keys of envelope encryption. */
+export interface DataKeyStore {
+  /** The current data key, or undefined before the first one. */
+  current(): Promise<StoredDataKey | undefined>;
+  get(id: string): Promise<StoredDataKey | undefined>;
+  /**
+   * Atomic: stores the key as current only if there is no current key yet.
+   * Returns the current key afterwards: this one, or the one another process stored first.
+   */
+  insertCurrentIfAbsent(key: Omit<StoredDataKey, 'state'>): Promise<StoredDataKey>;
+  /** Every data key, oldest first. */
+  list(): Promise<StoredDataKey[]>;
+}
+
 /** One database: the adapters of every port above, migrated and ready. */
 export interface Database {
   readonly kind: 'sqlite' | 'postgres';
   readonly resources: ResourceStore;
   readonly kv: KeyValueStore;
-  readonly audit: AuditStore;
+  readonly audit: AuditStore & AuditEventSearch;
+  readonly alerts: AlertStore;
+  readonly dataKeys: DataKeyStore;
   /** Applies pending migrations; returns the versions applied. */
   migrate(): Promise<number[]>;
   /** Resolves when the database answers a trivial query. */

@@ -13,6 +13,7 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { AuditLog } from '../../src/audit/event.js';
 import { errorCatalogue, type ErrorCode } from '../../src/errors/index.js';
 import type { Sealer } from '../../src/keys/ports.js';
+import { StorageError } from '../../src/storage/errors.js';
 import { build, type TestApp } from '../helpers/app.js';
 import { securityHeaderValues } from '../helpers/process.js';
 
@@ -225,6 +226,21 @@ test('an unexpected failure answers exactly the 500 envelope: no message, stack,
   }
   assert.equal(res.headers.location, undefined);
   assert.equal(res.headers.etag, undefined);
+});
+
+test('a temporary storage failure (database unreachable or busy) answers 503 with Retry-After, not 500', async (t) => {
+  for (const reason of ['unavailable', 'busy'] as const) {
+    // The sealer runs inside the engine's write path, where a store's StorageError would surface.
+    const sealer: Sealer = {
+      seal: () => Promise.reject(new StorageError('resources.write', reason, { cause: new Error('SQL: SELECT secret') })),
+      open: (sealed) => Promise.resolve(sealed),
+    };
+    const h = await build(t, { sealer });
+    const res = await h.app.inject({ method: 'POST', url: base, headers: auth(await h.token('admin')), payload: patientBody() });
+    assertEnvelope(res, 'SERVICE_UNAVAILABLE');
+    assert.equal(res.headers['retry-after'], '1');
+    assert.ok(!res.body.includes('SQL') && !res.body.includes('resources.write'), res.body);
+  }
 });
 
 test('/health and /ready answer 200 without a token and say nothing but their status', async (t) => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ConfigError, loadConfig, settings } from '../../src/config/index.js';
 
@@ -48,14 +48,17 @@ test('invalid settings are refused with the setting named and the value not echo
 
 test('README configuration table lists every setting with its default, and nothing else', async () => {
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-  const rows = new Map([...readme.matchAll(/^\| `(CADUCEUS_[A-Z_]+)` \| (.+?) \|/gm)].map((match) => [match[1]!, match[2]!]));
+  const rows = new Map([...readme.matchAll(/^\| `(CADUCEUS_[A-Z0-9_]+)` \| (.+?) \|/gm)].map((match) => [match[1]!, match[2]!]));
   assert.deepEqual([...rows.keys()].sort(), settings.map((setting) => setting.name).sort());
   for (const setting of settings) assert.equal(rows.get(setting.name), setting.default, `${setting.name} default`);
 });
 
 test('every setting the loader reads is in the settings table', async () => {
-  const source = await readFile(new URL('../../src/config/load.ts', import.meta.url), 'utf8');
-  const read = new Set([...source.matchAll(/'(CADUCEUS_[A-Z_]+)'/g)].map((match) => match[1]!));
+  const folder = new URL('../../src/config/', import.meta.url);
+  const files = (await readdir(folder)).filter((file) => file.endsWith('.ts') && file !== 'settings.ts');
+  const sources = await Promise.all(files.map((file) => readFile(new URL(file, folder), 'utf8')));
+  const read = new Set(sources.flatMap((source) => [...source.matchAll(/'(CADUCEUS_[A-Z0-9_]+)'/g)].map((match) => match[1]!)));
+  assert.ok(read.has('CADUCEUS_PORT') && read.has('CADUCEUS_PKCS11_MODULE'), 'the scan sees the loaders');
   const listed = new Set(settings.map((setting) => setting.name));
   for (const name of read) assert.ok(listed.has(name), `${name} is documented`);
 });

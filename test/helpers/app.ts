@@ -14,9 +14,13 @@ import { createRevocationStore } from '../../src/auth/revocation.js';
 import { createTokenVerifier } from '../../src/auth/verify-token.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createBreakers, type Breakers } from '../../src/gateway/circuit-breaker.js';
-import { identitySealer } from '../../src/keys/identity-sealer.js';
+import { createMetrics, type Metrics } from '../../src/gateway/metrics/index.js';
+import { openRateLimitStore, type RateLimitStore } from '../../src/gateway/rate-limit/index.js';
+import { openKeyProtection } from '../../src/keys/envelope/index.js';
+import { createAlertStoreSink } from '../../src/monitoring/api/store-sink.js';
+import { startMonitoring, type Monitoring } from '../../src/monitoring/monitoring.js';
 import { createSecurityEvents, type SecurityEvent, type SecurityEvents } from '../../src/monitoring/security-events.js';
-import { openLocalKeyManager, type LocalKeyManager } from '../../src/keys/local/index.js';
+import { openLocalKeyManager, resolveMasterKey, type LocalKeyManager } from '../../src/keys/local/index.js';
 import type { Sealer } from '../../src/keys/ports.js';
 import { createResourceDefinitions } from '../../src/resources/index.js';
 import type { Database } from '../../src/storage/ports.js';
@@ -36,23 +40,48 @@ export interface TestApp {
   readonly events: SecurityEvents;
   readonly securityEvents: readonly SecurityEvent[];
   readonly breakers: Breakers;
+  /** The app's own metrics registry (docs/metrics.md). */
+  readonly metrics: Metrics;
+  /** Security monitoring as the server wires it; `await monitoring.detector.settled()` before looking for alerts. */
+  readonly monitoring: Monitoring;
   /** Signs an access token as the server would (the CLI's path). */
   token(role: Role, options?: { sub?: string; patient?: string; ttlSeconds?: number }): Promise<string>;
+}
+
+/** What a test's own sealer may be built from: the app's database, config and breakers. */
+export interface SealerContext {
+  readonly db: Database;
+  readonly config: Config;
+  readonly breakers: Breakers;
 }
 
 export interface BuildOptions {
   readonly database?: 'sqlite' | 'postgres';
   readonly env?: Record<string, string>;
-  readonly sealer?: Sealer;
+  /** Replaces the envelope sealer the server would use (docs/key-management.md), or builds one on the app's database. */
+  readonly sealer?: Sealer | ((context: SealerContext) => Sealer | Promise<Sealer>);
   /** Wraps the audit log, e.g. to make it fail. */
   readonly wrapAudit?: (audit: AuditLog) => AuditLog;
+  /** Monitoring options: the SSE heartbeat, a clock. */
+  readonly monitoring?: { readonly heartbeatMs?: number; readonly clock?: () => number };
+  /** Rate-limit buckets: a store of the test's own (a fake clock), or `{ redisPrefix }` to open them in Redis as the server does from CADUCEUS_REDIS_URL. */
+  readonly rateLimitStore?: RateLimitStore | { readonly redisPrefix: string };
 }
 
 /** Builds the real app on a real database, keyring and audit log; everything is closed after the test. */
 export async function build(t: TestContext, options: BuildOptions = {}): Promise<TestApp> {
   const dir = await mkdtemp(path.join(tmpdir(), 'caduceus-test-'));
   const config = loadConfig({ CADUCEUS_DATA_DIR: dir, CADUCEUS_LOG_LEVEL: 'silent', ...options.env }, dir);
-  const testDatabase = await openTestDatabase(options.database ?? 'sqlite');
+  const logger = pino({ level: 'silent' });
+  const events = createSecurityEvents(logger);
+  const securityEvents: SecurityEvent[] = [];
+  events.subscribe((event) => { securityEvents.push(event); });
+  const breakers = createBreakers(events);
+  const metrics = createMetrics({ breakers });
+  // As in the server: PostgreSQL runs behind the `postgres` breaker (SQLite has none).
+  const testDatabase = await openTestDatabase(options.database ?? 'sqlite', {
+    circuit: { breakers, timeoutMs: config.breakers.databaseTimeoutMs, resetMs: config.breakers.resetMs },
+  });
   const { db } = testDatabase;
   const keys = await openLocalKeyManager({ path: config.keys.keyringPath });
   const audit = await createAuditLog({ store: db.audit, keys, checkpointIntervalMs: config.audit.checkpointIntervalMs });
@@ -63,31 +92,43 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     clockSkewSeconds: config.auth.clockSkewSeconds,
     revocation,
   });
-  const logger = pino({ level: 'silent' });
-  const events = createSecurityEvents(logger);
-  const securityEvents: SecurityEvent[] = [];
-  events.subscribe((event) => { securityEvents.push(event); });
-  const breakers = createBreakers(events);
+  // As in the server: every body sealed under a data key wrapped by the configured key wrapper (a generated development master key here).
+  const protection = options.sealer === undefined
+    ? await openKeyProtection(config, { masterKey: (await resolveMasterKey({ ...config.keys.masterKey, production: config.env === 'production' }, logger)).key, dataKeys: db.dataKeys, breakers, logger })
+    : undefined;
+  const sealer = typeof options.sealer === 'function' ? await options.sealer({ db, config, breakers }) : options.sealer ?? protection?.sealer;
+  if (sealer === undefined) throw new Error('no sealer');
+  const monitoring = await startMonitoring(config, { logger, events, breakers, sinks: [createAlertStoreSink(db.alerts)], ...options.monitoring });
+  const rateLimits = options.rateLimitStore !== undefined && 'redisPrefix' in options.rateLimitStore
+    ? await openRateLimitStore(config, { logger, breakers, prefix: options.rateLimitStore.redisPrefix })
+    : null;
+  const rateLimitStore = rateLimits?.store ?? (options.rateLimitStore !== undefined && 'take' in options.rateLimitStore ? options.rateLimitStore : undefined);
   const app = await buildApp(config, {
     db,
-    audit: options.wrapAudit ? options.wrapAudit(audit) : audit,
+    audit: monitoring.observe(options.wrapAudit ? options.wrapAudit(audit) : audit),
     verifier,
-    sealer: options.sealer ?? identitySealer,
+    sealer,
     logger,
     events,
     breakers,
+    metrics,
     definitions: createResourceDefinitions(),
+    alertStream: monitoring.stream,
+    ...(rateLimitStore !== undefined && { rateLimitStore }),
   });
   t.after(async () => {
     await app.close();
+    await rateLimits?.close();
     breakers.shutdown();
     await audit.close().catch(() => undefined);
+    await monitoring.close();
+    await protection?.close();
     await keys.close();
     await testDatabase.cleanup();
     await rm(dir, { recursive: true, force: true });
   });
   return {
-    app, config, db, databaseUrl: testDatabase.url, keys, audit, dir, revocation, events, securityEvents, breakers,
+    app, config, db, databaseUrl: testDatabase.url, keys, audit, dir, revocation, events, securityEvents, breakers, metrics, monitoring,
     async token(role, tokenOptions = {}) {
       const issued = await issueAccessToken(keys, {
         issuer: config.auth.issuer,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { openDatabase } from '../../src/storage/open.js';
+import { openDatabase, type OpenDatabaseOptions } from '../../src/storage/open.js';
 import type { Database } from '../../src/storage/ports.js';
 
 /** The PostgreSQL server tests use: CADUCEUS_TEST_DATABASE_URL, or the local trust-auth default. */
@@ -81,10 +81,10 @@ export interface TestDatabase {
 }
 
 /** Opens and migrates; on failure closes what was opened and runs `undo`. */
-async function openMigrated(url: string, undo: () => Promise<void>): Promise<Database> {
+async function openMigrated(url: string, undo: () => Promise<void>, options: OpenDatabaseOptions = {}): Promise<Database> {
   let db: Database | undefined;
   try {
-    db = await openDatabase(url);
+    db = await openDatabase(url, options);
     await db.migrate();
     return db;
   } catch (error) {
@@ -109,11 +109,11 @@ async function openTestSqlite(): Promise<TestDatabase> {
   };
 }
 
-async function openTestPostgres(): Promise<TestDatabase> {
+async function openTestPostgres(options: OpenDatabaseOptions): Promise<TestDatabase> {
   const schema = uniqueSchemaName();
   const url = withSchema(testPostgresBaseUrl(), schema);
   const drop = () => dropPostgresSchema(schema);
-  const db = await openMigrated(url, drop);
+  const db = await openMigrated(url, drop, options);
   return {
     db,
     url,
@@ -124,7 +124,7 @@ async function openTestPostgres(): Promise<TestDatabase> {
   };
 }
 
-/** Opens and migrates an isolated test database of the given kind. */
-export async function openTestDatabase(kind: 'sqlite' | 'postgres'): Promise<TestDatabase> {
-  return kind === 'sqlite' ? openTestSqlite() : openTestPostgres();
+/** Opens and migrates an isolated test database of the given kind; `options.circuit` puts PostgreSQL behind a breaker. */
+export async function openTestDatabase(kind: 'sqlite' | 'postgres', options: OpenDatabaseOptions = {}): Promise<TestDatabase> {
+  return kind === 'sqlite' ? openTestSqlite() : openTestPostgres(options);
 }

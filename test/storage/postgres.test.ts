@@ -1,10 +1,13 @@
-import { after, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeDatabase, openDatabase } from '../../src/storage/open.js';
 import {
   dropPostgresSchema, openTestDatabase, postgresAvailable, rawPostgresExec, testPostgresBaseUrl, uniqueSchemaName, withSchema,
 } from '../helpers/database.js';
 import { runStorageContract } from './contract.js';
+import { registerAlertContract } from './contract-alerts.js';
+import { registerAuditQueryContract } from './contract-audit-query.js';
+import { registerDataKeyContract } from './contract-data-keys.js';
 import { auditRow } from './fixtures.js';
 
 /** Registers the PostgreSQL-only tests on a reachable server. */
@@ -19,6 +22,13 @@ async function registerPostgresTests(): Promise<void> {
     return db;
   }, { rawExec: (sql) => rawPostgresExec(schema, sql) });
 
+  describe('postgres alert and audit-search contract', () => {
+    const ctx = { open: async () => { const db = await openDatabase(shared.url); await db.migrate(); return db; }, rawExec: (sql: string) => rawPostgresExec(schema, sql) };
+    registerAlertContract(ctx);
+    registerAuditQueryContract(ctx);
+    registerDataKeyContract(ctx);
+  });
+
   test('postgres: two processes migrating a fresh schema at once apply each version exactly once', async () => {
     const fresh = uniqueSchemaName();
     const url = withSchema(testPostgresBaseUrl(), fresh);
@@ -26,7 +36,7 @@ async function registerPostgresTests(): Promise<void> {
       const [a, b] = await Promise.all([openDatabase(url), openDatabase(url)]);
       try {
         const [ra, rb] = await Promise.all([a.migrate(), b.migrate()]);
-        assert.deepEqual([...ra, ...rb].sort(), [1, 2, 3]);
+        assert.deepEqual([...ra, ...rb].sort(), [1, 2, 3, 4, 5, 6]);
         assert.deepEqual(await a.migrate(), []);
         assert.equal(a.kind, 'postgres');
       } finally {

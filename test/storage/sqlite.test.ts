@@ -1,4 +1,4 @@
-import { after, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,9 @@ import { openDatabase } from '../../src/storage/open.js';
 import { sqliteAuditFile } from '../../src/storage/sqlite/connection.js';
 import { openTestDatabase } from '../helpers/database.js';
 import { runStorageContract } from './contract.js';
+import { registerAlertContract } from './contract-alerts.js';
+import { registerAuditQueryContract } from './contract-audit-query.js';
+import { registerDataKeyContract } from './contract-data-keys.js';
 import { versionWrite } from './fixtures.js';
 
 const shared = await openTestDatabase('sqlite');
@@ -35,13 +38,20 @@ runStorageContract('sqlite', async () => {
   return db;
 }, { rawExec });
 
+describe('sqlite alert and audit-search contract', () => {
+  const ctx = { open: async () => { const db = await openDatabase(shared.url); await db.migrate(); return db; }, rawExec };
+  registerAlertContract(ctx);
+  registerAuditQueryContract(ctx);
+  registerDataKeyContract(ctx);
+});
+
 test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 folder it creates, with the audit log in its own file', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'caduceus-sqlite-'));
   try {
     const file = path.join(dir, 'nested', 'deeper', 'caduceus.db');
     const db = await openDatabase(file);
     try {
-      assert.deepEqual(await db.migrate(), [1, 2, 3]);
+      assert.deepEqual(await db.migrate(), [1, 2, 6, 3, 4, 5]);
       assert.deepEqual(await db.migrate(), []);
       assert.equal(db.kind, 'sqlite');
     } finally {
@@ -52,7 +62,7 @@ test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 f
     try {
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
       const versions = raw.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
-      assert.deepEqual(versions, [1, 2]);
+      assert.deepEqual(versions, [1, 2, 6]);
     } finally {
       raw.close();
     }
@@ -63,8 +73,8 @@ test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 f
     const rawAudit = new BetterSqlite3(auditFile, { readonly: true });
     try {
       assert.equal(rawAudit.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(rawAudit.prepare('SELECT version FROM schema_migrations').pluck().all(), [3]);
-      assert.deepEqual(rawAudit.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), ['audit_log', 'schema_migrations']);
+      assert.deepEqual(rawAudit.prepare('SELECT version FROM schema_migrations').pluck().all(), [3, 4, 5]);
+      assert.deepEqual(rawAudit.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), ['alerts', 'audit_log', 'schema_migrations']);
     } finally {
       rawAudit.close();
     }
@@ -76,7 +86,7 @@ test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 f
 test('sqlite: :memory: works for tests', async () => {
   const db = await openDatabase(':memory:');
   try {
-    assert.deepEqual(await db.migrate(), [1, 2, 3]);
+    assert.deepEqual(await db.migrate(), [1, 2, 6, 3, 4, 5]);
     assert.equal(await db.resources.commit(versionWrite({ type: 'T', id: 'm', expectedVersion: 0 })), 'committed');
     assert.equal((await db.resources.readCurrent('T', 'm'))?.version, 1);
   } finally {

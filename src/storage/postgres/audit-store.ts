@@ -1,7 +1,8 @@
 import type { Pool } from 'pg';
-import type { AuditRow, AuditStore } from '../ports.js';
+import type { AuditEventFilter, AuditEventSearch, AuditPosition, AuditRow, AuditStore } from '../ports.js';
 import { toAuditRow, type AuditDbRow } from '../rows.js';
 import { assertLimit } from '../validate.js';
+import { PostgresAuditQuery } from './audit-query.js';
 import { guardPg } from './errors.js';
 
 const auditColumns = 'writer_id, seq, time, kind, payload, prev_hash, hash';
@@ -19,11 +20,18 @@ const sql = {
 } as const;
 
 /** The PostgreSQL audit store: append-only rows of per-writer hash chains. */
-export class PostgresAuditStore implements AuditStore {
+export class PostgresAuditStore implements AuditStore, AuditEventSearch {
   readonly #pool: Pool;
+  readonly #query: PostgresAuditQuery;
 
   constructor(pool: Pool) {
     this.#pool = pool;
+    this.#query = new PostgresAuditQuery(pool);
+  }
+
+  /** Read-only event search for the audit API (audit-query.ts). */
+  search(query: AuditEventFilter & { after?: AuditPosition; limit: number }): Promise<AuditRow[]> {
+    return this.#query.search(query);
   }
 
   async append(rows: readonly AuditRow[]): Promise<void> {

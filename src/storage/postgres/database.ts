@@ -1,11 +1,13 @@
 import type { Pool } from 'pg';
 import type { Database } from '../ports.js';
+import { PostgresAlertStore } from './alert-store.js';
 import { PostgresAuditStore } from './audit-store.js';
+import { PostgresDataKeyStore } from './data-key-store.js';
 import { guardPg } from './errors.js';
 import { PostgresKeyValueStore } from './kv-store.js';
 import { migratePostgres } from './migrate.js';
 import { postgresMigrations } from './migrations.js';
-import { createPostgresPool } from './pool.js';
+import { createPostgresPool, guardPool, type QueryGuard } from './pool.js';
 import { PostgresResourceStore } from './resource-store.js';
 
 /** The at-scale adapter (DESIGN.md "Ports and adapters"): many stateless processes share one PostgreSQL. */
@@ -14,18 +16,26 @@ class PostgresDatabase implements Database {
   readonly resources: PostgresResourceStore;
   readonly kv: PostgresKeyValueStore;
   readonly audit: PostgresAuditStore;
+  readonly alerts: PostgresAlertStore;
+  readonly dataKeys: PostgresDataKeyStore;
   readonly #pool: Pool;
+  /** The pool without the breaker: migrations may wait on another process's lock far longer than a request would. */
+  readonly #unguarded: Pool;
   #closing: Promise<void> | undefined;
 
-  constructor(pool: Pool) {
+  /** `pool` is what the stores and `ping` use (guarded by a circuit breaker when one is given); `unguarded` the same pool without it. */
+  constructor(pool: Pool, unguarded: Pool = pool) {
     this.#pool = pool;
+    this.#unguarded = unguarded;
     this.resources = new PostgresResourceStore(pool);
     this.kv = new PostgresKeyValueStore(pool);
     this.audit = new PostgresAuditStore(pool);
+    this.alerts = new PostgresAlertStore(pool);
+    this.dataKeys = new PostgresDataKeyStore(pool);
   }
 
   async migrate(): Promise<number[]> {
-    return guardPg('migrate', () => migratePostgres(this.#pool, postgresMigrations));
+    return guardPg('migrate', () => migratePostgres(this.#unguarded, postgresMigrations));
   }
 
   async ping(): Promise<void> {
@@ -34,13 +44,17 @@ class PostgresDatabase implements Database {
 
   /** Ends the pool; a second call waits for the first instead of throwing. */
   async close(): Promise<void> {
-    this.#closing ??= guardPg('close', () => this.#pool.end());
+    this.#closing ??= guardPg('close', () => this.#unguarded.end());
     await this.#closing;
   }
 }
 
-/** Opens a pool for a postgres:// URL (creating `?schema=` if named); does not migrate. */
-export async function openPostgresDatabase(url: string): Promise<Database> {
+/**
+ * Opens a pool for a postgres:// URL (creating `?schema=` if named); does not
+ * migrate. With a guard (the `postgres` circuit breaker) every query and
+ * transaction statement of the stores, and `ping`, runs under it.
+ */
+export async function openPostgresDatabase(url: string, guard?: QueryGuard): Promise<Database> {
   const pool = await guardPg('open', () => createPostgresPool(url));
-  return new PostgresDatabase(pool);
+  return guard === undefined ? new PostgresDatabase(pool) : new PostgresDatabase(guardPool(pool, guard), pool);
 }

@@ -81,4 +81,62 @@ export const postgresMigrations: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
     `,
   },
+  {
+    version: 4,
+    name: 'audit_query_indexes',
+    // Indexes for the audit-events API (docs/audit.md "Querying"); the
+    // expressions are spelled exactly as postgres/audit-query.ts spells them.
+    // COLLATE "C" makes ISO 8601 text sort as instants whatever the database
+    // collation. Partial on events: checkpoints are never searched.
+    sql: `
+      CREATE INDEX audit_log_events_by_time ON audit_log ((time COLLATE "C"), writer_id, seq) WHERE kind = 'event';
+      CREATE INDEX audit_log_events_by_subject ON audit_log (((payload::jsonb) #>> '{actor,subject}'), (time COLLATE "C"), writer_id, seq) WHERE kind = 'event';
+      CREATE INDEX audit_log_events_by_source_ip ON audit_log (((payload::jsonb) #>> '{actor,sourceIp}'), (time COLLATE "C"), writer_id, seq) WHERE kind = 'event';
+      CREATE INDEX audit_log_events_by_resource ON audit_log (((payload::jsonb) #>> '{action,resourceId}'), (time COLLATE "C"), writer_id, seq) WHERE kind = 'event';
+      CREATE INDEX audit_log_events_by_request ON audit_log (((payload::jsonb) #>> '{requestId}')) WHERE kind = 'event';
+    `,
+  },
+  {
+    version: 5,
+    name: 'alerts',
+    sql: `
+      CREATE TABLE alerts (
+        id text COLLATE "C" PRIMARY KEY,
+        time text COLLATE "C" NOT NULL,
+        kind text COLLATE "C" NOT NULL,
+        severity text COLLATE "C" NOT NULL,
+        body text NOT NULL
+      );
+      CREATE INDEX alerts_by_time ON alerts (time, id);
+      CREATE INDEX alerts_by_kind ON alerts (kind, time, id);
+      -- Append-only like the audit log: an alert is evidence.
+      CREATE FUNCTION alerts_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION 'alerts are append-only' USING ERRCODE = 'insufficient_privilege';
+      END
+      $$;
+      CREATE TRIGGER alerts_no_change BEFORE UPDATE OR DELETE ON alerts
+        FOR EACH ROW EXECUTE FUNCTION alerts_append_only();
+      CREATE TRIGGER alerts_no_truncate BEFORE TRUNCATE ON alerts
+        FOR EACH STATEMENT EXECUTE FUNCTION alerts_append_only();
+    `,
+  },
+  {
+    version: 6,
+    name: 'data_keys',
+    // Envelope encryption (docs/key-management.md): data keys, only ever
+    // stored wrapped by a key-encryption key. The partial unique index allows
+    // one current key at a time, so two processes creating the first key
+    // at once cannot both succeed.
+    sql: `
+      CREATE TABLE data_keys (
+        id text COLLATE "C" PRIMARY KEY,
+        kek_id text COLLATE "C" NOT NULL,
+        wrapped bytea NOT NULL,
+        created_at text NOT NULL,
+        state text COLLATE "C" NOT NULL CHECK (state IN ('current', 'retired'))
+      );
+      CREATE UNIQUE INDEX data_keys_one_current ON data_keys (state) WHERE state = 'current';
+    `,
+  },
 ];

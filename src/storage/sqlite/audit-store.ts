@@ -1,8 +1,9 @@
 import type { Statement } from 'better-sqlite3';
-import type { AuditRow, AuditStore } from '../ports.js';
+import type { AuditEventFilter, AuditEventSearch, AuditPosition, AuditRow, AuditStore } from '../ports.js';
 import { toAuditRow, type AuditDbRow } from '../rows.js';
 import { assertLimit } from '../validate.js';
 import type { SqliteConnection } from './connection.js';
+import { SqliteAuditQuery } from './audit-query.js';
 import { startBackgroundAppender, type BackgroundAppender } from './background-appender.js';
 import { runSqlite } from './errors.js';
 
@@ -30,13 +31,14 @@ function prepareStatements(db: SqliteConnection): AuditStatements {
 }
 
 /** The SQLite audit store: append-only rows of per-writer hash chains. */
-export class SqliteAuditStore implements AuditStore {
+export class SqliteAuditStore implements AuditStore, AuditEventSearch {
   readonly #db: SqliteConnection;
   #statements: AuditStatements | undefined;
   readonly #append: (rows: readonly AuditRow[]) => void;
   readonly #file: string;
   readonly #busyTimeoutMs: number;
   #background: BackgroundAppender | undefined;
+  #query: SqliteAuditQuery | undefined;
 
   /** `db` and `file` are the audit file's (connection.ts). A file appends through a worker thread (append-worker.ts); `:memory:` in-thread. */
   constructor(db: SqliteConnection, file: string, busyTimeoutMs: number) {
@@ -80,6 +82,12 @@ export class SqliteAuditStore implements AuditStore {
         : this.#stmts.readWriter.all(options.writerId, afterSeq, options.limit);
       return rows.map(toAuditRow);
     });
+  }
+
+  /** Read-only event search for the audit API (audit-query.ts); reads on this thread while the worker appends. */
+  search(query: AuditEventFilter & { after?: AuditPosition; limit: number }): Promise<AuditRow[]> {
+    this.#query ??= new SqliteAuditQuery(this.#db);
+    return this.#query.search(query);
   }
 
   writers(): Promise<{ writerId: string; count: number; maxSeq: number }[]> {

@@ -1,5 +1,7 @@
 import type { Database } from '../ports.js';
+import { SqliteAlertStore } from './alert-store.js';
 import { SqliteAuditStore } from './audit-store.js';
+import { SqliteDataKeyStore } from './data-key-store.js';
 import { defaultBusyTimeoutMs, openSqliteConnection, sqliteAuditFile, type SqliteConnection } from './connection.js';
 import { runSqlite } from './errors.js';
 import { SqliteKeyValueStore } from './kv-store.js';
@@ -20,6 +22,8 @@ class SqliteDatabase implements Database {
   readonly resources: SqliteResourceStore;
   readonly kv: SqliteKeyValueStore;
   readonly audit: SqliteAuditStore;
+  readonly alerts: SqliteAlertStore;
+  readonly dataKeys: SqliteDataKeyStore;
   readonly #db: SqliteConnection;
   readonly #auditDb: SqliteConnection;
   readonly #cache: SqliteReadCache;
@@ -33,6 +37,10 @@ class SqliteDatabase implements Database {
     this.resources = new SqliteResourceStore(db, cache);
     this.kv = new SqliteKeyValueStore(db, cache);
     this.audit = new SqliteAuditStore(auditDb, auditFile, busyTimeoutMs);
+    // Alerts live in the audit file, beside the events they point to.
+    this.alerts = new SqliteAlertStore(auditDb);
+    // Wrapped data keys live beside the resources they seal.
+    this.dataKeys = new SqliteDataKeyStore(db);
   }
 
   migrate(): Promise<number[]> {
