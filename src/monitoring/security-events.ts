@@ -58,7 +58,9 @@ export function createSecurityEvents(logger: Logger): SecurityEvents {
         subject: input.subject ?? null,
         details: input.details ?? {},
       };
-      logger.warn({ event: 'security', ...event }, event.kind);
+      // The event's instant goes out as `at`: pino's own `time` key must not appear twice in a line.
+      const { time, ...fields } = event;
+      logger.warn({ event: 'security', ...fields, at: time }, event.kind);
       for (const listener of listeners) {
         try {
           listener(event);

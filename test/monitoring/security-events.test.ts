@@ -35,6 +35,9 @@ test('events reach every listener with defaults filled in, and are logged at war
   assert.equal(line.level, 40);
   assert.equal(line.kind, 'rate_limit.exceeded');
   assert.deepEqual(line.details, { policy: 'read' });
+  // pino's numeric time stays; the event's own instant is `at`.
+  assert.equal(typeof line.time, 'number');
+  assert.equal(line.at, first.time);
 });
 
 test('a throwing listener is logged and does not stop the others or the producer', async () => {
