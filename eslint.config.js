@@ -28,6 +28,6 @@ export default defineConfig(
       }],
     },
   },
-  { files: ['src/config/**', 'test/**', 'bench/**', 'eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
-  { files: ['test/**', 'bench/**'], rules: { '@typescript-eslint/no-non-null-assertion': 'off' } },
+  { files: ['src/config/**', 'test/**', 'bench/**', 'scripts/**', 'eslint.config.js'], rules: { 'no-restricted-syntax': 'off' } },
+  { files: ['test/**', 'bench/**', 'scripts/**'], rules: { '@typescript-eslint/no-non-null-assertion': 'off' } },
 );
