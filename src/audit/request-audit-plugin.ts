@@ -55,7 +55,9 @@ function eventFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
       resourceId: details?.resourceId ?? targetId(request),
       ...(details?.searchParams !== undefined && { searchParams: details.searchParams }),
       ...(details?.resultIds !== undefined && { resultIds: details.resultIds }),
-      ...(request.authFailure !== null && { details: { authFailure: request.authFailure } }),
+      ...(request.authFailure !== null && {
+        details: { authFailure: request.authFailure, ...(request.claimedSubject !== null && { claimedSubject: request.claimedSubject }) },
+      }),
     },
     outcome: { status: reply.statusCode, code: errorCodeOf(payload) },
   };

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { ApiError } from '../errors/index.js';
 import type { Principal } from './principal.js';
 import { TokenError, type TokenFailureReason } from './token-error.js';
+import { claimedSubjectOf } from './token-parts.js';
 import './access-rule.js';
 
 /** Verifies a bearer token into a principal; throws ApiError AUTH_ERROR. */
@@ -26,6 +27,8 @@ declare module 'fastify' {
     [reachedAuthentication]?: boolean;
     /** Why the bearer token was refused, for the audit event. */
     authFailure: TokenFailureReason | null;
+    /** The `sub` a refused token claimed (unverified), for the audit event; never the principal. */
+    claimedSubject: string | null;
   }
 }
 
@@ -39,6 +42,7 @@ export const authenticatePlugin = fp(
     app.decorateRequest('principal', null);
     app.decorateRequest('grant', null);
     app.decorateRequest('authFailure', null);
+    app.decorateRequest('claimedSubject', null);
     app.addHook('onRequest', async (request) => {
       const rule = request.routeOptions.config.access;
       // Unknown paths answer 404 to anyone: there is nothing behind them to protect.
@@ -55,7 +59,10 @@ export const authenticatePlugin = fp(
         request.principal = await options.verifier.verify(token);
       } catch (error) {
         // The machine reason (expired, revoked, bad_signature, …) goes to the audit event, never to the client.
-        if (error instanceof TokenError) request.authFailure = error.reason;
+        if (error instanceof TokenError) {
+          request.authFailure = error.reason;
+          request.claimedSubject = claimedSubjectOf(token);
+        }
         throw error;
       }
     });

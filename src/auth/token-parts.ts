@@ -55,6 +55,24 @@ export function parseToken(token: string): TokenParts {
   return { header, unverifiedClaims: decodeJsonObject(payloadSegment), alg: alg as SigningAlgorithm, kid };
 }
 
+/** A subject worth recording: an identifier's characters, bounded. */
+const claimedSubjectShape = /^[A-Za-z0-9._:@|-]{1,128}$/;
+
+/**
+ * The `sub` a refused token claims, unverified, when it is shaped like an
+ * identifier; otherwise null. It is what the caller said, like the username
+ * of a failed login: audited as such (never as the actor), so that bursts of
+ * refused tokens against one account can be detected.
+ */
+export function claimedSubjectOf(token: string): string | null {
+  try {
+    const { sub } = parseToken(token).unverifiedClaims;
+    return typeof sub === 'string' && claimedSubjectShape.test(sub) ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The `typ` header as one of the accepted types, or undefined. RFC 7515
  * §4.1.9: compared case-insensitively, with `application/` optional.

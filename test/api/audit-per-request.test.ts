@@ -156,7 +156,12 @@ test('exactly one event per request that reaches authentication, matching the re
   const badToken = await send({ method: 'GET', url: `${base}/${id}`, headers: auth(forged) });
   assert.equal(badToken.statusCode, 401);
   assert.equal(codeOf(badToken), 'AUTH_ERROR');
-  await assertEvent(h, badToken, { actor: actor(null), action: action('read', id, { details: { authFailure: 'bad_signature' } }) });
+  // No actor (nothing was verified), but the subject the forgery claimed, for per-account burst detection.
+  await assertEvent(h, badToken, { actor: actor(null), action: action('read', id, { details: { authFailure: 'bad_signature', claimedSubject: 'test-clinician' } }) });
+
+  const garbage = await send({ method: 'GET', url: `${base}/${id}`, headers: auth('not.a.token') });
+  assert.equal(garbage.statusCode, 401);
+  await assertEvent(h, garbage, { actor: actor(null), action: action('read', id, { details: { authFailure: 'malformed' } }) });
 
   const deleted = await send({ method: 'DELETE', url: `${base}/${id}`, headers: auth(admin) });
   assert.equal(deleted.statusCode, 204);

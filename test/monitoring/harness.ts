@@ -22,6 +22,7 @@ export interface AuditShape {
   resourceId?: string | null;
   resultIds?: string[];
   authFailure?: string;
+  claimedSubject?: string;
   time?: number;
 }
 
@@ -40,7 +41,9 @@ export function auditEvent(shape: AuditShape = {}): AuditEvent {
       resourceType: shape.resourceType === undefined ? 'Patient' : shape.resourceType,
       resourceId: shape.resourceId ?? null,
       ...(shape.resultIds !== undefined && { resultIds: shape.resultIds }),
-      ...(shape.authFailure !== undefined && { details: { authFailure: shape.authFailure } }),
+      ...(shape.authFailure !== undefined && {
+        details: { authFailure: shape.authFailure, ...(shape.claimedSubject !== undefined && { claimedSubject: shape.claimedSubject }) },
+      }),
     },
     outcome: { status: shape.status ?? 200, code: null },
   };

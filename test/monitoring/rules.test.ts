@@ -39,6 +39,18 @@ test('failed_login_burst_account: 4 failed logins for one account from scattered
   assert.equal(h.alerts[0]?.subject, 'alice');
 });
 
+test('failed_login_burst_account: refused bearer tokens count against the subject they claim, never as its actor', async () => {
+  const h = harness();
+  const refused = (index: number) => auditEvent({ subject: null, status: 401, authFailure: 'bad_signature', claimedSubject: 'carol', ip: `192.0.2.${index + 1}` });
+  await h.audit(...times(4, refused));
+  // Refusals that claim no usable subject do not count toward anyone.
+  await h.audit(...times(3, () => auditEvent({ subject: null, status: 401, authFailure: 'malformed', ip: '192.0.2.99' })));
+  assert.deepEqual(h.kinds(), []);
+  await h.audit(refused(4));
+  assert.deepEqual(h.kinds(), ['failed_login_burst_account']);
+  assert.equal(h.alerts[0]?.subject, 'carol');
+});
+
 test('a window later, a new burst raises again; within the window, once only', async () => {
   const h = harness();
   const failure = (time: number) => securityEvent('auth.failed', { subject: 'bob', ip: '192.0.2.1', time });

@@ -5,8 +5,9 @@ import type { Rule, RuleContext } from './types.js';
 /**
  * Credential stuffing against one account: failed authentications naming the
  * same account. Login failures arrive as `auth.failed` security events with
- * the account as subject; a refused bearer token names no trustworthy
- * subject, so 401 audit events count here only when they carry one.
+ * the account as subject; a refused bearer token is counted by the subject
+ * it claimed (`details.claimedSubject` of its 401 audit event, unverified,
+ * as a failed login's username is).
  */
 export function failedLoginBurstAccount(spec: RuleSpec | null): Rule | null {
   if (spec === null) return null;
@@ -25,8 +26,9 @@ export function failedLoginBurstAccount(spec: RuleSpec | null): Rule | null {
   return {
     kind,
     async onAudit(event, time, context) {
-      if (!isBearerFailure(event) || event.actor.subject === null) return;
-      await count(event.actor.subject, event.actor.sourceIp, event.requestId, time, context);
+      const claimed = event.action.details?.claimedSubject;
+      if (!isBearerFailure(event) || typeof claimed !== 'string') return;
+      await count(claimed, event.actor.sourceIp, event.requestId, time, context);
     },
     async onSecurity(event, time, context) {
       if (event.kind !== 'auth.failed' || event.subject === null) return;
