@@ -16,7 +16,8 @@ import { verifyAuditLog, type VerifyReport } from '../../src/audit/verify.js';
 import { issueAccessToken } from '../../src/auth/issue-token.js';
 import type { Role } from '../../src/auth/principal.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { openLocalKeyManager } from '../../src/keys/local/index.js';
+import { pino } from 'pino';
+import { openConfiguredKeys } from '../../src/keys/local/index.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { openDatabase } from '../../src/storage/open.js';
 import type { AuditRow } from '../../src/storage/ports.js';
@@ -63,8 +64,12 @@ export async function processScope(t: TestContext, prefix = 'caduceus-proc-'): P
 
 /** The environment of a test server or CLI run on `dataDir`: 127.0.0.1, a free port, no logs. */
 export function caduceusEnv(dataDir: string, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
-  return { CADUCEUS_HOST: '127.0.0.1', CADUCEUS_PORT: '0', CADUCEUS_DATA_DIR: dataDir, CADUCEUS_LOG_LEVEL: 'silent', ...extra };
+  // A master key as production requires one (docs/key-management.md); a fixed test value, never a real secret.
+  return { CADUCEUS_HOST: '127.0.0.1', CADUCEUS_PORT: '0', CADUCEUS_DATA_DIR: dataDir, CADUCEUS_LOG_LEVEL: 'silent', CADUCEUS_MASTER_KEY: testMasterKey, ...extra };
 }
+
+/** The master key of every test process (32 bytes, hex): the keyrings of a test data folder are sealed under it. */
+export const testMasterKey = 'c0ffee'.repeat(10) + 'c0de';
 
 /** The config a process started with `env` loads. */
 export function configFor(env: Readonly<Record<string, string>>): Config {
@@ -264,7 +269,7 @@ export interface AuditSnapshot {
  */
 export async function auditSnapshot(config: Config): Promise<AuditSnapshot> {
   const db = await openDatabase(config.databaseUrl);
-  const keys = await openLocalKeyManager({ path: config.keys.keyringPath });
+  const { keys } = await openConfiguredKeys(config, pino({ level: 'silent' }));
   try {
     const report = await verifyAuditLog({ store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 0 });
     const rows: AuditRow[] = [];
@@ -278,7 +283,7 @@ export async function auditSnapshot(config: Config): Promise<AuditSnapshot> {
 
 /** Signs a 10-minute token with the data folder's keyring, as the CLI does (for tests that need no CLI process). */
 export async function signToken(config: Config, role: Role, subject = `test-${role}`): Promise<string> {
-  const keys = await openLocalKeyManager({ path: config.keys.keyringPath });
+  const { keys } = await openConfiguredKeys(config, pino({ level: 'silent' }));
   try {
     const issued = await issueAccessToken(keys, {
       issuer: config.auth.issuer, audience: config.auth.audience, subject, clientId: 'test-client', role, scopes: ['user/*.cruds'], ttlSeconds: 600,
