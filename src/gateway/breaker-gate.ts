@@ -19,12 +19,25 @@ export const requestPathBreakers: readonly string[] = ['postgres'];
  * through the breaker, `/health` stays up.
  */
 export function registerBreakerGate(app: FastifyInstance, breakers: Breakers, names: readonly string[] = requestPathBreakers): void {
+  // The open ones, kept up to date by state changes: a request asks a Set, not every breaker.
+  const open = new Set(breakers.list().filter((breaker) => breaker.state === 'open' && names.includes(breaker.name)));
+  const byName = (name: string) => breakers.list().find((breaker) => breaker.name === name);
+  const unsubscribe = breakers.onStateChange((name, state) => {
+    const breaker = byName(name);
+    if (breaker === undefined || !names.includes(name)) return;
+    if (state === 'open') open.add(breaker);
+    else open.delete(breaker);
+  });
+  app.addHook('onClose', (_app, done) => {
+    unsubscribe();
+    done();
+  });
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.access === 'public' || request.is404) return;
-    for (const breaker of breakers.list()) {
+    if (open.size === 0 || request.routeOptions.config.access === 'public' || request.is404) return;
+    for (const breaker of open) {
       // An open breaker refuses without calling the function, with the Retry-After of its own reset time;
       // the state check and the call run in the same tick, so a half-open trial is never consumed here.
-      if (breaker.state === 'open' && names.includes(breaker.name)) await breaker.run(() => Promise.resolve());
+      if (breaker.state === 'open') await breaker.run(() => Promise.resolve());
     }
   });
 }
