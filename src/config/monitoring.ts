@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { parseCidrList, type CidrBlock } from './cidr.js';
 import { parseRuleSpecs, parseWorkingHours, RuleSettingError, type RuleSpecs, type WorkingHours } from '../monitoring/rule-settings.js';
 
 /** Security monitoring settings (docs/monitoring.md). */
@@ -6,7 +6,7 @@ export interface MonitoringConfig {
   readonly rules: RuleSpecs;
   /** Working hours; null: no off-hours alerts. */
   readonly hours: WorkingHours | null;
-  readonly webhook: { readonly url: string; readonly secret: string; readonly allow: readonly string[] } | null;
+  readonly webhook: { readonly url: string; readonly secret: string; readonly allow: readonly CidrBlock[] } | null;
   readonly syslog: { readonly transport: 'udp' | 'tcp'; readonly host: string; readonly port: number; readonly facility: number; readonly appName: string } | null;
 }
 
@@ -30,13 +30,6 @@ function parsed<T>(name: string, parse: () => T): T {
   }
 }
 
-function allowEntry(entry: string): boolean {
-  const [address = '', prefix, ...rest] = entry.split('/');
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
-}
-
 function webhook(env: Env): MonitoringConfig['webhook'] {
   const url = value(env, 'CADUCEUS_ALERT_WEBHOOK_URL');
   if (url === '') return null;
@@ -44,8 +37,9 @@ function webhook(env: Env): MonitoringConfig['webhook'] {
   if (new URL(url).username !== '' || new URL(url).password !== '') throw new MonitoringSettingError('CADUCEUS_ALERT_WEBHOOK_URL must not carry credentials');
   const secret = value(env, 'CADUCEUS_ALERT_WEBHOOK_SECRET');
   if (secret.length < 32) throw new MonitoringSettingError('CADUCEUS_ALERT_WEBHOOK_SECRET must be set, at least 32 characters, when CADUCEUS_ALERT_WEBHOOK_URL is');
-  const allow = value(env, 'CADUCEUS_ALERT_WEBHOOK_ALLOW').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
-  if (!allow.every(allowEntry)) throw new MonitoringSettingError('CADUCEUS_ALERT_WEBHOOK_ALLOW must list IP addresses or CIDR subnets, comma-separated');
+  // The same CIDR parser as the edge's address lists (config/cidr.ts).
+  const allow = parseCidrList(value(env, 'CADUCEUS_ALERT_WEBHOOK_ALLOW'));
+  if (allow === null) throw new MonitoringSettingError('CADUCEUS_ALERT_WEBHOOK_ALLOW must list IP addresses or CIDR subnets, comma-separated');
   return { url, secret, allow };
 }
 

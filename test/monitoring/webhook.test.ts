@@ -6,11 +6,19 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { generate } from 'selfsigned';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig, type CidrBlock } from '../../src/config/index.js';
+import { parseCidrList } from '../../src/config/cidr.js';
 import { createBreakers } from '../../src/gateway/circuit-breaker.js';
 import type { Alert } from '../../src/monitoring/alerts.js';
 import { createSecurityEvents } from '../../src/monitoring/security-events.js';
 import { createWebhookSink } from '../../src/monitoring/sinks/webhook.js';
+
+/** An allow-list as the config loader parses it. */
+function cidr(list: string): CidrBlock[] {
+  const blocks = parseCidrList(list);
+  assert.ok(blocks);
+  return blocks;
+}
 
 const secret = 'a-webhook-secret-of-at-least-32-characters!';
 
@@ -58,7 +66,7 @@ function breakerFor(): ReturnType<ReturnType<typeof createBreakers>['create']> {
 test('webhook: the alert arrives as JSON with a Caduceus-Signature the receiver can verify', async (t) => {
   const target = await receiver(t);
   const clock = () => Date.parse('2025-01-14T10:00:05Z');
-  const sink = createWebhookSink({ url: target.url, secret, allow: ['127.0.0.1'], breaker: breakerFor(), ca: target.cert, clock });
+  const sink = createWebhookSink({ url: target.url, secret, allow: cidr('127.0.0.1'), breaker: breakerFor(), ca: target.cert, clock });
   await sink.deliver(alert);
   assert.equal(target.received.length, 1);
   const [delivery] = target.received;
@@ -78,13 +86,13 @@ test('webhook: the alert arrives as JSON with a Caduceus-Signature the receiver 
 
 test('webhook: a 5xx is retried a bounded number of times, a 4xx is not retried', async (t) => {
   const flaky = await receiver(t, [503, 204]);
-  await createWebhookSink({ url: flaky.url, secret, allow: ['127.0.0.0/8'], breaker: breakerFor(), ca: flaky.cert, backoffMs: 10 }).deliver(alert);
+  await createWebhookSink({ url: flaky.url, secret, allow: cidr('127.0.0.0/8'), breaker: breakerFor(), ca: flaky.cert, backoffMs: 10 }).deliver(alert);
   assert.equal(flaky.received.length, 2);
   const down = await receiver(t, [500]);
-  await assert.rejects(createWebhookSink({ url: down.url, secret, allow: ['127.0.0.1'], breaker: breakerFor(), ca: down.cert, backoffMs: 10, retries: 2 }).deliver(alert), { name: 'WebhookDeliveryError' });
+  await assert.rejects(createWebhookSink({ url: down.url, secret, allow: cidr('127.0.0.1'), breaker: breakerFor(), ca: down.cert, backoffMs: 10, retries: 2 }).deliver(alert), { name: 'WebhookDeliveryError' });
   assert.equal(down.received.length, 3, 'first attempt and two retries');
   const refusing = await receiver(t, [401]);
-  await assert.rejects(createWebhookSink({ url: refusing.url, secret, allow: ['127.0.0.1'], breaker: breakerFor(), ca: refusing.cert, backoffMs: 10 }).deliver(alert), /answered 401/);
+  await assert.rejects(createWebhookSink({ url: refusing.url, secret, allow: cidr('127.0.0.1'), breaker: breakerFor(), ca: refusing.cert, backoffMs: 10 }).deliver(alert), /answered 401/);
   assert.equal(refusing.received.length, 1);
 });
 
@@ -92,14 +100,14 @@ test('webhook: a loopback target that is not allow-listed is refused before any 
   const target = await receiver(t);
   const refused = createWebhookSink({ url: target.url, secret, breaker: breakerFor(), ca: target.cert });
   await assert.rejects(refused.deliver(alert), (error: Error) => error.name === 'WebhookTargetError' && !error.message.includes('127.0.0.1'));
-  const otherNetwork = createWebhookSink({ url: target.url, secret, allow: ['10.0.0.0/8'], breaker: breakerFor(), ca: target.cert });
+  const otherNetwork = createWebhookSink({ url: target.url, secret, allow: cidr('10.0.0.0/8'), breaker: breakerFor(), ca: target.cert });
   await assert.rejects(otherNetwork.deliver(alert), { name: 'WebhookTargetError' });
   const byName = createWebhookSink({ url: target.url.replace('127.0.0.1', 'localhost'), secret, breaker: breakerFor(), ca: target.cert });
   await assert.rejects(byName.deliver(alert), { name: 'WebhookTargetError' }, 'a name that resolves to loopback is refused too');
   // Allowed, but the certificate is not trusted: TLS verification stays on.
-  await assert.rejects(createWebhookSink({ url: target.url, secret, allow: ['127.0.0.1'], breaker: breakerFor(), retries: 0 }).deliver(alert), { name: 'WebhookDeliveryError' });
+  await assert.rejects(createWebhookSink({ url: target.url, secret, allow: cidr('127.0.0.1'), breaker: breakerFor(), retries: 0 }).deliver(alert), { name: 'WebhookDeliveryError' });
   assert.equal(target.received.length, 0);
-  assert.throws(() => createWebhookSink({ url: target.url.replace('https:', 'http:'), secret, allow: ['127.0.0.1'], breaker: breakerFor() }), { name: 'WebhookTargetError' });
+  assert.throws(() => createWebhookSink({ url: target.url.replace('https:', 'http:'), secret, allow: cidr('127.0.0.1'), breaker: breakerFor() }), { name: 'WebhookTargetError' });
 });
 
 test('webhook settings: https only, no credentials in the URL, a long secret, valid allow-list entries; errors never echo values', () => {
@@ -112,6 +120,6 @@ test('webhook settings: https only, no credentials in the URL, a long secret, va
     error.message.includes('CADUCEUS_ALERT_WEBHOOK_SECRET') && !error.message.includes('short-secret'));
   assert.throws(load({ CADUCEUS_ALERT_WEBHOOK_URL: url, CADUCEUS_ALERT_WEBHOOK_SECRET: secret, CADUCEUS_ALERT_WEBHOOK_ALLOW: '10.0.0.0/33' }), /CADUCEUS_ALERT_WEBHOOK_ALLOW/);
   const config = loadConfig({ CADUCEUS_DATA_DIR: '/tmp/x', CADUCEUS_ALERT_WEBHOOK_URL: url, CADUCEUS_ALERT_WEBHOOK_SECRET: secret, CADUCEUS_ALERT_WEBHOOK_ALLOW: '10.1.0.0/16, fd00::1' }, '/tmp');
-  assert.deepEqual(config.monitoring.webhook, { url, secret, allow: ['10.1.0.0/16', 'fd00::1'] });
+  assert.deepEqual(config.monitoring.webhook, { url, secret, allow: [{ address: '10.1.0.0', prefix: 16, family: 'ipv4' }, { address: 'fd00::1', prefix: 128, family: 'ipv6' }] });
   assert.equal(loadConfig({ CADUCEUS_DATA_DIR: '/tmp/x' }, '/tmp').monitoring.webhook, null);
 });

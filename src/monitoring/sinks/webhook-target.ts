@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
+import type { AddressList } from '../../edge/address-list.js';
 
 /** Why a webhook target was refused; the message names no URL or address. */
 export class WebhookTargetError extends Error {
@@ -24,18 +25,6 @@ export function internalAddresses(): BlockList {
   return list;
 }
 
-/** An allow-list from `CADUCEUS_ALERT_WEBHOOK_ALLOW` entries: addresses or CIDR subnets (validated by config). */
-export function allowList(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address = '', prefix] = entry.split('/');
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (prefix === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(prefix), family);
-  }
-  return list;
-}
-
 /** The host part of a URL as a resolver takes it (IPv6 literals lose their brackets). */
 export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[(.*)\]$/, '$1');
@@ -47,7 +36,7 @@ export function hostOf(url: URL): string {
  * to, so that the connection goes where the check looked (no second lookup
  * that a rebinding DNS server could answer differently).
  */
-export async function resolveWebhookTarget(url: URL, internal: BlockList, allowed: BlockList): Promise<{ address: string; family: 4 | 6 }> {
+export async function resolveWebhookTarget(url: URL, internal: BlockList, allowed: AddressList): Promise<{ address: string; family: 4 | 6 }> {
   const host = hostOf(url);
   let addresses: { address: string; family: number }[];
   try {
@@ -59,7 +48,7 @@ export async function resolveWebhookTarget(url: URL, internal: BlockList, allowe
   if (first === undefined) throw new WebhookTargetError('webhook host does not resolve');
   for (const { address, family } of addresses) {
     const kind = family === 6 ? 'ipv6' : 'ipv4';
-    if (internal.check(address, kind) && !allowed.check(address, kind)) {
+    if (internal.check(address, kind) && !allowed.has(address)) {
       throw new WebhookTargetError('webhook host resolves to an internal address that is not allow-listed');
     }
   }

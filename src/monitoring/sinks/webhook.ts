@@ -1,10 +1,12 @@
+import type { CidrBlock } from '../../config/index.js';
+import { createAddressList } from '../../edge/address-list.js';
 import { createHmac } from 'node:crypto';
 import { request } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Breaker } from '../../gateway/circuit-breaker.js';
 import type { AlertSink } from '../alerts.js';
-import { allowList, hostOf, internalAddresses, resolveWebhookTarget, WebhookTargetError } from './webhook-target.js';
+import { hostOf, internalAddresses, resolveWebhookTarget, WebhookTargetError } from './webhook-target.js';
 
 export interface WebhookSinkOptions {
   /** An https:// URL; never logged (it may carry a receiver's token). */
@@ -12,7 +14,7 @@ export interface WebhookSinkOptions {
   /** The HMAC-SHA-256 key receivers verify `Caduceus-Signature` with. */
   readonly secret: string;
   /** Addresses or CIDRs an internal-looking target may resolve to (e.g. a receiver on the private network). */
-  readonly allow?: readonly string[];
+  readonly allow?: readonly CidrBlock[];
   /** The breaker named `alert-webhook`. */
   readonly breaker: Breaker;
   /** Per attempt (default 5000 ms). */
@@ -77,7 +79,7 @@ export function createWebhookSink(options: WebhookSinkOptions): AlertSink {
   const url = new URL(options.url);
   if (url.protocol !== 'https:') throw new WebhookTargetError('the alert webhook must be an https:// URL');
   const internal = internalAddresses();
-  const allowed = allowList(options.allow ?? []);
+  const allowed = createAddressList(options.allow ?? []);
   const timeoutMs = options.timeoutMs ?? 5000;
   const retries = options.retries ?? 2;
   const backoffMs = options.backoffMs ?? 250;
