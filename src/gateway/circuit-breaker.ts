@@ -1,4 +1,5 @@
 import CircuitBreaker from 'opossum';
+import type { Logger } from 'pino';
 import { ApiError } from '../errors/index.js';
 import type { SecurityEvents } from '../monitoring/security-events.js';
 
@@ -106,5 +107,38 @@ export function createBreakers(events: SecurityEvents): Breakers {
     shutdown() {
       for (const { inner } of all.values()) inner.shutdown();
     },
+  };
+}
+
+/** The log lines of a {@link withLocalFallback}: when the shared dependency is lost, and when it is back. */
+export interface FallbackEvents {
+  readonly lost: { readonly event: string; readonly message: string };
+  readonly restored: { readonly event: string; readonly message: string };
+}
+
+/**
+ * Runs calls on a shared dependency through its breaker and, when one fails
+ * or the breaker is open, hands the error to `fallback` (in-process state, or
+ * a refusal). The loss and the recovery are each logged once, by error type.
+ * Rate limits and monitoring state both share Redis this way.
+ */
+export function withLocalFallback(breaker: Breaker, logger: Logger, lines: FallbackEvents) {
+  let degraded = false;
+  return async function attempt<T>(shared: () => Promise<T>, fallback: (error: unknown) => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await breaker.run(shared);
+    } catch (error) {
+      if (!degraded) {
+        degraded = true;
+        logger.warn({ event: lines.lost.event, errorType: (error as Error).name }, lines.lost.message);
+      }
+      return fallback(error);
+    }
+    if (degraded) {
+      degraded = false;
+      logger.info({ event: lines.restored.event }, lines.restored.message);
+    }
+    return result;
   };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { isApiError } from '../../src/errors/index.js';
-import { createBreakers } from '../../src/gateway/circuit-breaker.js';
+import { createBreakers, withLocalFallback } from '../../src/gateway/circuit-breaker.js';
 import { createSecurityEvents, type SecurityEvent } from '../../src/monitoring/security-events.js';
 
 function setup(): { breakers: ReturnType<typeof createBreakers>; seen: SecurityEvent[] } {
@@ -55,4 +55,22 @@ test('a call slower than the timeout answers 503, and caller errors do not count
   assert.equal(breaker.state, 'closed');
   assert.throws(() => breakers.create({ name: 'redis', timeoutMs: 1, resetMs: 1 }), /exists/);
   assert.deepEqual(breakers.list().map((b) => b.name), ['redis']);
+});
+
+test('withLocalFallback: failures go to the fallback; the loss and the recovery are each logged once', async (t) => {
+  const { breakers } = setup();
+  t.after(() => { breakers.shutdown(); });
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push((JSON.parse(line) as { event: string }).event); } });
+  const attempt = withLocalFallback(breakers.create({ name: 'redis', timeoutMs: 1_000, resetMs: 10_000, volumeThreshold: 100 }), logger, {
+    lost: { event: 'x.lost', message: 'lost' }, restored: { event: 'x.restored', message: 'restored' },
+  });
+  let shared = false;
+  const call = () => attempt(() => (shared ? Promise.resolve('shared') : Promise.reject(new Error('down'))), (error) => Promise.resolve(`local after ${(error as Error).message}`));
+  assert.equal(await call(), 'local after down');
+  assert.equal(await call(), 'local after down');
+  shared = true;
+  assert.equal(await call(), 'shared');
+  assert.equal(await call(), 'shared');
+  assert.deepEqual(lines, ['x.lost', 'x.restored']);
 });

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ApiError, isApiError } from '../../errors/index.js';
-import type { Breaker } from '../circuit-breaker.js';
+import { withLocalFallback, type Breaker } from '../circuit-breaker.js';
 import type { RateLimitStore } from './store.js';
 
 /** Options of {@link createResilientStore}. */
@@ -25,26 +25,16 @@ export interface ResilientStoreOptions {
  * lets a trial call through and it succeeds, Redis decides again.
  */
 export function createResilientStore(shared: RateLimitStore, options: ResilientStoreOptions): RateLimitStore {
-  let degraded = false;
+  const attempt = withLocalFallback(options.breaker, options.logger, {
+    lost: { event: 'rate_limit.store_unavailable', message: `rate-limit store unavailable; ${options.onFailure === 'local' ? 'in-process buckets' : 'refusing'} meanwhile` },
+    restored: { event: 'rate_limit.store_shared', message: 'rate limits decided in Redis again' },
+  });
   return {
-    async take(key, limit) {
-      try {
-        const decision = await options.breaker.run(() => shared.take(key, limit));
-        if (degraded) {
-          degraded = false;
-          options.logger.info({ event: 'rate_limit.store_shared' }, 'rate limits decided in Redis again');
-        }
-        return decision;
-      } catch (error) {
-        if (!degraded) {
-          degraded = true;
-          options.logger.warn({ event: 'rate_limit.store_unavailable', fallback: options.onFailure, errorType: (error as Error).name }, 'rate-limit store unavailable');
-        }
-        if (options.onFailure === 'local') return options.local.take(key, limit);
-        // The breaker's own refusal already carries the Retry-After of its reset time.
-        if (isApiError(error) && error.code === 'SERVICE_UNAVAILABLE') throw error;
-        throw new ApiError('SERVICE_UNAVAILABLE', undefined, { 'Retry-After': String(options.retryAfterSeconds) });
-      }
-    },
+    take: (key, limit) => attempt(() => shared.take(key, limit), (error) => {
+      if (options.onFailure === 'local') return options.local.take(key, limit);
+      // The breaker's own refusal already carries the Retry-After of its reset time.
+      if (isApiError(error) && error.code === 'SERVICE_UNAVAILABLE') throw error;
+      throw new ApiError('SERVICE_UNAVAILABLE', undefined, { 'Retry-After': String(options.retryAfterSeconds) });
+    }),
   };
 }

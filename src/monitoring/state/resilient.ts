@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Breaker } from '../../gateway/circuit-breaker.js';
+import { withLocalFallback, type Breaker } from '../../gateway/circuit-breaker.js';
 import type { MonitoringState } from './ports.js';
 
 /**
@@ -9,26 +9,14 @@ import type { MonitoringState } from './ports.js';
  * replayed into Redis later; docs/monitoring.md says so.
  */
 export function createResilientState(shared: MonitoringState, local: MonitoringState, breaker: Breaker, logger: Logger): MonitoringState {
-  let degraded = false;
-  async function attempt<T>(call: (state: MonitoringState) => Promise<T>): Promise<T> {
-    try {
-      const result = await breaker.run(() => call(shared));
-      if (degraded) {
-        degraded = false;
-        logger.info({ event: 'monitoring.state_shared' }, 'monitoring state shared through Redis again');
-      }
-      return result;
-    } catch (error) {
-      if (!degraded) {
-        degraded = true;
-        logger.warn({ event: 'monitoring.state_local', errorType: (error as Error).name }, 'monitoring state unavailable in Redis; counting in this process');
-      }
-      return call(local);
-    }
-  }
+  const attempt = withLocalFallback(breaker, logger, {
+    lost: { event: 'monitoring.state_local', message: 'monitoring state unavailable in Redis; counting in this process' },
+    restored: { event: 'monitoring.state_shared', message: 'monitoring state shared through Redis again' },
+  });
+  const either = <T>(call: (state: MonitoringState) => Promise<T>): Promise<T> => attempt(() => call(shared), () => call(local));
   return {
-    count: (key, amount, windowMs, now) => attempt((state) => state.count(key, amount, windowMs, now)),
-    distinct: (key, members, windowMs, now) => attempt((state) => state.distinct(key, members, windowMs, now)),
-    claim: (key, ttlMs, now) => attempt((state) => state.claim(key, ttlMs, now)),
+    count: (key, amount, windowMs, now) => either((state) => state.count(key, amount, windowMs, now)),
+    distinct: (key, members, windowMs, now) => either((state) => state.distinct(key, members, windowMs, now)),
+    claim: (key, ttlMs, now) => either((state) => state.claim(key, ttlMs, now)),
   };
 }
