@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { ConfigError, integer, oneOf, type Env } from './readers.js';
 
 /** Envelope encryption and the key manager (docs/key-management.md "Settings"). */
 export interface KeyProtectionConfig {
@@ -18,31 +19,9 @@ export interface KeyProtectionConfig {
   readonly timeoutMs: number;
 }
 
-/** A key setting that is invalid; load.ts rethrows it as a ConfigError. The message names the setting, never its value. */
-export class KeySettingError extends Error {
-  override readonly name = 'KeySettingError';
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
 function set(env: Env, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : raw;
-}
-
-function choice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = set(env, name);
-  if (raw === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new KeySettingError(`${name} must be one of: ${allowed.join(', ')}`);
-  return raw as T;
-}
-
-function whole(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = set(env, name);
-  if (raw === undefined) return fallback;
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(value >= min && value <= max)) throw new KeySettingError(`${name} must be a whole number between ${min} and ${max}`);
-  return value;
 }
 
 /** 32 bytes as 64 hex digits or base64/base64url; src/keys/local/master-key.ts decodes it. */
@@ -60,10 +39,10 @@ export interface KeySettingsContext {
 function masterKeySettings(env: Env, context: KeySettingsContext): KeyProtectionConfig['masterKey'] {
   const file = set(env, 'CADUCEUS_MASTER_KEY_FILE');
   const value = set(env, 'CADUCEUS_MASTER_KEY');
-  if (file !== undefined && value !== undefined) throw new KeySettingError('CADUCEUS_MASTER_KEY_FILE and CADUCEUS_MASTER_KEY must not both be set (prefer the file)');
-  if (value !== undefined && !masterKeyShape.test(value.trim())) throw new KeySettingError('CADUCEUS_MASTER_KEY must be 32 bytes as 64 hex digits or base64');
+  if (file !== undefined && value !== undefined) throw new ConfigError('CADUCEUS_MASTER_KEY_FILE and CADUCEUS_MASTER_KEY must not both be set (prefer the file)');
+  if (value !== undefined && !masterKeyShape.test(value.trim())) throw new ConfigError('CADUCEUS_MASTER_KEY must be 32 bytes as 64 hex digits or base64');
   if (context.production && file === undefined && value === undefined) {
-    throw new KeySettingError('CADUCEUS_MASTER_KEY_FILE (or CADUCEUS_MASTER_KEY) must be set in production: the keyrings are sealed under it (docs/key-management.md)');
+    throw new ConfigError('CADUCEUS_MASTER_KEY_FILE (or CADUCEUS_MASTER_KEY) must be set in production: the keyrings are sealed under it (docs/key-management.md)');
   }
   return {
     file: file === undefined ? null : path.resolve(context.cwd, file),
@@ -74,21 +53,21 @@ function masterKeySettings(env: Env, context: KeySettingsContext): KeyProtection
 
 /** Reads the key-management settings (docs/key-management.md "Settings"). */
 export function loadKeyProtectionConfig(env: Env, context: KeySettingsContext): KeyProtectionConfig {
-  const manager = choice(env, 'CADUCEUS_KEY_MANAGER', ['local', 'pkcs11'], 'local');
-  const requireHsm = choice(env, 'CADUCEUS_REQUIRE_HSM', ['true', 'false'], 'false') === 'true';
-  if (requireHsm && manager !== 'pkcs11') throw new KeySettingError('CADUCEUS_REQUIRE_HSM=true needs CADUCEUS_KEY_MANAGER=pkcs11');
+  const manager = oneOf(env, 'CADUCEUS_KEY_MANAGER', ['local', 'pkcs11'], 'local');
+  const requireHsm = oneOf(env, 'CADUCEUS_REQUIRE_HSM', ['true', 'false'], 'false') === 'true';
+  if (requireHsm && manager !== 'pkcs11') throw new ConfigError('CADUCEUS_REQUIRE_HSM=true needs CADUCEUS_KEY_MANAGER=pkcs11');
   if (manager === 'pkcs11' && !context.pkcs11Configured) {
-    throw new KeySettingError('CADUCEUS_KEY_MANAGER=pkcs11 needs CADUCEUS_PKCS11_MODULE, CADUCEUS_PKCS11_TOKEN_LABEL and a PIN setting');
+    throw new ConfigError('CADUCEUS_KEY_MANAGER=pkcs11 needs CADUCEUS_PKCS11_MODULE, CADUCEUS_PKCS11_TOKEN_LABEL and a PIN setting');
   }
-  const encryption = choice(env, 'CADUCEUS_ENCRYPTION', ['on', 'off'], 'on');
-  if (encryption === 'off' && context.production) throw new KeySettingError('CADUCEUS_ENCRYPTION=off is refused in production (benchmarks and diagnostics only)');
+  const encryption = oneOf(env, 'CADUCEUS_ENCRYPTION', ['on', 'off'], 'on');
+  if (encryption === 'off' && context.production) throw new ConfigError('CADUCEUS_ENCRYPTION=off is refused in production (benchmarks and diagnostics only)');
   return {
     manager,
     requireHsm,
     masterKey: masterKeySettings(env, context),
     kekKeyringPath: path.resolve(context.cwd, set(env, 'CADUCEUS_KEK_KEYRING') ?? path.join(context.dataDir, 'kek-keyring.json')),
     encryption,
-    dataKeyCacheSize: whole(env, 'CADUCEUS_DATA_KEY_CACHE_SIZE', 1024, 1, 1_000_000),
-    timeoutMs: whole(env, 'CADUCEUS_KEY_MANAGER_TIMEOUT_MS', 2000, 50, 60_000),
+    dataKeyCacheSize: integer(env, 'CADUCEUS_DATA_KEY_CACHE_SIZE', 1024, 1, 1_000_000),
+    timeoutMs: integer(env, 'CADUCEUS_KEY_MANAGER_TIMEOUT_MS', 2000, 50, 60_000),
   };
 }

@@ -1,38 +1,13 @@
 import path from 'node:path';
 import { parseCidrList, type CidrBlock } from './cidr.js';
-import { loadMonitoringConfig, MonitoringSettingError, type MonitoringConfig } from './monitoring.js';
-import { KeySettingError, loadKeyProtectionConfig, type KeyProtectionConfig, type KeySettingsContext } from './keys.js';
-import { loadPkcs11Config, Pkcs11SettingError, type Pkcs11Config } from './pkcs11.js';
+import { loadMonitoringConfig } from './monitoring.js';
+import { loadKeyProtectionConfig } from './keys.js';
+import { loadPkcs11Config } from './pkcs11.js';
 import { parseRateLimitPolicies, RateLimitSettingError, type RateLimitConfig } from '../gateway/rate-limit/policies.js';
 import type { Config, EdgeConfig } from './schema.js';
 
-/** Thrown when a setting is invalid; the message names the setting, never its value. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+import { ConfigError, integer, oneOf, text, type Env } from './readers.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
-  return value;
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name} must be one of: ${allowed.join(', ')}`);
-  return raw as T;
-}
-
-function text(env: Env, name: string, fallback: string): string {
-  const raw = env[name];
-  return raw === undefined || raw === '' ? fallback : raw;
-}
 
 function url(env: Env, name: string, fallback: string): string {
   const value = text(env, name, fallback);
@@ -82,36 +57,6 @@ function rateLimitConfig(env: Env): RateLimitConfig {
   }
 }
 
-/** docs/monitoring.md: detection rules, working hours and alert sinks. */
-function monitoringConfig(env: Env): MonitoringConfig {
-  try {
-    return loadMonitoringConfig(env);
-  } catch (error) {
-    if (error instanceof MonitoringSettingError) throw new ConfigError(error.message);
-    throw error;
-  }
-}
-
-/** docs/hsm.md: the HSM's module, token and PIN source. */
-function pkcs11Config(env: Env, cwd: string): Pkcs11Config | null {
-  try {
-    return loadPkcs11Config(env, cwd);
-  } catch (error) {
-    if (error instanceof Pkcs11SettingError) throw new ConfigError(error.message);
-    throw error;
-  }
-}
-
-/** docs/key-management.md "Settings": key manager, master key, envelope encryption. */
-function keyProtectionConfig(env: Env, context: KeySettingsContext): KeyProtectionConfig {
-  try {
-    return loadKeyProtectionConfig(env, context);
-  } catch (error) {
-    if (error instanceof KeySettingError) throw new ConfigError(error.message);
-    throw error;
-  }
-}
-
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Reads, validates and freezes the configuration; the only reader of process.env. */
@@ -129,6 +74,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const defaultPageSize = integer(env, 'CADUCEUS_PAGE_SIZE', 20, 1, 1000);
   const maxPageSize = integer(env, 'CADUCEUS_MAX_PAGE_SIZE', 100, 1, 1000);
   if (defaultPageSize > maxPageSize) throw new ConfigError('CADUCEUS_PAGE_SIZE must not exceed CADUCEUS_MAX_PAGE_SIZE');
+
+  const pkcs11 = loadPkcs11Config(env, cwd);
 
   const config: Config = {
     env: mode,
@@ -156,8 +103,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     },
     keys: {
       keyringPath: path.resolve(cwd, text(env, 'CADUCEUS_KEYRING', path.join(dataDir, 'keyring.json'))),
-      pkcs11: pkcs11Config(env, cwd),
-      ...keyProtectionConfig(env, { production: mode === 'production', dataDir, cwd, pkcs11Configured: pkcs11Config(env, cwd) !== null }),
+      pkcs11,
+      ...loadKeyProtectionConfig(env, { production: mode === 'production', dataDir, cwd, pkcs11Configured: pkcs11 !== null }),
     },
     audit: {
       checkpointIntervalMs: integer(env, 'CADUCEUS_AUDIT_CHECKPOINT_MS', 60_000, 100, 86_400_000),
@@ -168,7 +115,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       databaseTimeoutMs: integer(env, 'CADUCEUS_DB_TIMEOUT_MS', 5_000, 50, 600_000),
       resetMs: integer(env, 'CADUCEUS_BREAKER_RESET_MS', 10_000, 100, 600_000),
     },
-    monitoring: monitoringConfig(env),
+    monitoring: loadMonitoringConfig(env),
     rateLimit: rateLimitConfig(env),
     redisUrl: redisUrl(env),
     logLevel: oneOf(env, 'CADUCEUS_LOG_LEVEL', logLevels, 'info'),

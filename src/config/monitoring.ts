@@ -1,5 +1,6 @@
 import { parseCidrList, type CidrBlock } from './cidr.js';
 import { parseRuleSpecs, parseWorkingHours, RuleSettingError, type RuleSpecs, type WorkingHours } from '../monitoring/rule-settings.js';
+import { ConfigError, type Env } from './readers.js';
 
 /** Security monitoring settings (docs/monitoring.md). */
 export interface MonitoringConfig {
@@ -10,13 +11,6 @@ export interface MonitoringConfig {
   readonly syslog: { readonly transport: 'udp' | 'tcp'; readonly host: string; readonly port: number; readonly facility: number; readonly appName: string } | null;
 }
 
-/** A monitoring setting that is invalid; load.ts rethrows it as a ConfigError. The message names the setting, never its value. */
-export class MonitoringSettingError extends Error {
-  override readonly name = 'MonitoringSettingError';
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
 function value(env: Env, name: string): string {
   return env[name]?.trim() ?? '';
 }
@@ -25,7 +19,7 @@ function parsed<T>(name: string, parse: () => T): T {
   try {
     return parse();
   } catch (error) {
-    if (error instanceof RuleSettingError) throw new MonitoringSettingError(`${name} ${error.message}`);
+    if (error instanceof RuleSettingError) throw new ConfigError(`${name} ${error.message}`);
     throw error;
   }
 }
@@ -33,13 +27,13 @@ function parsed<T>(name: string, parse: () => T): T {
 function webhook(env: Env): MonitoringConfig['webhook'] {
   const url = value(env, 'CADUCEUS_ALERT_WEBHOOK_URL');
   if (url === '') return null;
-  if (!URL.canParse(url) || new URL(url).protocol !== 'https:') throw new MonitoringSettingError('CADUCEUS_ALERT_WEBHOOK_URL must be an https:// URL');
-  if (new URL(url).username !== '' || new URL(url).password !== '') throw new MonitoringSettingError('CADUCEUS_ALERT_WEBHOOK_URL must not carry credentials');
+  if (!URL.canParse(url) || new URL(url).protocol !== 'https:') throw new ConfigError('CADUCEUS_ALERT_WEBHOOK_URL must be an https:// URL');
+  if (new URL(url).username !== '' || new URL(url).password !== '') throw new ConfigError('CADUCEUS_ALERT_WEBHOOK_URL must not carry credentials');
   const secret = value(env, 'CADUCEUS_ALERT_WEBHOOK_SECRET');
-  if (secret.length < 32) throw new MonitoringSettingError('CADUCEUS_ALERT_WEBHOOK_SECRET must be set, at least 32 characters, when CADUCEUS_ALERT_WEBHOOK_URL is');
+  if (secret.length < 32) throw new ConfigError('CADUCEUS_ALERT_WEBHOOK_SECRET must be set, at least 32 characters, when CADUCEUS_ALERT_WEBHOOK_URL is');
   // The same CIDR parser as the edge's address lists (config/cidr.ts).
   const allow = parseCidrList(value(env, 'CADUCEUS_ALERT_WEBHOOK_ALLOW'));
-  if (allow === null) throw new MonitoringSettingError('CADUCEUS_ALERT_WEBHOOK_ALLOW must list IP addresses or CIDR subnets, comma-separated');
+  if (allow === null) throw new ConfigError('CADUCEUS_ALERT_WEBHOOK_ALLOW must list IP addresses or CIDR subnets, comma-separated');
   return { url, secret, allow };
 }
 
@@ -52,13 +46,13 @@ function syslog(env: Env): MonitoringConfig['syslog'] {
   if (raw === '') return null;
   const url = URL.canParse(raw) ? new URL(raw) : null;
   if (url === null || !['udp:', 'tcp:'].includes(url.protocol) || url.hostname === '' || url.port === '') {
-    throw new MonitoringSettingError('CADUCEUS_ALERT_SYSLOG must be udp://host:port or tcp://host:port');
+    throw new ConfigError('CADUCEUS_ALERT_SYSLOG must be udp://host:port or tcp://host:port');
   }
   const facilityName = value(env, 'CADUCEUS_ALERT_SYSLOG_FACILITY') || 'local0';
   const facility = facilities.indexOf(facilityName);
-  if (facility < 0) throw new MonitoringSettingError(`CADUCEUS_ALERT_SYSLOG_FACILITY must be one of: ${facilities.join(', ')}`);
+  if (facility < 0) throw new ConfigError(`CADUCEUS_ALERT_SYSLOG_FACILITY must be one of: ${facilities.join(', ')}`);
   const appName = value(env, 'CADUCEUS_ALERT_SYSLOG_APP_NAME') || 'caduceus';
-  if (!/^[\x21-\x7e]{1,48}$/.test(appName)) throw new MonitoringSettingError('CADUCEUS_ALERT_SYSLOG_APP_NAME must be 1 to 48 printable ASCII characters without spaces');
+  if (!/^[\x21-\x7e]{1,48}$/.test(appName)) throw new ConfigError('CADUCEUS_ALERT_SYSLOG_APP_NAME must be 1 to 48 printable ASCII characters without spaces');
   return {
     transport: url.protocol === 'udp:' ? 'udp' : 'tcp',
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
