@@ -4,10 +4,8 @@ import { loadMonitoringConfig } from './monitoring.js';
 import { loadKeyProtectionConfig } from './keys.js';
 import { loadPkcs11Config } from './pkcs11.js';
 import { parseRateLimitPolicies, RateLimitSettingError, type RateLimitConfig } from '../gateway/rate-limit/policies.js';
-import type { Config, EdgeConfig } from './schema.js';
-
 import { ConfigError, integer, oneOf, text, type Env } from './readers.js';
-
+import type { Config, EdgeConfig } from './schema.js';
 
 function url(env: Env, name: string, fallback: string): string {
   const value = text(env, name, fallback);
