@@ -5,7 +5,7 @@ import { assertLimit, assertValidWrite } from '../validate.js';
 import type { SqliteConnection } from './connection.js';
 import { runSqlite } from './errors.js';
 import type { SqliteReadCache } from './read-cache.js';
-import { buildSqliteSearch } from './search.js';
+import { buildSqliteSearch, estimateSql, orderBySelectivity } from './search.js';
 
 const versionColumns = 'type, id, version, last_updated, deleted, body';
 
@@ -48,8 +48,9 @@ function prepareStatements(db: SqliteConnection): ResourceStatements {
 export class SqliteResourceStore implements ResourceStore {
   readonly #db: SqliteConnection;
   #statements: ResourceStatements | undefined;
-  /** Search statements by clause count; the shape is fixed per count because tokens bind as JSON. */
-  readonly #searches = new Map<number, Statement<unknown[], { id: string }>>();
+  /** Search statements by shape (driver tokens, probe count): a few dozen at most, bounded by the query limits. */
+  readonly #searches = new Map<string, Statement<unknown[], { id: string }>>();
+  #estimate: Statement<[string, string, string], { n: number }> | undefined;
   readonly #commit: (write: VersionWrite) => CommitResult;
   readonly #cache: SqliteReadCache;
 
@@ -107,11 +108,13 @@ export class SqliteResourceStore implements ResourceStore {
         return this.#stmts.listAll.all(query.type, after, query.limit).map((row) => row.id);
       }
       if (query.clauses.some((clause) => clause.tokens.length === 0)) return [];
-      const built = buildSqliteSearch(query, after);
-      let statement = this.#searches.get(query.clauses.length);
+      const estimate = (this.#estimate ??= this.#db.prepare<[string, string, string], { n: number }>(estimateSql));
+      const clauses = orderBySelectivity(query.type, query.clauses, (type, param, token) => estimate.get(type, param, token)?.n ?? 0);
+      const built = buildSqliteSearch(query, clauses, after);
+      let statement = this.#searches.get(built.shape);
       if (statement === undefined) {
         statement = this.#db.prepare<unknown[], { id: string }>(built.sql);
-        this.#searches.set(query.clauses.length, statement);
+        this.#searches.set(built.shape, statement);
       }
       return statement.all(...built.params).map((row) => row.id);
     });

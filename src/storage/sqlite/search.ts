@@ -1,28 +1,71 @@
 import type { SearchQuery } from '../ports.js';
 
+type Clause = SearchQuery['clauses'][number];
+
+/** How many index rows a clause's estimate counts at most (an estimate only has to rank clauses). */
+export const estimateCap = 1000;
+
+/** Counts up to `estimateCap` rows of one token: a bounded walk of the primary key. */
+export const estimateSql = `SELECT count(*) AS n FROM (
+    SELECT 1 FROM search_index WHERE type = ? AND param = ? AND token = ? LIMIT ${String(estimateCap)})`;
+
 /**
- * One SQL query for an AND of OR-clauses: the first clause drives a range
- * scan of the (type, param, token, id) primary key, and every other clause is
- * an EXISTS probe of the same key. Tokens bind as one JSON array per clause,
- * so the statement text depends only on the clause count and is prepared once.
- * Index rows exist only for current, non-deleted versions, so no join to
- * `resources` is needed.
+ * The clauses with the most selective first, so that it drives the query and
+ * the others only probe. `estimate` counts one token's rows up to the cap;
+ * a clause's rows are the sum over its tokens (OR). With one clause there is
+ * nothing to rank and nothing is counted.
  */
-export function buildSqliteSearch(query: SearchQuery, after: string): { sql: string; params: unknown[] } {
-  const [first, ...rest] = query.clauses;
-  if (first === undefined) throw new RangeError('search needs at least one clause');
-  const params: unknown[] = [query.type, first.param, JSON.stringify(first.tokens), after];
-  const probes = rest.map((clause, i) => {
-    params.push(clause.param, JSON.stringify(clause.tokens));
+export function orderBySelectivity(type: string, clauses: readonly Clause[], estimate: (type: string, param: string, token: string) => number): Clause[] {
+  if (clauses.length < 2) return [...clauses];
+  const counted = clauses.map((clause) => ({
+    clause,
+    rows: clause.tokens.reduce((sum, token) => sum + estimate(type, clause.param, token), 0),
+  }));
+  return counted.sort((a, b) => a.rows - b.rows).map(({ clause }) => clause);
+}
+
+/**
+ * One SQL query for an AND of OR-clauses, the first clause driving.
+ *
+ * The driver is one branch per token, each an `=` seek of the
+ * (type, param, token, id) primary key that already yields ids in order, so
+ * a page costs the rows up to it, not every match. SQLite's planner, given
+ * `token IN (…)` with `ORDER BY id`, prefers to walk the (type, id) index
+ * through every row of the type instead: measured 11 ms at 5 000 patients and
+ * growing linearly, against 0.04 ms for the seek. Several tokens (an OR
+ * list) merge their branches with UNION.
+ *
+ * Every other clause is an EXISTS probe of one resource's rows, its tokens
+ * bound as one JSON array so that the probe's text does not depend on them.
+ * Index rows exist only for current, non-deleted versions, so no join to
+ * `resources` is needed. The statement text depends on the driver's token
+ * count and the probe count only, and is prepared once per shape.
+ */
+export function buildSqliteSearch(query: SearchQuery, clauses: readonly Clause[], after: string): { sql: string; params: unknown[]; shape: string } {
+  const [driver, ...probes] = clauses;
+  if (driver === undefined) throw new RangeError('search needs at least one clause');
+  const probeParams: unknown[] = [];
+  const probeSql = probes.map((clause, i) => {
+    probeParams.push(clause.param, JSON.stringify(clause.tokens));
     const alias = `s${String(i + 1)}`;
     return `AND EXISTS (SELECT 1 FROM search_index ${alias}
-      WHERE ${alias}.type = s0.type AND ${alias}.param = ?
-        AND ${alias}.token IN (SELECT value FROM json_each(?)) AND ${alias}.id = s0.id)`;
+        WHERE ${alias}.type = s0.type AND ${alias}.param = ?
+          AND ${alias}.token IN (SELECT value FROM json_each(?)) AND ${alias}.id = s0.id)`;
+  }).join('\n      ');
+  const params: unknown[] = [];
+  const branches = driver.tokens.map((token) => {
+    params.push(query.type, driver.param, token, after, ...probeParams, query.limit);
+    return `SELECT s0.id AS id FROM search_index s0
+      WHERE s0.type = ? AND s0.param = ? AND s0.token = ? AND s0.id > ?
+      ${probeSql}
+      ORDER BY s0.id LIMIT ?`;
   });
+  const [only] = branches;
+  if (branches.length === 1 && only !== undefined) return { sql: only, params, shape: `1:${String(probes.length)}` };
   params.push(query.limit);
-  const sql = `SELECT DISTINCT s0.id AS id FROM search_index s0
-    WHERE s0.type = ? AND s0.param = ? AND s0.token IN (SELECT value FROM json_each(?)) AND s0.id > ?
-    ${probes.join('\n    ')}
-    ORDER BY s0.id LIMIT ?`;
-  return { sql, params };
+  return {
+    sql: `${branches.map((branch) => `SELECT id FROM (${branch})`).join('\n    UNION\n    ')}\n    ORDER BY id LIMIT ?`,
+    params,
+    shape: `${String(branches.length)}:${String(probes.length)}`,
+  };
 }
