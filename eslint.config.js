@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', '.tmp/'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', '.tmp/', 'src/auth/login/assets/'] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {

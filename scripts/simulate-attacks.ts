@@ -18,7 +18,7 @@ import { scenarios } from './attacks/index.js';
 import { createApiClient, type ApiClient } from './attacks/http.js';
 import { mintTokens, serverSettings, subjectOf } from './attacks/operator.js';
 import { formatTable, matches, storedAlerts, type ResultRow, type Summary } from './attacks/report.js';
-import { createPatients, patientsNeeded, proxyTrusted, randomAddress } from './attacks/setup.js';
+import { assignCareTeam, createPatients, patientsNeeded, proxyTrusted, randomAddress } from './attacks/setup.js';
 import type { Scenario, ScenarioOutcome, SimulationContext, TokenNeed } from './attacks/types.js';
 
 const usage = 'usage: npm run simulate:attacks -- --url https://HOST:PORT --ca CERT.pem --data-dir DIR [--json] [--wait SECONDS]';
@@ -44,7 +44,7 @@ function parseOptions(argv: string[]): Options {
 
 /** Every token need once: the simulation's own (setup clinician, auditor) and each scenario's. */
 function tokenNeeds(list: readonly Scenario[]): TokenNeed[] {
-  const own: TokenNeed[] = [{ name: 'setup', role: 'clinician' }, { name: 'auditor', role: 'auditor' }];
+  const own: TokenNeed[] = [{ name: 'setup', role: 'clinician' }, { name: 'auditor', role: 'auditor' }, { name: 'care-admin', role: 'admin' }];
   const byName = new Map([...own, ...list.flatMap((scenario) => scenario.tokens)].map((need) => [need.name, need]));
   return [...byName.values()];
 }
@@ -100,6 +100,9 @@ async function simulate(options: Options): Promise<Summary> {
     const family = `Simulated-${runId}`;
     progress('creating synthetic patients');
     const ids = await createPatients(api, tokens.get('setup')!, home, family, patientsNeeded(settings));
+    // Clinicians and nurses reach only assigned patients: the insiders of the scenarios are assigned to the synthetic ones.
+    const insiders = needs.filter((need) => (need.role === 'clinician' || need.role === 'nurse') && need.name !== 'setup').map((need) => subjectOf(need, runId));
+    await assignCareTeam(api, tokens.get('care-admin')!, home, insiders, ids);
     const context: SimulationContext = {
       api, runId, settings, proxyTrusted: trusted, home, progress,
       address: () => (trusted ? randomAddress() : null),

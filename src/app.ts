@@ -5,11 +5,17 @@ import type { AuditLog } from './audit/event.js';
 import { requestAuditPlugin } from './audit/request-audit-plugin.js';
 import { accessPlugin } from './auth/access-plugin.js';
 import { authenticatePlugin, type BearerVerifier } from './auth/authenticate-plugin.js';
+import { registerAuthorizationServer, type MountedAuthorizationServer } from './auth/oidc/index.js';
+import { registerLoginPages } from './auth/login/index.js';
+import type { UserDirectory } from './auth/users/ports.js';
+import { registerCareTeamRoutes } from './auth/care-team/routes.js';
 import type { Config } from './config/index.js';
 import { assignRequestId, createClientErrorHandler } from './edge/client-error.js';
+import { corsPlugin } from './edge/cors.js';
 import { edgePlugin } from './edge/edge-plugin.js';
 import { edgeFilterPlugin } from './edge/filter-plugin.js';
 import { createFrameworkErrorHandler } from './edge/framework-errors.js';
+import { clientCertificatePlugin } from './edge/mtls/client-certificate.js';
 import { trustProxyOption } from './edge/trusted-proxies.js';
 import { errorHandlerPlugin } from './errors/error-handler.js';
 import { registerBreakerGate } from './gateway/breaker-gate.js';
@@ -47,6 +53,10 @@ export interface AppDependencies {
   readonly alertStream?: AlertStream;
   /** Where rate-limit buckets live: the Redis store server.ts opens with CADUCEUS_REDIS_URL; absent, in this process (docs/rate-limits.md). */
   readonly rateLimitStore?: RateLimitStore;
+  /** The OAuth 2.0 / OpenID Connect authorization server (docs/oauth.md); absent, its routes are not registered. */
+  readonly authorizationServer?: MountedAuthorizationServer;
+  /** The user directory the login pages check passwords with (docs/login-and-mfa.md); with `authorizationServer`, the pages are registered. */
+  readonly users?: UserDirectory;
 }
 
 /** TLS material for the HTTPS listener; absent in `inject` tests. */
@@ -95,6 +105,8 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
   // 1 edge · 3 authentication · 6 access · 7 audit · 8 errors (gateway and validation plug in between).
   await app.register(edgePlugin);
   await app.register(edgeFilterPlugin, { config: config.edge, events: deps.events });
+  // CORS by exact origin allow-list; preflights answered here, before rate limits and authentication (docs/access-control.md).
+  await app.register(corsPlugin, { allowedOrigins: config.cors.allowedOrigins });
   // 2 and 4: token buckets per client address before the bearer gate, per principal after it (docs/rate-limits.md).
   const rateLimiter = createRateLimiter({
     config: config.rateLimit, store: deps.rateLimitStore, events: deps.events,
@@ -103,9 +115,11 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
   registerPreAuthRateLimit(app, rateLimiter);
   // While a request-path breaker (PostgreSQL) is open: 503 + Retry-After at once (docs/circuit-breakers.md).
   registerBreakerGate(app, deps.breakers);
+  // The client certificate (mutual-TLS listener, or RFC 9440 Client-Cert from a trusted proxy) for RFC 8705 bound tokens (docs/tls.md).
+  await app.register(clientCertificatePlugin, { trustedProxies: config.edge.trustedProxies, events: deps.events });
   await app.register(authenticatePlugin, { verifier: deps.verifier });
   registerPostAuthRateLimit(app, rateLimiter);
-  await app.register(accessPlugin);
+  await app.register(accessPlugin, { careTeam: deps.db.careTeam });
   await app.register(requestAuditPlugin, { audit: instrumentAuditLog(deps.audit, deps.metrics) });
   await app.register(errorHandlerPlugin);
   await app.register(metricsPlugin, { metrics: deps.metrics });
@@ -113,12 +127,22 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
   // A sealed record that fails to open raises `integrity.error` with its request id (docs/key-management.md).
   registerIntegrityEvents(app, deps.events);
   registerHealthRoutes(app, () => deps.db.ping());
+  // The provider's endpoints and the SMART configuration of each API base (docs/oauth.md).
+  if (deps.authorizationServer !== undefined) await registerAuthorizationServer(app, deps.authorizationServer, { apiBases: ['/api/v1'] });
+  // The login and MFA pages the provider sends browsers to (/interaction/:uid, docs/login-and-mfa.md).
+  if (deps.authorizationServer !== undefined && deps.users !== undefined) {
+    await registerLoginPages(app, {
+      authorizationServer: deps.authorizationServer, users: deps.users, factors: deps.db.mfaFactors, kv: deps.db.kv,
+      sealer: deps.sealer, audit: instrumentAuditLog(deps.audit, deps.metrics), events: deps.events, config: config.login,
+    });
+  }
   const engine = createResourceEngine({ store: deps.db.resources, sealer: instrumentSealer(deps.sealer, deps.metrics) });
   for (const definition of deps.definitions) {
     registerResourceRoutes(app, { engine, definition, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize });
   }
   registerAuditEventRoutes(app, { search: deps.db.audit, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize, exportMaxRecords: config.audit.exportMaxRecords });
   registerAlertRoutes(app, { alerts: deps.db.alerts, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize });
+  registerCareTeamRoutes(app, { careTeam: deps.db.careTeam, resources: deps.db.resources, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize });
   if (deps.alertStream !== undefined) registerAlertStreamRoute(app, deps.alertStream);
   return app;
 }

@@ -3,8 +3,8 @@ import { createAuditLog } from './audit/writer.js';
 import type { AuditLog } from './audit/event.js';
 import type { Config } from './config/index.js';
 import type { Breakers } from './gateway/circuit-breaker.js';
-import type { KeyManager } from './keys/ports.js';
-import { openConfiguredKeys, type LocalKeyManager, type MasterKey } from './keys/local/index.js';
+import type { KeyManager, RotatingKeyManager } from './keys/ports.js';
+import { openConfiguredKeys, type MasterKey } from './keys/local/index.js';
 import { openDatabase } from './storage/open.js';
 import type { Database } from './storage/ports.js';
 
@@ -12,7 +12,7 @@ import type { Database } from './storage/ports.js';
 export interface Runtime {
   readonly config: Config;
   readonly db: Database;
-  readonly keys: LocalKeyManager;
+  readonly keys: RotatingKeyManager;
   /** Seals the keyrings (docs/key-management.md); the server opens its key wrapper with it. */
   readonly masterKey: MasterKey;
   /** Opens this process's own audit writer (its own hash chain); `keys` replaces the keyring it signs with (e.g. timed for metrics). */
@@ -25,9 +25,13 @@ export interface Runtime {
  * and every CLI command. The server passes its breakers, so PostgreSQL runs
  * behind the `postgres` circuit breaker (docs/circuit-breakers.md).
  */
-export async function openRuntime(config: Config, logger: Logger, options: { readonly breakers?: Breakers } = {}): Promise<Runtime> {
-  const db = await openDatabase(config.databaseUrl, options.breakers === undefined ? {} : {
-    circuit: { breakers: options.breakers, timeoutMs: config.breakers.databaseTimeoutMs, resetMs: config.breakers.resetMs },
+export async function openRuntime(config: Config, logger: Logger, options: { readonly breakers?: Breakers; readonly bulkLoad?: boolean } = {}): Promise<Runtime> {
+  const db = await openDatabase(config.databaseUrl, {
+    postgresTls: config.databaseTls,
+    ...(options.bulkLoad === true && { bulkLoad: true }),
+    ...(options.breakers !== undefined && {
+      circuit: { breakers: options.breakers, timeoutMs: config.breakers.databaseTimeoutMs, resetMs: config.breakers.resetMs },
+    }),
   });
   try {
     const applied = await db.migrate();

@@ -28,7 +28,9 @@ export function serverSettings(dataDir: string): ServerSettings {
 
 /** Runs `caduceus token issue … --json` in a child process; resolves to the token, which is never printed. */
 function issueToken(dataDir: string, role: string, subject: string): Promise<string> {
-  const args = ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'token', 'issue', '--role', role, '--sub', subject, '--ttl', '15m', '--json'];
+  // An admin token administers care teams, which needs MFA (docs/access-control.md): the CLI claims it outside production.
+  const amr = role === 'admin' ? ['--amr', 'pwd,otp'] : [];
+  const args = ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'token', 'issue', '--role', role, '--sub', subject, '--ttl', '15m', ...amr, '--json'];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env: operatorEnv(dataDir), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -42,3 +42,16 @@ export async function createPatients(api: ApiClient, token: string, from: string
   await Promise.all([worker(), worker(), worker(), worker()]);
   return ids;
 }
+
+/**
+ * Assigns each subject to every synthetic patient through the care-team API
+ * (docs/access-control.md "Care teams"): clinicians and nurses reach only
+ * assigned patients, and the attacks read these as insiders would.
+ */
+export async function assignCareTeam(api: ApiClient, adminToken: string, from: string | null, subjects: readonly string[], patients: readonly string[]): Promise<void> {
+  for (const subject of subjects) {
+    for (const patient of patients) {
+      await api.json({ method: 'POST', path: '/api/v1/care-team-assignments', token: adminToken, from, body: { subject, patient } }, 201);
+    }
+  }
+}

@@ -9,6 +9,8 @@ export interface AuditDetails {
   resourceId?: string | null;
   searchParams?: readonly string[];
   resultIds?: readonly string[];
+  /** Non-PHI identifiers an administrative change names (e.g. the subject and Patient id of a care-team assignment). */
+  details?: Readonly<Record<string, string>>;
 }
 
 declare module 'fastify' {
@@ -58,6 +60,7 @@ function eventFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
       ...(request.authFailure !== null && {
         details: { authFailure: request.authFailure, ...(request.claimedSubject !== null && { claimedSubject: request.claimedSubject }) },
       }),
+      ...(details?.details !== undefined && { details: details.details }),
     },
     outcome: { status: reply.statusCode, code: errorCodeOf(payload) },
   };

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors/index.js';
+import { checkCertificateBinding } from './certificate-binding.js';
 import type { Principal } from './principal.js';
 import { TokenError, type TokenFailureReason } from './token-error.js';
 import { claimedSubjectOf } from './token-parts.js';
@@ -56,7 +57,10 @@ export const authenticatePlugin = fp(
       // The verifier's TokenError is AUTH_ERROR with the RFC 6750 challenge, or
       // SERVICE_UNAVAILABLE when keys or revocation cannot be read (fail closed).
       try {
-        request.principal = await options.verifier.verify(token);
+        const principal = await options.verifier.verify(token);
+        // RFC 8705 §3: a certificate-bound token only with its certificate (docs/tls.md).
+        checkCertificateBinding(principal, request.clientCertificate);
+        request.principal = principal;
       } catch (error) {
         // The machine reason (expired, revoked, bad_signature, …) goes to the audit event, never to the client.
         if (error instanceof TokenError) {

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KeyManager } from '../keys/ports.js';
+import { isThumbprint } from './certificate-binding.js';
 import { signJwt } from './jwt-sign.js';
 import { isRole, type Role } from './principal.js';
 
@@ -24,6 +25,8 @@ export interface AccessTokenClaims {
   readonly ttlSeconds: number;
   readonly grantId?: string;
   readonly amr?: readonly string[];
+  /** RFC 8705 §3.1 `cnf.x5t#S256`: binds the token to the client certificate with this thumbprint. */
+  readonly certificateThumbprint?: string;
 }
 
 /** A signed token, its id and expiry (seconds since the epoch), for revocation and audit. */
@@ -47,6 +50,7 @@ function checkClaims(claims: AccessTokenClaims): void {
   if (!isRole(claims.role)) throw new RangeError('role is not a known role');
   if (!claims.scopes.every((scope) => scopeToken.test(scope))) throw new RangeError('scopes must be RFC 6749 scope tokens');
   if (claims.patient === '' || claims.grantId === '') throw new RangeError('patient and grantId must not be empty when given');
+  if (claims.certificateThumbprint !== undefined && !isThumbprint(claims.certificateThumbprint)) throw new RangeError('certificateThumbprint must be a base64url SHA-256');
 }
 
 /** Signs an RFC 9068 access token with the key manager's current token-signing key. */
@@ -69,6 +73,7 @@ export async function issueAccessToken(keys: KeyManager, claims: AccessTokenClai
     ...(claims.patient === undefined ? {} : { patient: claims.patient }),
     ...(claims.grantId === undefined ? {} : { grant_id: claims.grantId }),
     ...(claims.amr === undefined ? {} : { amr: [...claims.amr] }),
+    ...(claims.certificateThumbprint === undefined ? {} : { cnf: { 'x5t#S256': claims.certificateThumbprint } }),
   };
   // RFC 9068 §2.1: typ "at+jwt" keeps an access token from passing as an ID token.
   const token = await signJwt(keys, 'token-signing', { typ: 'at+jwt' }, payload);

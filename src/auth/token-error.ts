@@ -18,6 +18,8 @@ export type TokenFailureReason =
   | 'bad_claim'
   | 'unknown_role'
   | 'revoked'
+  | 'certificate_required'
+  | 'certificate_mismatch'
   | 'keys_unavailable'
   | 'revocation_unavailable';
 
@@ -39,6 +41,9 @@ const messages: Readonly<Record<TokenFailureReason, string>> = {
   bad_claim: 'The access token has an invalid claim',
   unknown_role: 'The access token has an invalid claim',
   revoked: 'The access token has been revoked',
+  // RFC 8705 §3: a certificate-bound token without (or with another) client certificate is invalid_token.
+  certificate_required: 'The access token is bound to a client certificate',
+  certificate_mismatch: 'The access token is bound to a client certificate',
   keys_unavailable: 'The service is temporarily unavailable',
   revocation_unavailable: 'The service is temporarily unavailable',
 };

@@ -44,15 +44,23 @@ function checkOptions(options: TokenVerifierOptions): void {
   if (!Number.isInteger(skew) || skew < 0 || skew > 300) throw new RangeError('clockSkewSeconds must be an integer from 0 to 300');
 }
 
-async function findKey(profile: IssuerProfile, parts: TokenParts): Promise<PublicKeyInfo> {
-  let keys: PublicKeyInfo[];
+async function loadKeys(load: () => Promise<PublicKeyInfo[]>): Promise<PublicKeyInfo[]> {
   try {
-    keys = await profile.keys();
+    return await load();
   } catch {
     throw new TokenError('keys_unavailable');
   }
+}
+
+async function findKey(profile: IssuerProfile, parts: TokenParts): Promise<PublicKeyInfo> {
   // The kid selects; the key's own algorithm must also be the header's, so a key is only ever used one way.
-  const key = keys.find((candidate) => candidate.kid === parts.kid && candidate.alg === parts.alg);
+  const matches = (candidate: PublicKeyInfo): boolean => candidate.kid === parts.kid && candidate.alg === parts.alg;
+  let key = (await loadKeys(() => profile.keys())).find(matches);
+  // A remote IdP may have rotated: its profile refetches (rate-limited by its cooldown).
+  if (key === undefined && profile.refreshKeys !== undefined) {
+    const refresh = profile.refreshKeys.bind(profile);
+    key = (await loadKeys(refresh)).find(matches);
+  }
   if (key === undefined) throw new TokenError('unknown_key');
   return key;
 }
@@ -96,7 +104,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     checkHeaderForProfile(parts, profile);
     const key = await findKey(profile, parts);
     const claims = verifiedClaims(token, key);
-    return principalFromClaims(claims, { issuer: profile.issuer, audience, clockSkewSeconds, now: nowSeconds });
+    const mapped = profile.mapClaims === undefined ? claims : profile.mapClaims(claims);
+    return principalFromClaims(mapped, { issuer: profile.issuer, audience: profile.audience ?? audience, clockSkewSeconds, now: nowSeconds });
   }
 
   async function checkRevocation(principal: Principal): Promise<void> {

@@ -4,21 +4,40 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import { auditVerifyCommand } from './audit-verify.js';
 import { migrateCommand } from './migrate.js';
 import { CliError, processIo, type CliIo } from './output.js';
+import { fipsReportCommand, fipsReportUsage } from '../security/fips/report-command.js';
+import { keysRotateCommand, keysRotateUsage, keysStatusCommand, keysStatusUsage } from './keys.js';
+import { clientCreateCommand, clientDisableCommand, clientListCommand, clientUsage } from './client.js';
 import { tokenIssueCommand, tokenIssueUsage } from './token-issue.js';
+import { tokenRevokeCommand, tokenRevokeUsage } from './token-revoke.js';
+import { userCommands, userUsage } from './user.js';
 
 const usage = `usage:
   caduceus serve                 start the HTTPS server (same as npm start)
   caduceus migrate [--json]      apply pending database migrations
   ${tokenIssueUsage}
-  caduceus audit verify [--json] verify the audit hash chains offline`;
+  ${tokenRevokeUsage}
+  ${clientUsage}
+  caduceus audit verify [--json] verify the audit hash chains offline
+  ${fipsReportUsage}
+  ${userUsage}
+  ${keysRotateUsage}
+  ${keysStatusUsage}`;
 
-const safeErrorNames = new Set(['KeyringError', 'TlsSetupError', 'StorageError', 'ConfigError', 'HsmError', 'MasterKeyError']);
+const safeErrorNames = new Set(['KeyringError', 'TlsSetupError', 'StorageError', 'ConfigError', 'HsmError', 'MasterKeyError', 'FipsError']);
 
 type RuntimeCommand = (runtime: Runtime, args: string[], io: CliIo) => Promise<void>;
 
 const runtimeCommands: Readonly<Record<string, RuntimeCommand>> = {
   'token issue': tokenIssueCommand,
+  'token revoke': tokenRevokeCommand,
+  'client create': clientCreateCommand,
+  'client list': clientListCommand,
+  'client disable': clientDisableCommand,
   'audit verify': auditVerifyCommand,
+  'fips report': fipsReportCommand,
+  ...userCommands,
+  'keys rotate': keysRotateCommand,
+  'keys status': keysStatusCommand,
 };
 
 async function withRuntime(config: Config, command: RuntimeCommand, args: string[], io: CliIo): Promise<void> {

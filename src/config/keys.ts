@@ -5,6 +5,8 @@ import { ConfigError, integer, oneOf, type Env } from './readers.js';
 export interface KeyProtectionConfig {
   /** Which adapter keeps the key-encryption keys: a sealed keyring file, or a PKCS#11 HSM. */
   readonly manager: 'local' | 'pkcs11';
+  /** Which adapter keeps the token- and audit-signing keys: the sealed keyring file, or the PKCS#11 token (docs/hsm.md "Signing keys"). */
+  readonly signingKeys: 'local' | 'pkcs11';
   /** Refuse to start unless the KEKs are in an HSM. */
   readonly requireHsm: boolean;
   /** Where the master key comes from; in development a missing one is generated at `generatedPath`. */
@@ -17,6 +19,10 @@ export interface KeyProtectionConfig {
   readonly dataKeyCacheSize: number;
   /** A wrap or unwrap slower than this answers 503 and counts against the `key-manager` breaker. */
   readonly timeoutMs: number;
+  /** How often a process re-reads which data key is current: the bound on how long a rotation by another process goes unseen. */
+  readonly dataKeyRefreshMs: number;
+  /** The server's scheduled rotation (docs/key-management.md "Rotation"): every `days` days, or never when null. */
+  readonly rotation: { readonly days: number | null };
 }
 
 function set(env: Env, name: string): string | undefined {
@@ -51,6 +57,12 @@ function masterKeySettings(env: Env, context: KeySettingsContext): KeyProtection
   };
 }
 
+/** CADUCEUS_KEY_ROTATION_DAYS: `off` (the default) or 1–3650 days. */
+function rotationDays(env: Env): number | null {
+  const raw = set(env, 'CADUCEUS_KEY_ROTATION_DAYS');
+  return raw === undefined || raw === 'off' ? null : integer(env, 'CADUCEUS_KEY_ROTATION_DAYS', 0, 1, 3650);
+}
+
 /** Reads the key-management settings (docs/key-management.md "Settings"). */
 export function loadKeyProtectionConfig(env: Env, context: KeySettingsContext): KeyProtectionConfig {
   const manager = oneOf(env, 'CADUCEUS_KEY_MANAGER', ['local', 'pkcs11'], 'local');
@@ -59,15 +71,22 @@ export function loadKeyProtectionConfig(env: Env, context: KeySettingsContext): 
   if (manager === 'pkcs11' && !context.pkcs11Configured) {
     throw new ConfigError('CADUCEUS_KEY_MANAGER=pkcs11 needs CADUCEUS_PKCS11_MODULE, CADUCEUS_PKCS11_TOKEN_LABEL and a PIN setting');
   }
+  const signingKeys = oneOf(env, 'CADUCEUS_SIGNING_KEYS', ['local', 'pkcs11'], 'local');
+  if (signingKeys === 'pkcs11' && !context.pkcs11Configured) {
+    throw new ConfigError('CADUCEUS_SIGNING_KEYS=pkcs11 needs CADUCEUS_PKCS11_MODULE, CADUCEUS_PKCS11_TOKEN_LABEL and a PIN setting');
+  }
   const encryption = oneOf(env, 'CADUCEUS_ENCRYPTION', ['on', 'off'], 'on');
   if (encryption === 'off' && context.production) throw new ConfigError('CADUCEUS_ENCRYPTION=off is refused in production (benchmarks and diagnostics only)');
   return {
     manager,
+    signingKeys,
     requireHsm,
     masterKey: masterKeySettings(env, context),
     kekKeyringPath: path.resolve(context.cwd, set(env, 'CADUCEUS_KEK_KEYRING') ?? path.join(context.dataDir, 'kek-keyring.json')),
     encryption,
     dataKeyCacheSize: integer(env, 'CADUCEUS_DATA_KEY_CACHE_SIZE', 1024, 1, 1_000_000),
     timeoutMs: integer(env, 'CADUCEUS_KEY_MANAGER_TIMEOUT_MS', 2000, 50, 60_000),
+    dataKeyRefreshMs: integer(env, 'CADUCEUS_DATA_KEY_REFRESH_MS', 30_000, 100, 600_000),
+    rotation: { days: rotationDays(env) },
   };
 }

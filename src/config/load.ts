@@ -1,8 +1,15 @@
 import path from 'node:path';
 import { parseCidrList, type CidrBlock } from './cidr.js';
 import { loadMonitoringConfig } from './monitoring.js';
+import { loadCorsConfig } from './cors.js';
+import { loadPostgresTls, loadRedisTls } from './client-tls.js';
+import { loadExternalIssuers } from './external-issuers.js';
+import { loadLoginConfig } from './login.js';
+import { loadOAuthConfig } from './oauth.js';
+import { loadMtlsConfig } from './mtls.js';
 import { loadKeyProtectionConfig } from './keys.js';
 import { loadPkcs11Config } from './pkcs11.js';
+import { loadUsersConfig } from './users.js';
 import { parseRateLimitPolicies, RateLimitSettingError, type RateLimitConfig } from '../gateway/rate-limit/policies.js';
 import { ConfigError, integer, oneOf, text, type Env } from './readers.js';
 import type { Config, EdgeConfig } from './schema.js';
@@ -86,6 +93,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     tls: certPath !== undefined && keyPath !== undefined
       ? { certPath: path.resolve(cwd, certPath), keyPath: path.resolve(cwd, keyPath), generated: false }
       : { certPath: path.join(dataDir, 'dev-cert.pem'), keyPath: path.join(dataDir, 'dev-key.pem'), generated: true },
+    mtls: loadMtlsConfig(env, cwd, port),
     limits: {
       bodyBytes: integer(env, 'CADUCEUS_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
       headerBytes: integer(env, 'CADUCEUS_HEADER_LIMIT_BYTES', 16_384, 1024, 1_048_576),
@@ -98,6 +106,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       issuer,
       audience: url(env, 'CADUCEUS_AUDIENCE', `${issuer}/api/v1`),
       clockSkewSeconds: integer(env, 'CADUCEUS_CLOCK_SKEW_SECONDS', 30, 0, 300),
+      externalIssuers: loadExternalIssuers(env, cwd, issuer),
     },
     keys: {
       keyringPath: path.resolve(cwd, text(env, 'CADUCEUS_KEYRING', path.join(dataDir, 'keyring.json'))),
@@ -109,13 +118,20 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       exportMaxRecords: integer(env, 'CADUCEUS_AUDIT_EXPORT_MAX_RECORDS', 100_000, 1, 10_000_000),
     },
     edge: edgeConfig(env),
+    cors: loadCorsConfig(env, mode === 'production'),
     breakers: {
       databaseTimeoutMs: integer(env, 'CADUCEUS_DB_TIMEOUT_MS', 5_000, 50, 600_000),
       resetMs: integer(env, 'CADUCEUS_BREAKER_RESET_MS', 10_000, 100, 600_000),
     },
     monitoring: loadMonitoringConfig(env),
+    oauth: loadOAuthConfig(env),
+    login: loadLoginConfig(env, issuer),
+    users: loadUsersConfig(env),
     rateLimit: rateLimitConfig(env),
     redisUrl: redisUrl(env),
+    redisTls: loadRedisTls(env, redisUrl(env), cwd),
+    databaseTls: loadPostgresTls(env, databaseUrl, cwd),
+    fips: oneOf(env, 'CADUCEUS_FIPS', ['on', 'off'], 'off') === 'on',
     logLevel: oneOf(env, 'CADUCEUS_LOG_LEVEL', logLevels, 'info'),
     shutdownGraceMs: integer(env, 'CADUCEUS_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };

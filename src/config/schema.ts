@@ -1,6 +1,13 @@
 import type { CidrBlock } from './cidr.js';
 import type { MonitoringConfig } from './monitoring.js';
+import type { CorsConfig } from './cors.js';
+import type { ClientTlsFiles, PostgresTlsConfig } from './client-tls.js';
+import type { ExternalIssuerConfig } from '../auth/external/issuers-file.js';
+import type { LoginConfig } from './login.js';
+import type { OAuthConfig } from './oauth.js';
+import type { MtlsConfig } from './mtls.js';
 import type { Pkcs11Config } from './pkcs11.js';
+import type { UsersConfig } from './users.js';
 import type { KeyProtectionConfig } from './keys.js';
 import type { RateLimitConfig } from '../gateway/rate-limit/policies.js';
 
@@ -39,6 +46,8 @@ export interface Config {
     /** True when the cert/key are the generated development pair. */
     readonly generated: boolean;
   };
+  /** The mutual-TLS device listener (docs/tls.md); null when CADUCEUS_MTLS_PORT is unset. */
+  readonly mtls: MtlsConfig | null;
   readonly limits: {
     /** Largest accepted request body, bytes. */
     readonly bodyBytes: number;
@@ -58,6 +67,8 @@ export interface Config {
     /** `aud` the API requires. */
     readonly audience: string;
     readonly clockSkewSeconds: number;
+    /** A hospital's own identity providers whose tokens are accepted too (docs/external-idp.md); empty: none. */
+    readonly externalIssuers: readonly ExternalIssuerConfig[];
   };
   /** Signing keyring, key manager and envelope encryption (docs/key-management.md). */
   readonly keys: KeyProtectionConfig & {
@@ -74,6 +85,8 @@ export interface Config {
   };
   /** The edge layer's network and request filters (docs/edge.md). */
   readonly edge: EdgeConfig;
+  /** Browser origins allowed to call the API cross-origin (docs/access-control.md "CORS"). */
+  readonly cors: CorsConfig;
   /** Circuit breakers around asynchronous dependencies (docs/circuit-breakers.md). */
   readonly breakers: {
     /** A PostgreSQL statement (or wait for a pooled connection) slower than this answers 503 and counts against the database. */
@@ -83,10 +96,22 @@ export interface Config {
   };
   /** Security monitoring: rules, working hours, alert sinks (docs/monitoring.md). */
   readonly monitoring: MonitoringConfig;
+  /** Authorization-server token lifetimes (docs/oauth.md). */
+  readonly oauth: OAuthConfig;
+  /** Login pages, MFA and login-session timeouts (docs/login-and-mfa.md). */
+  readonly login: LoginConfig;
+  /** Password hashing, its queue and login lockout (docs/users.md). */
+  readonly users: UsersConfig;
   /** Token-bucket rate limits: policies per route class and the Redis failure mode (docs/rate-limits.md). */
   readonly rateLimit: RateLimitConfig;
   /** Redis for state shared by several processes; null keeps it in process. */
   readonly redisUrl: string | null;
+  /** Verified TLS to Redis (a rediss:// URL) and its files; null: no TLS (docs/database-tls.md). */
+  readonly redisTls: ClientTlsFiles | null;
+  /** Verified TLS to PostgreSQL; null: no TLS (docs/database-tls.md). */
+  readonly databaseTls: PostgresTlsConfig | null;
+  /** FIPS mode (docs/fips.md): FIPS 140-3 approved algorithms only, self-tests at start, refusal without a FIPS provider. */
+  readonly fips: boolean;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Milliseconds SIGTERM waits for in-flight requests before closing. */
   readonly shutdownGraceMs: number;

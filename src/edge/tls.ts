@@ -19,7 +19,8 @@ export interface TlsMaterial {
   readonly generatedPath: string | null;
 }
 
-function isDevelopmentCertificate(cert: Buffer): boolean {
+/** True for the generated development certificate, which production refuses (at start and at reload). */
+export function isDevelopmentCertificate(cert: Buffer): boolean {
   return new X509Certificate(cert).subject.includes(`O=${developmentOrganization}`);
 }
 

@@ -7,6 +7,7 @@ export const errorCatalogue = {
   BAD_REQUEST: { status: 400, message: 'The request is malformed' },
   VALIDATION_ERROR: { status: 400, message: 'The request failed validation' },
   AUTH_ERROR: { status: 401, message: 'Invalid authentication credentials' },
+  MFA_REQUIRED: { status: 401, message: 'This operation requires multi-factor authentication' },
   FORBIDDEN: { status: 403, message: 'Access to this resource is not permitted' },
   NOT_FOUND: { status: 404, message: 'The requested resource was not found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'The method is not allowed for this resource' },

@@ -37,6 +37,12 @@ export interface KeyManager {
   close(): Promise<void>;
 }
 
+/** A key manager that can add a new current key per purpose (`caduceus keys rotate --signing`); older keys still verify. Both adapters (local keyring, PKCS#11) have this shape. */
+export interface RotatingKeyManager extends KeyManager {
+  /** Adds a new key that signs from now on; older keys stay published. Persists before returning. */
+  rotate(purpose: KeyPurpose): Promise<{ kid: string }>;
+}
+
 /** Binds a sealed body to its record (DESIGN.md "Data protection": AAD). */
 export interface SealContext {
   readonly type: string;

@@ -74,7 +74,7 @@ function configuredSinks(config: Config, options: MonitoringOptions, stream: Ale
 async function openState(config: Config, options: MonitoringOptions): Promise<{ state: MonitoringState; redis: Redis | null }> {
   const local = createMemoryState();
   if (config.redisUrl === null) return { state: local, redis: null };
-  const redis = await openRedis(config.redisUrl, options.logger);
+  const redis = await openRedis(config.redisUrl, options.logger, { tls: config.redisTls });
   const breaker = options.breakers.create({ name: 'redis-monitoring', timeoutMs: 500, resetMs: 5000 });
   return { state: createResilientState(createRedisState(redis, redisPrefix), local, breaker, options.logger), redis };
 }

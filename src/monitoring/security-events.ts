@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 export type SecurityEventKind =
   | 'edge.refused'
   | 'edge.suspicious_input'
+  | 'edge.client_cert_ignored'
+  | 'tls.reload_failed'
   | 'rate_limit.exceeded'
   | 'breaker.state_changed'
   | 'auth.failed'

@@ -1,3 +1,4 @@
+import type { PostgresTlsConfig } from '../config/client-tls.js';
 import type { Breakers } from '../gateway/circuit-breaker.js';
 import type { Database } from './ports.js';
 import { openPostgresDatabase } from './postgres/database.js';
@@ -14,11 +15,19 @@ export interface OpenDatabaseOptions {
   /** SQLite: how long a write waits for the file lock. */
   readonly busyTimeoutMs?: number;
   /**
+   * SQLite: commit resources without waiting for the disk (synchronous=OFF),
+   * for loads redone from scratch after a crash (bench/search.ts seeds this
+   * way). Never for a server: a crash could lose acknowledged writes.
+   */
+  readonly bulkLoad?: boolean;
+  /**
    * PostgreSQL: put every query behind a `postgres` circuit breaker created on
    * these breakers (docs/circuit-breakers.md). SQLite is synchronous and
    * bounded by its busy timeout instead, so it has none.
    */
   readonly circuit?: { readonly breakers: Breakers; readonly timeoutMs: number; readonly resetMs: number };
+  /** PostgreSQL: verified TLS (config.databaseTls, docs/database-tls.md); absent or null: none. */
+  readonly postgresTls?: PostgresTlsConfig | null;
 }
 
 /**
@@ -29,11 +38,12 @@ export interface OpenDatabaseOptions {
 export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
   if (isPostgresUrl(url)) {
     const { circuit } = options;
-    if (circuit === undefined) return openPostgresDatabase(url);
+    const tls = options.postgresTls ?? null;
+    if (circuit === undefined) return openPostgresDatabase(url, undefined, tls);
     const breaker = circuit.breakers.create({
       name: 'postgres', timeoutMs: circuit.timeoutMs, resetMs: circuit.resetMs, isCallerError: isPgCallerError,
     });
-    return openPostgresDatabase(url, (call) => breaker.run(call));
+    return openPostgresDatabase(url, (call) => breaker.run(call), tls);
   }
   return openSqliteDatabase(url, options);
 }

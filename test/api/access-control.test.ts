@@ -65,6 +65,12 @@ function fullPatient(family: string): Record<string, unknown> {
   };
 }
 
+/** Assigns a subject to a patient through the admin API. */
+async function assign(h: TestApp, admin: string, subject: string, patient: string): Promise<void> {
+  const res = await h.app.inject({ method: 'POST', url: '/api/v1/care-team-assignments', headers: auth(admin), payload: { subject, patient } });
+  assert.equal(res.statusCode, 201, res.body);
+}
+
 async function createPatient(h: TestApp, admin: string, family: string): Promise<string> {
   const res = await h.app.inject({ method: 'POST', url: base, headers: auth(admin), payload: fullPatient(family) });
   assert.equal(res.statusCode, 201, res.body);
@@ -115,6 +121,8 @@ test('the documented role matrix holds over HTTP for every role and interaction'
       const family = `Matrix${role}`;
       const id = await createPatient(h, admin, family);
       const token = await h.token(role, role === 'patient' ? { patient: id } : {});
+      // Clinicians and nurses reach only assigned patients (docs/access-control.md "Care teams"): assigned as an admin would.
+      if (role === 'clinician' || role === 'nurse') await assign(h, admin, `test-${role}`, id);
       for (const interaction of order) {
         const what = `${role} ${interaction}`;
         const before = { view: await adminView(h, admin, id), found: idsOf(await h.app.inject(requestFor('search', id, `${family}-new`, admin))) };

@@ -6,6 +6,7 @@
  * tokens; the log a real workload leaves verifies offline, and an edited row
  * is named.
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -135,10 +136,11 @@ test('exactly one event per request that reaches authentication, matching the re
   assert.equal(codeOf(invalid), 'VALIDATION_ERROR');
   await assertEvent(h, invalid, { actor: actor('clinician'), action: action('create', null) });
 
-  const unknown = await send({ method: 'GET', url: `${base}/no-such-patient`, headers: auth(clinician) });
+  // An admin: a clinician reaches only assigned patients, and an unknown id answers it 403 (docs/access-control.md).
+  const unknown = await send({ method: 'GET', url: `${base}/no-such-patient`, headers: auth(admin) });
   assert.equal(unknown.statusCode, 404);
   assert.equal(codeOf(unknown), 'NOT_FOUND');
-  await assertEvent(h, unknown, { actor: actor('clinician'), action: action('read', 'no-such-patient') });
+  await assertEvent(h, unknown, { actor: actor('admin'), action: action('read', 'no-such-patient') });
 
   const denied = await send({ method: 'DELETE', url: `${base}/${id}`, headers: auth(billing) });
   assert.equal(denied.statusCode, 403);
@@ -322,6 +324,8 @@ test('a mixed workload leaves an intact log; an edited row is named as the first
   const tokens = { admin: await h.token('admin'), clinician: await h.token('clinician'), billing: await h.token('billing'), nurse: await h.token('nurse'), patient: await h.token('patient', { patient: 'x' }) };
   const ids = await Promise.all([1, 2, 3, 4].map(() => createPatient(h, tokens.clinician)));
   const [a = '', b = '', c = '', d = ''] = ids;
+  // The nurse updates b below: assigned to it in the store (no request, so the audited count stays as it was).
+  await h.db.careTeam.assign({ id: randomUUID(), subject: 'test-nurse', patient: b, assignedBy: 'test-admin', assignedAt: new Date().toISOString() });
   const sequential: Reply[] = [];
   for (const [method, url, token] of [
     ['GET', `${base}/${a}`, tokens.billing], ['GET', `${base}?family=durand`, tokens.clinician], ['GET', `${base}/${b}/_history`, tokens.clinician],

@@ -206,7 +206,7 @@ test('deny by default: a route without an access rule answers 403 to an admin, 4
     return { reached: true };
   });
   // A rule naming a resource type no role has a grant on is as closed.
-  h.app.get('/api/v1/unknown-type', { config: { access: { resourceType: 'Observation', interaction: 'read' } } }, () => {
+  h.app.get('/api/v1/unknown-type', { config: { access: { resourceType: 'Practitioner', interaction: 'read' } } }, () => {
     reached += 1;
     return { reached: true };
   });

@@ -121,9 +121,12 @@ test('create refuses server-owned id and meta.versionId/lastUpdated, naming the 
 test('read: unknown id is 404, malformed ids are 400 VALIDATION_ERROR, always the envelope', async (t) => {
   const h = await build(t);
   const c = client(h, await h.token('clinician'));
-  assertError(await c.get('00000000-0000-4000-8000-000000000000'), 404, 'NOT_FOUND');
-  assertError(await c.get('00000000-0000-4000-8000-000000000000/_history/1'), 404, 'NOT_FOUND');
-  assertError(await c.get('00000000-0000-4000-8000-000000000000/_history'), 404, 'NOT_FOUND');
+  const admin = client(h, await h.token('admin'));
+  for (const path of ['00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000000/_history/1', '00000000-0000-4000-8000-000000000000/_history']) {
+    assertError(await admin.get(path), 404, 'NOT_FOUND');
+    // A clinician reaches only assigned patients: an unknown id answers as an unassigned one (docs/access-control.md, no existence oracle).
+    assertError(await c.get(path), 403, 'FORBIDDEN');
+  }
   const long = 'a'.repeat(65);
   assertError(await c.get(long), 400, 'VALIDATION_ERROR', { secrets: [long] });
   assertError(await c.get('bad$id'), 400, 'VALIDATION_ERROR', { secrets: ['bad$id'] });
@@ -160,8 +163,11 @@ test('update: versions, id checks, If-Match, and no update-as-create', async (t)
 
   // Ids are server-assigned: PUT to an id that was never created is 404 and creates nothing.
   const missing = '11111111-1111-4111-8111-111111111111';
-  assertError(await c.put(missing, patient('Ghost', { id: missing })), 404, 'NOT_FOUND');
-  assertError(await c.get(missing), 404, 'NOT_FOUND');
+  const admin = client(h, await h.token('admin'));
+  assertError(await admin.put(missing, patient('Ghost', { id: missing })), 404, 'NOT_FOUND');
+  assertError(await admin.get(missing), 404, 'NOT_FOUND');
+  // The clinician is assigned to no such patient: 403, and nothing is created either way.
+  assertError(await c.put(missing, patient('Ghost', { id: missing })), 403, 'FORBIDDEN');
 
   const history = historyOf(await c.get(`${id}/_history`));
   assert.deepEqual(history.entry.map((e) => (e['response'] as Json)['etag']), ['W/"4"', 'W/"3"', 'W/"2"', 'W/"1"']);
@@ -419,7 +425,7 @@ test('the core CRUD flow on PostgreSQL', { skip: await postgresSkip() }, async (
   assert.deepEqual(assertResource(await c.get(id), 200, 1), created);
   const v2 = assertResource(await c.put(id, patient('Postgres2', { id }), 'W/"1"'), 200, 2);
   assertError(await c.put(id, patient('Stale', { id }), 'W/"1"'), 412, 'PRECONDITION_FAILED');
-  assertError(await c.get('33333333-3333-4333-8333-333333333333'), 404, 'NOT_FOUND');
+  assertError(await admin.get('33333333-3333-4333-8333-333333333333'), 404, 'NOT_FOUND');
 
   const race = await Promise.all(Array.from({ length: 5 }, (_, i) => c.put(id, patient(`Pg${String(i)}`, { id }), 'W/"2"')));
   assert.deepEqual(race.map((r) => r.statusCode).sort(), [200, 412, 412, 412, 412]);

@@ -223,6 +223,9 @@ test('a search entry is the current resource, with its version; deleted patients
   const ghost = await s.h.app.inject({ method: 'POST', url: base, headers, payload: { resourceType: 'Patient', name: [{ family: 'Müller', given: ['Ghost'] }] } });
   const ghostId = ghost.json<{ id: string }>().id;
   s.byId.set(ghostId, 'ghost');
+  // The searching clinician reaches the admin's new patient once assigned to it (docs/access-control.md "Care teams").
+  const assigned = await s.h.app.inject({ method: 'POST', url: '/api/v1/care-team-assignments', headers, payload: { subject: 'test-clinician', patient: ghostId } });
+  assert.equal(assigned.statusCode, 201, assigned.body);
   assert.deepEqual(await found(s, q({ family: 'muller' })), ['ghost', 'muller', 'mullerova']);
   const deleted = await s.h.app.inject({ method: 'DELETE', url: `${base}/${ghostId}`, headers });
   assert.equal(deleted.statusCode, 204);

@@ -16,6 +16,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import { createBreakers, type Breakers } from '../../src/gateway/circuit-breaker.js';
 import { createMetrics, type Metrics } from '../../src/gateway/metrics/index.js';
 import { openRateLimitStore, type RateLimitStore } from '../../src/gateway/rate-limit/index.js';
+import { openSearchTokenization } from '../../src/keys/blind-index/index.js';
 import { openKeyProtection } from '../../src/keys/envelope/index.js';
 import { createAlertStoreSink } from '../../src/monitoring/api/store-sink.js';
 import { startMonitoring, type Monitoring } from '../../src/monitoring/monitoring.js';
@@ -45,8 +46,24 @@ export interface TestApp {
   /** Security monitoring as the server wires it; `await monitoring.detector.settled()` before looking for alerts. */
   readonly monitoring: Monitoring;
   /** Signs an access token as the server would (the CLI's path). */
-  token(role: Role, options?: { sub?: string; patient?: string; ttlSeconds?: number }): Promise<string>;
+  token(role: Role, options?: TokenOptions): Promise<string>;
 }
+
+/** What a test token says besides its role; absent fields as the authorization server would issue them. */
+export interface TokenOptions {
+  readonly sub?: string;
+  readonly patient?: string;
+  readonly ttlSeconds?: number;
+  /** SMART scopes; default `user/*.cruds`, so the role matrix is the binding limit (docs/access-control.md). */
+  readonly scopes?: readonly string[];
+  /** RFC 8176 `amr`; default a password plus TOTP for the roles that must log in with MFA (admin, clinician, nurse, auditor), a password for the others. */
+  readonly amr?: readonly string[];
+  /** Default `test-client`; a device's own client id (equal to `sub`) makes it a client_credentials token. */
+  readonly clientId?: string;
+}
+
+/** Roles the login requires a second factor of by default (issue 3 item 5): their tokens show it. */
+const mfaRoles: readonly Role[] = ['admin', 'clinician', 'nurse', 'auditor'];
 
 /** What a test's own sealer may be built from: the app's database, config and breakers. */
 export interface SealerContext {
@@ -98,6 +115,9 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     : undefined;
   const sealer = typeof options.sealer === 'function' ? await options.sealer({ db, config, breakers }) : options.sealer ?? protection?.sealer;
   if (sealer === undefined) throw new Error('no sealer');
+  // As in the server: blind index tokens when encryption is on (docs/blind-indexes.md).
+  const blindSearch = await openSearchTokenization({ wrapper: protection?.wrapper ?? null, store: db.indexKeys, logger });
+  t.after(() => { blindSearch.close(); });
   const monitoring = await startMonitoring(config, { logger, events, breakers, sinks: [createAlertStoreSink(db.alerts)], ...options.monitoring });
   const rateLimits = options.rateLimitStore !== undefined && 'redisPrefix' in options.rateLimitStore
     ? await openRateLimitStore(config, { logger, breakers, prefix: options.rateLimitStore.redisPrefix })
@@ -112,7 +132,7 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     events,
     breakers,
     metrics,
-    definitions: createResourceDefinitions(),
+    definitions: createResourceDefinitions(blindSearch.tokenizer),
     alertStream: monitoring.stream,
     ...(rateLimitStore !== undefined && { rateLimitStore }),
   });
@@ -134,9 +154,10 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
         issuer: config.auth.issuer,
         audience: config.auth.audience,
         subject: tokenOptions.sub ?? `test-${role}`,
-        clientId: 'test-client',
+        clientId: tokenOptions.clientId ?? 'test-client',
         role,
-        scopes: ['user/*.cruds'],
+        scopes: tokenOptions.scopes ?? ['user/*.cruds'],
+        amr: tokenOptions.amr ?? (mfaRoles.includes(role) ? ['pwd', 'otp'] : ['pwd']),
         ttlSeconds: tokenOptions.ttlSeconds ?? 600,
         ...(tokenOptions.patient !== undefined && { patient: tokenOptions.patient }),
       });

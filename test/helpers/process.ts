@@ -109,8 +109,8 @@ function exitOf(child: ChildProcess): Promise<Exit> {
 }
 
 /** Spawns `node --import tsx <args>` in the repository; SIGKILLed by its own pid after the test if still running. */
-function spawnNode(scope: ProcessScope, args: readonly string[], env: Readonly<Record<string, string>>): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repoRoot, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnNode(scope: ProcessScope, args: readonly string[], env: Readonly<Record<string, string>>, stdin: 'ignore' | 'pipe' = 'ignore'): { child: ChildProcess; exited: Promise<Exit> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repoRoot, env: childEnv(env), stdio: [stdin, 'pipe', 'pipe'] });
   const exited = exitOf(child);
   scope.defer(async () => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
@@ -175,8 +175,12 @@ export interface CliRun {
 }
 
 /** Runs `src/cli/main.ts <args>` to completion (killed after `timeoutMs`). */
-export async function runCliProcess(scope: ProcessScope, env: Readonly<Record<string, string>>, args: readonly string[], timeoutMs = 30_000): Promise<CliRun> {
-  const { child, exited } = spawnNode(scope, ['src/cli/main.ts', ...args], env);
+export async function runCliProcess(
+  scope: ProcessScope, env: Readonly<Record<string, string>>, args: readonly string[], timeoutMs = 30_000, options: { readonly input?: string } = {},
+): Promise<CliRun> {
+  const { child, exited } = spawnNode(scope, ['src/cli/main.ts', ...args], env, options.input === undefined ? 'ignore' : 'pipe');
+  // Standard input, when given, is written whole and closed (e.g. a password for `caduceus user create`).
+  if (options.input !== undefined) child.stdin?.end(options.input);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });

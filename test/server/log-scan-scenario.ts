@@ -48,7 +48,7 @@ export interface ScenarioOptions {
 /** What one step of the scenario got back. */
 export interface Answer { readonly status: number; readonly requestId: string | undefined }
 
-interface IssuedToken { access_token: string; jti: string; expires_at: string }
+interface IssuedToken { access_token: string; jti: string; expires_at: string; sub: string }
 
 /** A Patient carrying markers in every element a client fills. */
 function patientBody(m: (label: string) => string, round: string, id?: string): string {
@@ -130,7 +130,8 @@ export async function runScenario(t: TestContext, options: ScenarioOptions): Pro
   const [main, device, admin, revoked, expired] = await Promise.all([
     issue(scope, env, cliLines, ['--role', 'clinician', '--sub', m('sub')]),
     issue(scope, env, cliLines, ['--role', 'device', '--sub', m('devsub')]),
-    issue(scope, env, cliLines, ['--role', 'admin']),
+    // MFA for the delete and the care-team assignment below (docs/access-control.md).
+    issue(scope, env, cliLines, ['--role', 'admin', '--amr', 'pwd,otp']),
     issue(scope, env, cliLines, ['--role', 'clinician']),
     issue(scope, env, cliLines, ['--role', 'clinician', '--ttl', '1s']),
   ]);
@@ -204,7 +205,8 @@ async function drive(server: ServerProcess, m: (label: string) => string, tokens
   await send('forged cursor', 400, `${base}?family=x&_cursor=${m('cursor')}`, { token });
   await send('unknown search parameter', 400, `${base}?${m('param')}=${m('paramvalue')}`, { token });
   await send('unknown read parameter', 400, `${base}/${id}?${m('rparam')}=${m('rvalue')}`, { token });
-  await send('marker id', 404, `${base}/${m('pathid')}`, { token });
+  // 403, not 404: a clinician reaches only assigned patients, and an unknown id answers alike (docs/access-control.md).
+  await send('marker id', 403, `${base}/${m('pathid')}`, { token });
   await send('unknown route', 404, `/api/v1/${m('route')}?${m('k')}=${m('v')}`, { token });
   await send('path parameter too long', 400, `${base}/${m('long').repeat(20)}`, { token });
   await send('null byte', 400, `${base}?family=${m('nul')}%00x`, { token });
@@ -219,6 +221,8 @@ async function drive(server: ServerProcess, m: (label: string) => string, tokens
   await send('garbage token', 401, base, { token: m('garbage') });
   const forged = `eyJhbGciOiJFUzI1NiIsInR5cCI6ImF0K2p3dCJ9.${Buffer.from(JSON.stringify({ sub: m('forgedsub'), name: m('forgedname') })).toString('base64url')}.${m('forgedsig')}`;
   await send('forged token', 401, base, { token: forged });
+  // The second clinician reaches the record once assigned to it (docs/access-control.md "Care teams").
+  await send('assign second clinician', 201, '/api/v1/care-team-assignments', { method: 'POST', token: tokens.admin, body: JSON.stringify({ subject: tokens.revoked.sub, patient: id }) });
   await send('valid token before revocation', 200, `${base}/${id}`, { token: tokens.revoked.access_token });
   await revoke(server, tokens.revoked);
   await send('revoked token', 401, `${base}/${id}`, { token: tokens.revoked.access_token });

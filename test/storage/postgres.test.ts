@@ -8,6 +8,7 @@ import { runStorageContract } from './contract.js';
 import { registerAlertContract } from './contract-alerts.js';
 import { registerAuditQueryContract } from './contract-audit-query.js';
 import { registerDataKeyContract } from './contract-data-keys.js';
+import { registerRotationStoreContract } from './contract-rotation.js';
 import { auditRow } from './fixtures.js';
 
 /** Registers the PostgreSQL-only tests on a reachable server. */
@@ -29,6 +30,10 @@ async function registerPostgresTests(): Promise<void> {
     registerDataKeyContract(ctx);
   });
 
+  describe('postgres key-rotation store contract', () => {
+    registerRotationStoreContract('postgres');
+  });
+
   test('postgres: two processes migrating a fresh schema at once apply each version exactly once', async () => {
     const fresh = uniqueSchemaName();
     const url = withSchema(testPostgresBaseUrl(), fresh);
@@ -36,7 +41,7 @@ async function registerPostgresTests(): Promise<void> {
       const [a, b] = await Promise.all([openDatabase(url), openDatabase(url)]);
       try {
         const [ra, rb] = await Promise.all([a.migrate(), b.migrate()]);
-        assert.deepEqual([...ra, ...rb].sort(), [1, 2, 3, 4, 5, 6]);
+        assert.deepEqual([...ra, ...rb].sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         assert.deepEqual(await a.migrate(), []);
         assert.equal(a.kind, 'postgres');
       } finally {

@@ -12,6 +12,7 @@ import { runStorageContract } from './contract.js';
 import { registerAlertContract } from './contract-alerts.js';
 import { registerAuditQueryContract } from './contract-audit-query.js';
 import { registerDataKeyContract } from './contract-data-keys.js';
+import { registerRotationStoreContract } from './contract-rotation.js';
 import { versionWrite } from './fixtures.js';
 
 const shared = await openTestDatabase('sqlite');
@@ -45,13 +46,17 @@ describe('sqlite alert and audit-search contract', () => {
   registerDataKeyContract(ctx);
 });
 
+describe('sqlite key-rotation store contract', () => {
+  registerRotationStoreContract('sqlite');
+});
+
 test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 folder it creates, with the audit log in its own file', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'caduceus-sqlite-'));
   try {
     const file = path.join(dir, 'nested', 'deeper', 'caduceus.db');
     const db = await openDatabase(file);
     try {
-      assert.deepEqual(await db.migrate(), [1, 2, 6, 3, 4, 5]);
+      assert.deepEqual(await db.migrate(), [1, 2, 6, 7, 8, 9, 10, 11, 3, 4, 5]);
       assert.deepEqual(await db.migrate(), []);
       assert.equal(db.kind, 'sqlite');
     } finally {
@@ -62,7 +67,7 @@ test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 f
     try {
       assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
       const versions = raw.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
-      assert.deepEqual(versions, [1, 2, 6]);
+      assert.deepEqual(versions, [1, 2, 6, 7, 8, 9, 10, 11]);
     } finally {
       raw.close();
     }
@@ -86,7 +91,7 @@ test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 f
 test('sqlite: :memory: works for tests', async () => {
   const db = await openDatabase(':memory:');
   try {
-    assert.deepEqual(await db.migrate(), [1, 2, 6, 3, 4, 5]);
+    assert.deepEqual(await db.migrate(), [1, 2, 6, 7, 8, 9, 10, 11, 3, 4, 5]);
     assert.equal(await db.resources.commit(versionWrite({ type: 'T', id: 'm', expectedVersion: 0 })), 'committed');
     assert.equal((await db.resources.readCurrent('T', 'm'))?.version, 1);
   } finally {

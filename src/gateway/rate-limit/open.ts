@@ -31,11 +31,11 @@ export function rateLimitsEnabled(config: Pick<Config, 'rateLimit'>): boolean {
  * buckets in process). Resolves even while Redis is away (openRedis fails fast).
  */
 export async function openRateLimitStore(
-  config: Pick<Config, 'redisUrl' | 'rateLimit' | 'breakers'>,
+  config: Pick<Config, 'redisUrl' | 'redisTls' | 'rateLimit' | 'breakers'>,
   deps: { readonly logger: Logger; readonly breakers: Breakers; readonly prefix?: string },
 ): Promise<OpenedRateLimitStore | null> {
   if (config.redisUrl === null || !rateLimitsEnabled(config)) return null;
-  const redis = await openRedis(config.redisUrl, deps.logger);
+  const redis = await openRedis(config.redisUrl, deps.logger, { tls: config.redisTls });
   const breaker = deps.breakers.create({ name: 'redis', timeoutMs: redisTimeoutMs, resetMs: config.breakers.resetMs });
   const store = createResilientStore(createRedisRateLimitStore(redis, deps.prefix ?? rateLimitRedisPrefix), {
     breaker,

@@ -71,6 +71,6 @@ export async function openKeyProtection(config: Config, deps: KeyProtectionDepen
   }
   const wrapper = await openKeyWrapper(config, deps.masterKey, deps.logger);
   const breaker = deps.breakers.create({ name: 'key-manager', timeoutMs: config.keys.timeoutMs, resetMs: config.breakers.resetMs });
-  const sealer = createEnvelopeSealer({ wrapper, store: deps.dataKeys, breaker, cacheSize: config.keys.dataKeyCacheSize });
+  const sealer = createEnvelopeSealer({ wrapper, store: deps.dataKeys, breaker, cacheSize: config.keys.dataKeyCacheSize, currentRefreshMs: config.keys.dataKeyRefreshMs });
   return { sealer, wrapper, close: () => wrapper.close() };
 }

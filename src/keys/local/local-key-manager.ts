@@ -1,4 +1,4 @@
-import type { KeyManager, KeyPurpose, PublicKeyInfo, Signature, SigningAlgorithm } from '../ports.js';
+import type { KeyPurpose, PublicKeyInfo, RotatingKeyManager, Signature, SigningAlgorithm } from '../ports.js';
 import {
   createKeyringFile, keyringFileIdentity, readKeyringFile, replaceKeyringFile, withKeyringLock,
   type FileIdentity, type KeyringFileContents, type LockOptions,
@@ -33,11 +33,8 @@ export interface LocalKeyManagerOptions {
   readonly onSealed?: () => void;
 }
 
-/** The local adapter of the key-manager port, plus key rotation. */
-export interface LocalKeyManager extends KeyManager {
-  /** Adds a new key that signs from now on; older keys still verify. Persists before returning. */
-  rotate(purpose: KeyPurpose): Promise<{ kid: string }>;
-}
+/** The local adapter of the key-manager port, with rotation. */
+export type LocalKeyManager = RotatingKeyManager;
 
 interface State {
   ring: LoadedKeyring;

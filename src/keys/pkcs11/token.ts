@@ -105,7 +105,8 @@ function keyTemplate(attributes: SecretKeyAttributes): pkcs11js.Template {
   ];
 }
 
-function findAll(api: pkcs11js.PKCS11, session: pkcs11js.Handle, template: pkcs11js.Template): pkcs11js.Handle[] {
+/** Every object handle matching `template`, in batches (also used by ec-token.ts). */
+export function findAll(api: pkcs11js.PKCS11, session: pkcs11js.Handle, template: pkcs11js.Template): pkcs11js.Handle[] {
   api.C_FindObjectsInit(session, template);
   try {
     const found: pkcs11js.Handle[] = [];

@@ -2,10 +2,11 @@ import type { CidrBlock } from '../../config/index.js';
 import { createAddressList } from '../../edge/address-list.js';
 import { createHmac } from 'node:crypto';
 import { request } from 'node:https';
-import { isIP, type LookupFunction } from 'node:net';
+import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Breaker } from '../../gateway/circuit-breaker.js';
 import type { AlertSink } from '../alerts.js';
+import { pinnedLookup } from '../../security/outbound-target.js';
 import { hostOf, internalAddresses, resolveWebhookTarget, WebhookTargetError } from './webhook-target.js';
 
 export interface WebhookSinkOptions {
@@ -42,10 +43,7 @@ export function signatureHeader(secret: string, body: string, unixSeconds: numbe
 function postOnce(url: URL, target: { address: string; family: 4 | 6 }, body: string, headers: Record<string, string>, options: { timeoutMs: number; ca?: string | Buffer }): Promise<number> {
   const host = hostOf(url);
   // Connect to the checked address only; TLS still verifies the certificate against the URL's host name.
-  const pinned: LookupFunction = (_hostname, lookupOptions, callback) => {
-    if ((lookupOptions as { all?: boolean }).all === true) callback(null, [{ address: target.address, family: target.family }]);
-    else callback(null, target.address, target.family);
-  };
+  const pinned = pinnedLookup(target);
   return new Promise((resolve, reject) => {
     const outgoing = request({
       host,

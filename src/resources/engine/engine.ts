@@ -39,7 +39,7 @@ export interface ResourceEngine {
    * `compartment` (a Patient id) restricts the matches in the query itself, so
    * pages, cursors and counts never reflect resources outside it.
    */
-  search(definition: ResourceDefinition, query: Readonly<Record<string, string | string[]>>, page: { after?: string; limit: number; compartment?: string }): Promise<SearchPage>;
+  search(definition: ResourceDefinition, query: Readonly<Record<string, string | string[]>>, page: { after?: string; limit: number; compartment?: string | readonly string[] }): Promise<SearchPage>;
 }
 
 /**
@@ -204,7 +204,9 @@ export function createResourceEngine(options: EngineOptions): ResourceEngine {
     async search(definition, query, page) {
       const parsed = definition.parseSearch(query);
       if ('error' in parsed) throw validationError(parsed.error.field, parsed.error.message);
-      const clauses = page.compartment === undefined ? parsed.clauses : [...parsed.clauses, { param: compartmentParam, tokens: [page.compartment] }];
+      // Several compartments (a care team's patients) are one OR clause.
+      const compartments = typeof page.compartment === 'string' ? [page.compartment] : page.compartment;
+      const clauses = compartments === undefined ? parsed.clauses : [...parsed.clauses, { param: compartmentParam, tokens: compartments }];
       // One more than the page: a `next` cursor only when another match exists, never an empty last page.
       const matched = await store.search({ type: definition.type, clauses, limit: page.limit + 1, ...(page.after !== undefined && { after: page.after }) });
       const ids = matched.slice(0, page.limit);

@@ -21,36 +21,61 @@ export interface ResourceRouteOptions {
   readonly maxPageSize: number;
 }
 
-/** The patient compartment rule: a compartment-bound principal reaches only its own patient's data. */
-function inCompartment(request: FastifyRequest, definition: ResourceDefinition, resource: FhirResource): boolean {
-  if (request.grant?.ownCompartmentOnly !== true) return true;
-  const patient = request.principal?.patient ?? null;
-  return patient !== null && definition.patientOf(resource) === patient;
+/**
+ * The patient compartment rule (docs/access-control.md): a restricted
+ * principal (own patient, care team, patient/ scope: `request.reach`)
+ * reaches only resources in the compartments it may reach.
+ */
+async function inCompartment(request: FastifyRequest, definition: ResourceDefinition, resource: FhirResource): Promise<boolean> {
+  return request.reach === null || request.reach.allows(definition.patientOf(resource));
 }
 
-/** The Patient a compartment-bound principal's searches are restricted to; refused when the token names none. */
-function compartmentOf(request: FastifyRequest): string | undefined {
-  if (request.grant?.ownCompartmentOnly !== true) return undefined;
-  const patient = request.principal?.patient ?? null;
-  if (patient === null) throw new ApiError('FORBIDDEN');
-  return patient;
+/**
+ * A Patient's compartment is its own id (FHIR compartmentdefinition-patient),
+ * so whether a restricted principal reaches a Patient is known from the id
+ * alone, before anything is read.
+ */
+async function reachesPatientId(request: FastifyRequest, definition: ResourceDefinition, id: string): Promise<boolean> {
+  return definition.type === 'Patient' && request.reach !== null && request.reach.allows(id);
 }
 
-/** Reads for a compartment-bound principal answer 403 alike for "absent" and "not yours": no existence oracle. */
-async function guarded<T>(request: FastifyRequest, read: () => Promise<T>): Promise<T> {
+/**
+ * Reads for a restricted principal answer 403 alike for "absent" and "not
+ * yours": no existence oracle. Only a Patient id it reaches keeps its 404 or
+ * 410 (its own deleted record, say).
+ */
+async function guarded<T>(request: FastifyRequest, definition: ResourceDefinition, id: string, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
-    if (request.grant?.ownCompartmentOnly === true && error instanceof ApiError && (error.code === 'NOT_FOUND' || error.code === 'GONE')) {
+    if (request.reach !== null && error instanceof ApiError && (error.code === 'NOT_FOUND' || error.code === 'GONE')) {
+      if (await reachesPatientId(request, definition, id)) throw error;
       throw new ApiError('FORBIDDEN');
     }
     throw error;
   }
 }
 
-function requireCompartment(request: FastifyRequest, definition: ResourceDefinition, found: VersionedResource): VersionedResource {
-  if (!inCompartment(request, definition, found.resource)) throw new ApiError('FORBIDDEN');
+async function requireCompartment(request: FastifyRequest, definition: ResourceDefinition, found: VersionedResource): Promise<VersionedResource> {
+  if (!(await inCompartment(request, definition, found.resource))) throw new ApiError('FORBIDDEN');
   return found;
+}
+
+/**
+ * A restricted principal writes only into compartments it reaches: the
+ * Patient a body belongs to is checked before anything is stored. A body
+ * too malformed to name one is refused alike (403, not 400: it says nothing).
+ * A Patient body opens its own compartment instead (checked on create).
+ */
+async function requireBodyCompartment(request: FastifyRequest, definition: ResourceDefinition): Promise<void> {
+  if (request.reach === null || definition.type === 'Patient') return;
+  let patient: string | null;
+  try {
+    patient = typeof request.body === 'object' && request.body !== null ? definition.patientOf(request.body as FhirResource) : null;
+  } catch {
+    patient = null;
+  }
+  if (!(await request.reach.allows(patient))) throw new ApiError('FORBIDDEN');
 }
 
 function pageSize(count: number | undefined, options: ResourceRouteOptions): number {
@@ -68,7 +93,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
   const noQuery = { type: 'object', additionalProperties: false } as const;
 
   app.get<{ Params: { id: string } }>(`${base}/:id`, { config: access('read'), schema: { params: idParams, querystring: noQuery } }, async (request, reply) => {
-    const found = requireCompartment(request, definition, await guarded(request, () => engine.read(definition, request.params.id)));
+    const found = await requireCompartment(request, definition, await guarded(request, definition, request.params.id, () => engine.read(definition, request.params.id)));
     return sendResource(reply, definition, found);
   });
 
@@ -76,7 +101,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     config: access('vread'),
     schema: { params: { type: 'object', required: ['id', 'vid'], properties: { id: idSchema, vid: { type: 'integer', minimum: 1, maximum: 999_999_999 } }, additionalProperties: false }, querystring: noQuery },
   }, async (request, reply) => {
-    const found = requireCompartment(request, definition, await guarded(request, () => engine.vread(definition, request.params.id, request.params.vid)));
+    const found = await requireCompartment(request, definition, await guarded(request, definition, request.params.id, () => engine.vread(definition, request.params.id, request.params.vid)));
     return sendResource(reply, definition, found);
   });
 
@@ -86,14 +111,16 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
   }, async (request, reply) => {
     const limit = pageSize(request.query._count, options);
     const before = decodeCursor(request.query._cursor, versionCursor);
-    // A compartment-bound principal sees the history of a live resource of its own only:
-    // a tombstone carries no resource to check, and must not tell that another patient existed.
-    if (request.grant?.ownCompartmentOnly === true) {
-      await guarded(request, async () => requireCompartment(request, definition, await engine.read(definition, request.params.id)));
+    // A restricted principal sees the history of a resource it reaches: a Patient by its id (tombstone
+    // included); another type only while live, since a tombstone carries no patient to check and must
+    // not tell that another patient's record existed.
+    const reachedById = await reachesPatientId(request, definition, request.params.id);
+    if (request.reach !== null && !reachedById) {
+      await guarded(request, definition, request.params.id, async () => requireCompartment(request, definition, await engine.read(definition, request.params.id)));
     }
-    const entries = await guarded(request, () => engine.history(definition, request.params.id, { limit, ...(before !== undefined && { before: Number(before) }) }));
+    const entries = await guarded(request, definition, request.params.id, () => engine.history(definition, request.params.id, { limit, ...(before !== undefined && { before: Number(before) }) }));
     for (const entry of entries) {
-      if (entry.resource !== null && !inCompartment(request, definition, entry.resource)) throw new ApiError('FORBIDDEN');
+      if (!reachedById && entry.resource !== null && !(await inCompartment(request, definition, entry.resource))) throw new ApiError('FORBIDDEN');
     }
     request.auditDetails = { resultIds: [request.params.id] };
     const last = entries.at(-1);
@@ -119,10 +146,16 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     const { _count, _cursor, ...params } = request.query as Record<string, unknown>;
     const limit = pageSize(_count as number | undefined, options);
     const after = decodeCursor(_cursor as string | undefined, idCursor);
-    const compartment = compartmentOf(request);
-    const page = await engine.search(definition, params as Record<string, string | string[]>, { limit, ...(after !== undefined && { after }), ...(compartment !== undefined && { compartment }) });
-    // The query already kept to the compartment; this re-check costs nothing and guards the invariant.
-    const entries = page.entries.filter((entry) => inCompartment(request, definition, entry.resource));
+    // A restricted principal's search keeps to its compartments in the query itself, so pages and cursors never count others.
+    const compartments = request.reach === null ? undefined : await request.reach.patients();
+    const page = await engine.search(definition, params as Record<string, string | string[]>, { limit, ...(after !== undefined && { after }), ...(compartments !== undefined && { compartment: compartments }) });
+    // The query already kept to the compartments; this re-check costs nothing and guards the invariant.
+    const reachable = compartments === undefined ? undefined : new Set(compartments);
+    const entries = page.entries.filter((entry) => {
+      if (reachable === undefined) return true;
+      const patient = definition.patientOf(entry.resource);
+      return patient !== null && reachable.has(patient);
+    });
     request.auditDetails = { searchParams: Object.keys(params).sort(), resultIds: entries.map((entry) => entry.resource.id ?? '') };
     const next = page.next === undefined ? undefined : nextSearchUrl(base, request, limit, page.next);
     return reply.type(fhirContentType).send({
@@ -134,20 +167,29 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
   });
 
   app.post(base, { config: access('create'), schema: { querystring: noQuery } }, async (request, reply) => {
+    const reach = request.reach;
+    // A new Patient opens a new compartment: only an unrestricted caller or a care team's member (then assigned to it) may.
+    if (reach !== null && definition.type === 'Patient' && !reach.opensCompartments) throw new ApiError('FORBIDDEN');
+    await requireBodyCompartment(request, definition);
     const created = await engine.create(definition, request.body);
+    if (reach !== null && definition.type === 'Patient') await reach.admit(created.resource.id ?? '');
     request.auditDetails = { resourceId: created.resource.id ?? null };
     return sendResource(reply.header('location', `${base}/${created.resource.id ?? ''}`), definition, created, 201);
   });
 
   app.put<{ Params: { id: string } }>(`${base}/:id`, { config: access('update'), schema: { params: idParams, querystring: noQuery } }, async (request, reply) => {
     const ifMatch = parseIfMatch(request);
-    await guarded(request, async () => requireCompartment(request, definition, await engine.read(definition, request.params.id)));
+    await guarded(request, definition, request.params.id, async () => requireCompartment(request, definition, await engine.read(definition, request.params.id)));
+    await requireBodyCompartment(request, definition);
     const updated = await engine.update(definition, request.params.id, request.body, ifMatch === undefined ? {} : { ifMatch });
     return sendResource(reply, definition, updated);
   });
 
   app.delete<{ Params: { id: string } }>(`${base}/:id`, { config: access('delete'), schema: { params: idParams, querystring: noQuery } }, async (request, reply) => {
     const ifMatch = parseIfMatch(request);
+    if (request.reach !== null) {
+      await guarded(request, definition, request.params.id, async () => requireCompartment(request, definition, await engine.read(definition, request.params.id)));
+    }
     await engine.delete(definition, request.params.id, ifMatch === undefined ? {} : { ifMatch });
     return reply.code(204).send();
   });

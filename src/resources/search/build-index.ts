@@ -1,5 +1,5 @@
 import type { IndexEntry } from '../../storage/ports.js';
-import type { ResourceSearchDefinition, SearchTokenizer } from './types.js';
+import { parameterDomain, type ResourceSearchDefinition, type SearchTokenizer } from './types.js';
 
 /** Caps on the index rows one resource may produce. */
 export const indexLimits = Object.freeze({
@@ -35,8 +35,9 @@ export function buildIndex(
   const entries: IndexEntry[] = [];
   for (const parameter of definition.parameters) {
     const seen = new Set<string>();
+    const domain = parameterDomain(definition.resourceType, parameter.name);
     for (const value of parameter.extract(resource)) {
-      for (const token of tokenizer.indexTokens(parameter.kind, value)) {
+      for (const token of tokenizer.indexTokens(parameter.kind, value, domain)) {
         if (seen.has(token)) continue;
         seen.add(token);
         if (seen.size > indexLimits.tokensPerParameter) throw new IndexTooLargeError(parameter.name);

@@ -1,5 +1,5 @@
 import { splitUnescaped, unescapeSearchValue } from './escape.js';
-import type { ParsedSearch, ResourceSearchDefinition, SearchClause, SearchParameterDefinition, SearchQueryError, SearchTokenizer } from './types.js';
+import { parameterDomain, type ParsedSearch, type ResourceSearchDefinition, type SearchClause, type SearchParameterDefinition, type SearchQueryError, type SearchTokenizer } from './types.js';
 
 /** Bounds on one search request, so a query cannot fan out into unbounded work. */
 export const queryLimits = Object.freeze({
@@ -40,12 +40,12 @@ function alternativesOf(parameter: SearchParameterDefinition, value: string): st
 }
 
 /** One AND clause from one parameter value: the union of its alternatives' tokens (OR). */
-function clauseOf(parameter: SearchParameterDefinition, tokenizer: SearchTokenizer, value: string): SearchClause | string {
+function clauseOf(parameter: SearchParameterDefinition, tokenizer: SearchTokenizer, value: string, domain: string): SearchClause | string {
   const alternatives = alternativesOf(parameter, value);
   if (typeof alternatives === 'string') return alternatives;
   const tokens = new Set<string>();
   for (const alternative of alternatives) {
-    const result = tokenizer.queryTokens(parameter.kind, alternative);
+    const result = tokenizer.queryTokens(parameter.kind, alternative, domain);
     if ('error' in result) return result.error;
     for (const token of result) tokens.add(token);
   }
@@ -79,7 +79,7 @@ export function parseSearchQuery(
     const parameter = definition.parameters.find((p) => p.name === name);
     if (parameter === undefined) return fail(name, 'Unknown search parameter.');
     for (const value of values) {
-      const clause = clauseOf(parameter, tokenizer, value);
+      const clause = clauseOf(parameter, tokenizer, value, parameterDomain(definition.resourceType, parameter.name));
       if (typeof clause === 'string') return fail(name, clause);
       clauses.push(clause);
       if (clauses.length > queryLimits.clauses) return fail(name, `A search may have at most ${queryLimits.clauses} conditions.`);

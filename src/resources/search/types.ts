@@ -41,14 +41,20 @@ export interface TokenizerError {
  * Turns values into equality tokens. Values of kind `token` arrive in FHIR
  * search syntax (`system|value`, escaped); values of the other kinds arrive
  * literal (the query parser has already removed the escapes). Implementations: createPlainTokenizer
- * (plaintext tokens); a blind-index wrapper maps each token through a keyed
- * HMAC.
+ * (plaintext tokens); createBlindTokenizer (src/keys/blind-index/) maps each
+ * plain token through HMAC-SHA-256 under an index key, with `parameter`
+ * bound in (domain separation), and needs it; the plain tokenizer ignores it.
  */
 export interface SearchTokenizer {
-  /** The tokens to store for one extracted value (empty when it yields none). */
-  indexTokens(kind: SearchParameterKind, value: string): string[];
-  /** The tokens of which any one must match for this query value, or an error. */
-  queryTokens(kind: SearchParameterKind, queryValue: string): string[] | TokenizerError;
+  /** The tokens to store for one extracted value of `parameter` (`Patient.family`); empty when it yields none. */
+  indexTokens(kind: SearchParameterKind, value: string, parameter?: string): string[];
+  /** The tokens of which any one must match for this query value of `parameter`, or an error. */
+  queryTokens(kind: SearchParameterKind, queryValue: string, parameter?: string): string[] | TokenizerError;
+}
+
+/** The domain a parameter's tokens are bound to: `Patient.family`. */
+export function parameterDomain(resourceType: string, parameterName: string): string {
+  return `${resourceType}.${parameterName}`;
 }
 
 /** One AND clause of a parsed search: any of its tokens may match (OR). */

@@ -1,14 +1,21 @@
 import type { Pool } from 'pg';
+import { PostgresUserStore } from '../../auth/users/postgres-user-store.js';
+import { PostgresCareTeamStore } from '../../auth/care-team/postgres-store.js';
 import type { Database } from '../ports.js';
 import { PostgresAlertStore } from './alert-store.js';
 import { PostgresAuditStore } from './audit-store.js';
 import { PostgresDataKeyStore } from './data-key-store.js';
+import { PostgresIndexKeyStore } from './index-key-store.js';
 import { guardPg } from './errors.js';
 import { PostgresKeyValueStore } from './kv-store.js';
+import { PostgresMfaFactorStore } from './mfa-factor-store.js';
+import { PostgresOAuthClientStore, PostgresOidcStateStore } from './oidc-store.js';
 import { migratePostgres } from './migrate.js';
 import { postgresMigrations } from './migrations.js';
 import { createPostgresPool, guardPool, type QueryGuard } from './pool.js';
+import type { PostgresTlsConfig } from '../../config/client-tls.js';
 import { PostgresResourceStore } from './resource-store.js';
+import { PostgresSealedBodyStore } from './sealed-body-store.js';
 
 /** The at-scale adapter (DESIGN.md "Ports and adapters"): many stateless processes share one PostgreSQL. */
 class PostgresDatabase implements Database {
@@ -18,6 +25,13 @@ class PostgresDatabase implements Database {
   readonly audit: PostgresAuditStore;
   readonly alerts: PostgresAlertStore;
   readonly dataKeys: PostgresDataKeyStore;
+  readonly indexKeys: PostgresIndexKeyStore;
+  readonly oidc: PostgresOidcStateStore;
+  readonly clients: PostgresOAuthClientStore;
+  readonly sealedBodies: PostgresSealedBodyStore;
+  readonly users: PostgresUserStore;
+  readonly mfaFactors: PostgresMfaFactorStore;
+  readonly careTeam: PostgresCareTeamStore;
   readonly #pool: Pool;
   /** The pool without the breaker: migrations may wait on another process's lock far longer than a request would. */
   readonly #unguarded: Pool;
@@ -32,6 +46,13 @@ class PostgresDatabase implements Database {
     this.audit = new PostgresAuditStore(pool);
     this.alerts = new PostgresAlertStore(pool);
     this.dataKeys = new PostgresDataKeyStore(pool);
+    this.indexKeys = new PostgresIndexKeyStore(pool);
+    this.oidc = new PostgresOidcStateStore(pool);
+    this.clients = new PostgresOAuthClientStore(pool);
+    this.sealedBodies = new PostgresSealedBodyStore(pool);
+    this.users = new PostgresUserStore(pool);
+    this.careTeam = new PostgresCareTeamStore(pool);
+    this.mfaFactors = new PostgresMfaFactorStore(pool);
   }
 
   async migrate(): Promise<number[]> {
@@ -54,7 +75,7 @@ class PostgresDatabase implements Database {
  * migrate. With a guard (the `postgres` circuit breaker) every query and
  * transaction statement of the stores, and `ping`, runs under it.
  */
-export async function openPostgresDatabase(url: string, guard?: QueryGuard): Promise<Database> {
-  const pool = await guardPg('open', () => createPostgresPool(url));
+export async function openPostgresDatabase(url: string, guard?: QueryGuard, tls: PostgresTlsConfig | null = null): Promise<Database> {
+  const pool = await guardPg('open', () => createPostgresPool(url, tls));
   return guard === undefined ? new PostgresDatabase(pool) : new PostgresDatabase(guardPool(pool, guard), pool);
 }

@@ -139,4 +139,124 @@ export const postgresMigrations: readonly Migration[] = [
       CREATE UNIQUE INDEX data_keys_one_current ON data_keys (state) WHERE state = 'current';
     `,
   },
+  {
+    version: 7,
+    name: 'users',
+    // The user directory (docs/users.md); the same rules as SQLite's version 7:
+    // normalised usernames are unique, admin identities apart from clinical ones.
+    sql: `
+      CREATE TABLE users (
+        id text COLLATE "C" PRIMARY KEY,
+        username text COLLATE "C" NOT NULL UNIQUE,
+        role text COLLATE "C" NOT NULL,
+        kind text COLLATE "C" NOT NULL CHECK (kind IN ('admin', 'clinical')),
+        status text COLLATE "C" NOT NULL CHECK (status IN ('active', 'disabled')),
+        password_hash text NOT NULL,
+        patient_id text COLLATE "C",
+        created_at text NOT NULL,
+        updated_at text NOT NULL,
+        CHECK ((kind = 'admin') = (role = 'admin'))
+      );
+    `,
+  },
+  {
+    version: 8,
+    name: 'care_team_assignments',
+    // Care-team assignments (docs/access-control.md); the same rules as
+    // SQLite's version 8. COLLATE "C": ids compare bytewise, as the keyset
+    // pagination of the admin API expects on both databases.
+    sql: `
+      CREATE TABLE care_team_assignments (
+        id text COLLATE "C" PRIMARY KEY,
+        subject text COLLATE "C" NOT NULL,
+        patient text COLLATE "C" NOT NULL,
+        assigned_by text NOT NULL,
+        assigned_at text NOT NULL,
+        UNIQUE (subject, patient)
+      );
+      CREATE INDEX care_team_assignments_by_patient ON care_team_assignments (patient, subject);
+    `,
+  },
+  {
+    version: 9,
+    name: 'oidc_state',
+    // Authorization-server state (docs/oauth.md "Storage"); the same rules as SQLite's version 9.
+    sql: `
+      CREATE TABLE oidc_state (
+        model text COLLATE "C" NOT NULL,
+        id_hash text COLLATE "C" NOT NULL,
+        payload text NOT NULL,
+        grant_id text COLLATE "C",
+        account_id text COLLATE "C",
+        client_id text COLLATE "C",
+        uid_hash text COLLATE "C",
+        consumed_at bigint,
+        expires_at bigint NOT NULL,
+        PRIMARY KEY (model, id_hash)
+      );
+      CREATE INDEX oidc_state_by_grant ON oidc_state (grant_id) WHERE grant_id IS NOT NULL;
+      CREATE INDEX oidc_state_by_account ON oidc_state (account_id) WHERE account_id IS NOT NULL;
+      CREATE INDEX oidc_state_by_client ON oidc_state (client_id) WHERE client_id IS NOT NULL;
+      CREATE INDEX oidc_state_by_uid ON oidc_state (model, uid_hash) WHERE uid_hash IS NOT NULL;
+      CREATE INDEX oidc_state_by_expiry ON oidc_state (expires_at);
+      CREATE TABLE oauth_clients (
+        client_id text COLLATE "C" PRIMARY KEY,
+        metadata text NOT NULL,
+        secret_hash text COLLATE "C",
+        status text COLLATE "C" NOT NULL CHECK (status IN ('active', 'disabled')),
+        created_at text NOT NULL,
+        updated_at text NOT NULL
+      );
+    `,
+  },
+  {
+    version: 10,
+    name: 'mfa_factors',
+    // Second factors (docs/login-and-mfa.md); the same rules as SQLite's version 10.
+    sql: `
+      CREATE TABLE mfa_factors (
+        id text COLLATE "C" PRIMARY KEY,
+        user_id text COLLATE "C" NOT NULL,
+        kind text COLLATE "C" NOT NULL CHECK (kind IN ('totp', 'webauthn')),
+        credential_id text COLLATE "C" UNIQUE,
+        sealed bytea NOT NULL,
+        sign_count bigint NOT NULL CHECK (sign_count >= 0),
+        created_at text NOT NULL,
+        last_used_at text
+      );
+      CREATE INDEX mfa_factors_by_user ON mfa_factors (user_id, created_at);
+      CREATE TABLE mfa_recovery_codes (
+        user_id text COLLATE "C" NOT NULL,
+        code_hash text COLLATE "C" NOT NULL,
+        created_at text NOT NULL,
+        PRIMARY KEY (user_id, code_hash)
+      );
+    `,
+  },
+  {
+    version: 11,
+    name: 'index_keys',
+    // Blind-index keys (docs/blind-indexes.md), only ever stored wrapped by a
+    // key-encryption key. Partial unique indexes: one key makes new index rows
+    // and at most one more is being rolled in or out, so two processes
+    // creating a key at once cannot both succeed. Rotation progress is kept
+    // so a crashed rotation resumes where it stopped.
+    sql: `
+      CREATE TABLE index_keys (
+        id text COLLATE "C" PRIMARY KEY,
+        kek_id text COLLATE "C" NOT NULL,
+        wrapped bytea NOT NULL,
+        created_at text NOT NULL,
+        state text COLLATE "C" NOT NULL CHECK (state IN ('written', 'searched', 'retired'))
+      );
+      CREATE UNIQUE INDEX index_keys_one_written ON index_keys (state) WHERE state = 'written';
+      CREATE UNIQUE INDEX index_keys_one_searched ON index_keys (state) WHERE state = 'searched';
+      CREATE TABLE index_key_progress (
+        key_id text COLLATE "C" PRIMARY KEY REFERENCES index_keys (id),
+        type text COLLATE "C" NOT NULL,
+        after_id text COLLATE "C" NOT NULL,
+        done bigint NOT NULL CHECK (done >= 0)
+      );
+    `,
+  },
 ];

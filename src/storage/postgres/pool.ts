@@ -1,6 +1,8 @@
 import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
 import { isPgUniqueViolation } from './errors.js';
+import type { PostgresTlsConfig } from '../../config/client-tls.js';
+import { postgresTlsOptions } from '../client-tls.js';
 import { parsePostgresUrl } from './url.js';
 
 /** SQLSTATE 42P06: duplicate_schema (two processes creating it at once). */
@@ -20,12 +22,15 @@ async function ensureSchema(pool: Pool, schema: string): Promise<void> {
  * A pg Pool for the URL. With `?schema=NAME`, the schema is created if
  * missing and every pooled connection starts with search_path=NAME, so
  * unqualified table names resolve there (tests get one schema per run).
+ * With `tls`, every connection is TLS with the server's certificate verified
+ * (docs/database-tls.md); the URL's own ssl parameters were refused in config.
  */
-export async function createPostgresPool(url: string): Promise<Pool> {
+export async function createPostgresPool(url: string, tls: PostgresTlsConfig | null = null): Promise<Pool> {
   const { connectionString, schema } = parsePostgresUrl(url);
   const pool = new pg.Pool({
     connectionString,
     connectionTimeoutMillis: 10_000,
+    ...(tls !== null && { ssl: postgresTlsOptions(tls) }),
     ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
   });
   // An idle client that loses its server emits 'error' on the pool; pg

@@ -1,6 +1,15 @@
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { ClientTlsFiles } from '../../config/client-tls.js';
+import { clientTlsOptions } from '../client-tls.js';
+
+/** Options of {@link openRedis}. */
+export interface OpenRedisOptions {
+  readonly keyPrefix?: string;
+  /** Verified TLS (config.redisTls, a rediss:// URL; docs/database-tls.md); absent or null: none. */
+  readonly tls?: ClientTlsFiles | null;
+}
 
 /**
  * Opens the Redis connection shared state goes through (rate-limit buckets,
@@ -9,9 +18,11 @@ import type { Logger } from 'pino';
  * within a request's time instead of waiting; the client keeps reconnecting
  * in the background. Resolves once connected, or after the first failure
  * (the caller's fallback policy then applies until Redis is back). Errors are
- * logged by code: the URL may hold a password.
+ * logged by code: the URL may hold a password. With `tls` the server's
+ * certificate and host name are verified (our options replace ioredis's
+ * `tls: true` for rediss://).
  */
-export async function openRedis(url: string, logger: Logger, options: { keyPrefix?: string } = {}): Promise<Redis> {
+export async function openRedis(url: string, logger: Logger, options: OpenRedisOptions = {}): Promise<Redis> {
   const redis = new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -19,6 +30,7 @@ export async function openRedis(url: string, logger: Logger, options: { keyPrefi
     commandTimeout: 1_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     ...(options.keyPrefix !== undefined && { keyPrefix: options.keyPrefix }),
+    ...(options.tls !== undefined && options.tls !== null && { tls: clientTlsOptions(options.tls) }),
   });
   let lastCode: string | undefined;
   redis.on('error', (error: Error & { code?: string }) => {

@@ -20,6 +20,8 @@ interface DataKeyStatements {
   readonly get: Statement<[string], DataKeyRow>;
   readonly insertCurrent: Statement<[string, string, Buffer, string]>;
   readonly list: Statement<[], DataKeyRow>;
+  readonly retireCurrent: Statement<[string]>;
+  readonly rewrap: Statement<[string, Buffer, string, string, Buffer]>;
 }
 
 function prepareStatements(db: SqliteConnection): DataKeyStatements {
@@ -29,6 +31,8 @@ function prepareStatements(db: SqliteConnection): DataKeyStatements {
     // DO NOTHING on any uniqueness conflict, the one-current partial index included: the insert and the check are one statement.
     insertCurrent: db.prepare(`INSERT INTO data_keys (${columns}) VALUES (?, ?, ?, ?, 'current') ON CONFLICT DO NOTHING`),
     list: db.prepare(`SELECT ${columns} FROM data_keys ORDER BY created_at, id`),
+    retireCurrent: db.prepare(`UPDATE data_keys SET state = 'retired' WHERE state = 'current' AND id = ?`),
+    rewrap: db.prepare('UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ? AND kek_id = ? AND wrapped = ?'),
   };
 }
 
@@ -41,9 +45,18 @@ function toDataKey(row: DataKeyRow): StoredDataKey {
 export class SqliteDataKeyStore implements DataKeyStore {
   readonly #db: SqliteConnection;
   #statements: DataKeyStatements | undefined;
+  readonly #rotate: (key: Omit<StoredDataKey, 'state'>, expectedCurrentId: string | undefined) => boolean;
 
   constructor(db: SqliteConnection) {
     this.#db = db;
+    // BEGIN IMMEDIATE: the check of the current key and the swap are one step against every other process.
+    const tx = db.transaction((key: Omit<StoredDataKey, 'state'>, expectedCurrentId: string | undefined) => {
+      const current = this.#stmts.current.get();
+      if (current?.id !== expectedCurrentId) return false;
+      if (current !== undefined) this.#stmts.retireCurrent.run(current.id);
+      return this.#stmts.insertCurrent.run(key.id, key.kekId, Buffer.from(key.wrapped), key.createdAt).changes === 1;
+    });
+    this.#rotate = (key, expectedCurrentId) => tx.immediate(key, expectedCurrentId);
   }
 
   get #stmts(): DataKeyStatements {
@@ -76,5 +89,13 @@ export class SqliteDataKeyStore implements DataKeyStore {
 
   list(): Promise<StoredDataKey[]> {
     return runSqlite('dataKeys.list', () => this.#stmts.list.all().map(toDataKey));
+  }
+
+  rotateCurrent(key: Omit<StoredDataKey, 'state'>, expectedCurrentId: string | undefined): Promise<boolean> {
+    return runSqlite('dataKeys.rotateCurrent', () => this.#rotate(key, expectedCurrentId));
+  }
+
+  rewrap(id: string, expected: { kekId: string; wrapped: Uint8Array }, next: { kekId: string; wrapped: Uint8Array }): Promise<boolean> {
+    return runSqlite('dataKeys.rewrap', () => this.#stmts.rewrap.run(next.kekId, Buffer.from(next.wrapped), id, expected.kekId, Buffer.from(expected.wrapped)).changes === 1);
   }
 }

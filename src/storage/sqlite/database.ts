@@ -1,14 +1,20 @@
 import type { Database } from '../ports.js';
+import { SqliteUserStore } from '../../auth/users/sqlite-user-store.js';
+import { SqliteCareTeamStore } from '../../auth/care-team/sqlite-store.js';
 import { SqliteAlertStore } from './alert-store.js';
 import { SqliteAuditStore } from './audit-store.js';
 import { SqliteDataKeyStore } from './data-key-store.js';
+import { SqliteIndexKeyStore } from './index-key-store.js';
 import { defaultBusyTimeoutMs, openSqliteConnection, sqliteAuditFile, type SqliteConnection } from './connection.js';
 import { runSqlite } from './errors.js';
 import { SqliteKeyValueStore } from './kv-store.js';
+import { SqliteMfaFactorStore } from './mfa-factor-store.js';
+import { SqliteOAuthClientStore, SqliteOidcStateStore } from './oidc-store.js';
 import { migrateSqlite } from './migrate.js';
 import { sqliteAuditMigrations, sqliteMigrations } from './migrations.js';
 import { SqliteReadCache } from './read-cache.js';
 import { SqliteResourceStore } from './resource-store.js';
+import { SqliteSealedBodyStore } from './sealed-body-store.js';
 
 /**
  * The embedded default (DESIGN.md "Ports and adapters"): one SQLite file for
@@ -24,6 +30,13 @@ class SqliteDatabase implements Database {
   readonly audit: SqliteAuditStore;
   readonly alerts: SqliteAlertStore;
   readonly dataKeys: SqliteDataKeyStore;
+  readonly indexKeys: SqliteIndexKeyStore;
+  readonly oidc: SqliteOidcStateStore;
+  readonly clients: SqliteOAuthClientStore;
+  readonly sealedBodies: SqliteSealedBodyStore;
+  readonly users: SqliteUserStore;
+  readonly mfaFactors: SqliteMfaFactorStore;
+  readonly careTeam: SqliteCareTeamStore;
   readonly #db: SqliteConnection;
   readonly #auditDb: SqliteConnection;
   readonly #cache: SqliteReadCache;
@@ -41,6 +54,13 @@ class SqliteDatabase implements Database {
     this.alerts = new SqliteAlertStore(auditDb);
     // Wrapped data keys live beside the resources they seal.
     this.dataKeys = new SqliteDataKeyStore(db);
+    this.indexKeys = new SqliteIndexKeyStore(db);
+    this.oidc = new SqliteOidcStateStore(db);
+    this.clients = new SqliteOAuthClientStore(db);
+    this.sealedBodies = new SqliteSealedBodyStore(db, cache);
+    this.users = new SqliteUserStore(db);
+    this.careTeam = new SqliteCareTeamStore(db);
+    this.mfaFactors = new SqliteMfaFactorStore(db);
   }
 
   migrate(): Promise<number[]> {
@@ -67,11 +87,11 @@ class SqliteDatabase implements Database {
 }
 
 /** Opens (creating if needed) a SQLite database file, or `:memory:`; does not migrate. */
-export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: number } = {}): Promise<Database> {
+export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: number; bulkLoad?: boolean } = {}): Promise<Database> {
   const busyTimeoutMs = options.busyTimeoutMs ?? defaultBusyTimeoutMs;
   return runSqlite('open', () => {
     const auditFile = sqliteAuditFile(file);
-    const db = openSqliteConnection(file, busyTimeoutMs);
+    const db = openSqliteConnection(file, busyTimeoutMs, options.bulkLoad === true ? 'OFF' : 'FULL');
     try {
       return new SqliteDatabase(db, openSqliteConnection(auditFile, busyTimeoutMs), auditFile, busyTimeoutMs);
     } catch (error) {
