@@ -135,8 +135,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
     certPath: config.tls.certPath, keyPath: config.tls.keyPath, initial: tls, logger, events, production: config.env === 'production',
     targets: [{ server: tlsServerOf(app.server) }, ...(mtls === null ? [] : [{ server: mtls.server, contextOptions: mtls.contextOptions }])],
   });
-  const empty = (await runtime.db.resources.search({ type: 'Patient', clauses: [], limit: 1 })).length === 0;
-  await announce(app, config, logger, url, tls.generatedPath, empty);
   // Scheduled key rotation (CADUCEUS_KEY_ROTATION_DAYS; docs/key-management.md "Rotation"): one server of the deployment at a time.
   const rotation = scheduleConfiguredRotation(config, { db: runtime.db, wrapper: protection.wrapper, logger, audit });
 
@@ -166,6 +164,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     })();
     return stopping;
   };
+  // Before the listening line: a supervisor may send SIGTERM as soon as it sees it, and must get a drain, not a kill.
   for (const signal of signals) process.once(signal, onSignal);
+  const empty = (await runtime.db.resources.search({ type: 'Patient', clauses: [], limit: 1 })).length === 0;
+  await announce(app, config, logger, url, tls.generatedPath, empty);
   return { app, url, mtlsUrl: mtls?.url ?? null, stop };
 }
