@@ -70,7 +70,8 @@ async function runJob(runtime: Runtime, request: RotateRequest & { kind: 'kek' |
   try {
     return await withWrapper(runtime, async (wrapper) => kind === 'index'
       ? [await runIndexRotation({
-        db: runtime.db, wrapper, leaseTtlMs: rotationLease.ttlMs, leaseWaitMs: rotationLease.waitMs, onProgress: progress.report, signal: controller.signal,
+        db: runtime.db, wrapper, leaseTtlMs: rotationLease.ttlMs, leaseWaitMs: rotationLease.waitMs, graceMs: rotationGraceMs(runtime.config.keys.dataKeyRefreshMs),
+        onProgress: progress.report, signal: controller.signal,
       })]
       : runRotationJob(kind, {
         kv: runtime.db.kv, dataKeys: runtime.db.dataKeys, indexKeys: runtime.db.indexKeys, sealedBodies: runtime.db.sealedBodies, wrapper,

@@ -162,3 +162,43 @@ test('progress: a bar redrawn in place on a terminal, a line per 10 % otherwise,
   machine.report(step(100));
   assert.deepEqual(JSON.parse(json[0] ?? ''), { event: 'keys.rotation_progress', ...step(100), percent: 50 });
 });
+
+test('keys rotate --index: a running server finds the same patients before and after, and the old index key is retired', { timeout: 90_000 }, async (t) => {
+  const scope = await processScope(t);
+  // Key refresh every 200 ms: the rotation's grace periods (two refreshes and a second) stay short.
+  const env = caduceusEnv(scope.dir, { CADUCEUS_DATA_KEY_REFRESH_MS: '200' });
+  const server = await startInProcess(scope, env);
+  const token = (await runCliProcess(scope, env, ['token', 'issue', '--role', 'admin'])).stdout.trim();
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' };
+  const created: string[] = [];
+  for (const family of ['Rotherham', 'Rotherham', 'Quillfeather']) {
+    const answer = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, { method: 'POST', headers, body: JSON.stringify({ resourceType: 'Patient', name: [{ family }] }) });
+    assert.equal(answer.status, 201, answer.body);
+    created.push((JSON.parse(answer.body) as { id: string }).id);
+  }
+  const search = async (query: string): Promise<string[]> => {
+    const answer = await httpsRequest(`${server.url}/api/v1/patients?${query}`, server.ca, { headers });
+    assert.equal(answer.status, 200, answer.body);
+    return ((JSON.parse(answer.body) as { entry?: { resource: { id: string } }[] }).entry ?? []).map((entry) => entry.resource.id).sort();
+  };
+  const expected = { exact: created.slice(0, 2).sort(), prefix: created.slice(0, 2).sort(), other: [created[2]!] };
+  const before = await status(scope, env);
+  assert.equal(before.indexKeys.length, 1);
+  const oldKey = before.indexKeys[0]!.id;
+  assert.deepEqual({ exact: await search('family=Rotherham'), prefix: await search('family=roth'), other: await search('name=Quillfeather') }, expected);
+
+  const rotated = await runCliProcess(scope, env, ['keys', 'rotate', '--index', '--json']);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  const [outcome] = (JSON.parse(rotated.stdout) as { rotated: { kind: string; keyId: string; retiredKeyId: string | null; reindexed: number }[] }).rotated;
+  assert.equal(outcome?.kind, 'index');
+  assert.notEqual(outcome.keyId, oldKey);
+  assert.equal(outcome.retiredKeyId, oldKey);
+  assert.equal(outcome.reindexed, 3);
+
+  assert.deepEqual({ exact: await search('family=Rotherham'), prefix: await search('family=roth'), other: await search('name=Quillfeather') }, expected, 'the running server searches under the new key');
+  const after = await status(scope, env);
+  assert.deepEqual(after.indexKeys.map((key) => [key.id, key.state]).sort(), [[oldKey, 'retired'], [outcome.keyId, 'written']].sort());
+  await server.stop();
+  const [event] = cliEvents((await auditSnapshot(server.config)).rows, 'keys.rotate');
+  assert.deepEqual([event?.outcome.status, event?.actor.osUser, event?.action.details?.kind], [200, userInfo().username, 'index']);
+});

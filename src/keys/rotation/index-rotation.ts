@@ -20,6 +20,8 @@ export interface IndexRotationJobDependencies {
   readonly wrapper: KeyWrapper;
   readonly leaseTtlMs: number;
   readonly leaseWaitMs: number;
+  /** How long every process gets to follow a key change: rotationGraceMs of CADUCEUS_DATA_KEY_REFRESH_MS, which the servers' index key rings refresh at. */
+  readonly graceMs: number;
   readonly onProgress: (progress: RotationProgress) => void;
   readonly signal?: AbortSignal;
 }
@@ -37,6 +39,7 @@ export async function runIndexRotation(deps: IndexRotationJobDependencies): Prom
   try {
     const sealer = createEnvelopeSealer({ wrapper: deps.wrapper, store: deps.db.dataKeys, breaker: unguarded, cacheSize: 64 });
     const result = await rotateIndexKey({ db: deps.db, wrapper: deps.wrapper, sealer }, {
+      graceMs: deps.graceMs,
       ...(deps.signal !== undefined && { signal: deps.signal }),
       onProgress: (event) => {
         deps.onProgress({
