@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import BetterSqlite3 from 'better-sqlite3';
 import { openDatabase } from '../../src/storage/open.js';
 import type { Database } from '../../src/storage/ports.js';
-import { buildSqliteSearch, orderBySelectivity } from '../../src/storage/sqlite/search.js';
+import { buildSqliteSearch, estimateCap, estimateRows, orderBySelectivity } from '../../src/storage/sqlite/search.js';
 import { openTestDatabase } from '../helpers/database.js';
 import { versionWrite } from './fixtures.js';
 
@@ -77,4 +77,15 @@ test('the most selective clause drives, whatever the order the query names them 
     cursor = page.at(-1);
   }
   assert.deepEqual(paged, a);
+});
+
+test('a clause past the estimate cap is extrapolated from how far into the random ids its first rows reach', () => {
+  assert.equal(estimateRows(undefined), 0);
+  assert.equal(estimateRows({ n: 12, last: 'ffffffff-0000-4000-8000-000000000000' }), 12, 'below the cap the count is exact');
+  // 1 000 rows reaching a tenth of the id space: about 10 000.
+  const tenth = Math.floor(2 ** 32 / 10).toString(16).padStart(8, '0');
+  assert.ok(Math.abs(estimateRows({ n: estimateCap, last: `${tenth}-0000-4000-8000-000000000000` }) - 10_000) < 5);
+  // Reaching the end of the id space: the cap itself.
+  assert.equal(estimateRows({ n: estimateCap, last: 'ffffffff-ffff-4fff-bfff-ffffffffffff' }), estimateCap);
+  assert.equal(estimateRows({ n: estimateCap, last: 'r0999' }), estimateCap, 'ids that are not UUIDs count as the cap');
 });

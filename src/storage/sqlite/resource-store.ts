@@ -5,7 +5,7 @@ import { assertLimit, assertValidWrite } from '../validate.js';
 import type { SqliteConnection } from './connection.js';
 import { runSqlite } from './errors.js';
 import type { SqliteReadCache } from './read-cache.js';
-import { buildSqliteSearch, estimateSql, orderBySelectivity } from './search.js';
+import { buildSqliteSearch, estimateRows, estimateSql, orderBySelectivity } from './search.js';
 
 const versionColumns = 'type, id, version, last_updated, deleted, body';
 
@@ -50,7 +50,7 @@ export class SqliteResourceStore implements ResourceStore {
   #statements: ResourceStatements | undefined;
   /** Search statements by shape (driver tokens, probe count): a few dozen at most, bounded by the query limits. */
   readonly #searches = new Map<string, Statement<unknown[], { id: string }>>();
-  #estimate: Statement<[string, string, string], { n: number }> | undefined;
+  #estimate: Statement<[string, string, string], { n: number; last: string | null }> | undefined;
   readonly #commit: (write: VersionWrite) => CommitResult;
   readonly #cache: SqliteReadCache;
 
@@ -108,8 +108,8 @@ export class SqliteResourceStore implements ResourceStore {
         return this.#stmts.listAll.all(query.type, after, query.limit).map((row) => row.id);
       }
       if (query.clauses.some((clause) => clause.tokens.length === 0)) return [];
-      const estimate = (this.#estimate ??= this.#db.prepare<[string, string, string], { n: number }>(estimateSql));
-      const clauses = orderBySelectivity(query.type, query.clauses, (type, param, token) => estimate.get(type, param, token)?.n ?? 0);
+      const estimate = (this.#estimate ??= this.#db.prepare<[string, string, string], { n: number; last: string | null }>(estimateSql));
+      const clauses = orderBySelectivity(query.type, query.clauses, (type, param, token) => estimateRows(estimate.get(type, param, token)));
       const built = buildSqliteSearch(query, clauses, after);
       let statement = this.#searches.get(built.shape);
       if (statement === undefined) {

@@ -2,12 +2,27 @@ import type { SearchQuery } from '../ports.js';
 
 type Clause = SearchQuery['clauses'][number];
 
-/** How many index rows a clause's estimate counts at most (an estimate only has to rank clauses). */
+/** How many index rows a clause's estimate walks at most (an estimate only has to rank clauses). */
 export const estimateCap = 1000;
 
-/** Counts up to `estimateCap` rows of one token: a bounded walk of the primary key. */
-export const estimateSql = `SELECT count(*) AS n FROM (
-    SELECT 1 FROM search_index WHERE type = ? AND param = ? AND token = ? LIMIT ${String(estimateCap)})`;
+/** The first `estimateCap` rows of one token in id order: how many, and the last id. A bounded walk of the primary key. */
+export const estimateSql = `SELECT count(*) AS n, max(id) AS last FROM (
+    SELECT id FROM search_index WHERE type = ? AND param = ? AND token = ? ORDER BY id LIMIT ${String(estimateCap)})`;
+
+/**
+ * A token's row count from its first rows in id order: exact below the cap;
+ * above it, extrapolated from how far into the id space the capped rows
+ * reach. Server-assigned ids are random UUIDs, spread evenly, so a token
+ * whose first 1 000 rows end a tenth of the way through the ids has about
+ * 10 000. Ids that are not UUIDs (none the server assigns) count as the cap.
+ */
+export function estimateRows(walked: { n: number; last: string | null } | undefined): number {
+  if (walked === undefined || walked.n < estimateCap || walked.last === null) return walked?.n ?? 0;
+  const prefix = /^[0-9a-f]{8}/.exec(walked.last)?.[0];
+  if (prefix === undefined) return walked.n;
+  const reached = (Number.parseInt(prefix, 16) + 1) / 2 ** 32;
+  return Math.round(walked.n / reached);
+}
 
 /**
  * The clauses with the most selective first, so that it drives the query and
