@@ -15,9 +15,9 @@ export interface OpenDatabaseOptions {
   /** SQLite: how long a write waits for the file lock. */
   readonly busyTimeoutMs?: number;
   /**
-   * SQLite: commit resources without waiting for the disk (synchronous=OFF),
-   * for loads redone from scratch after a crash (bench/search.ts seeds this
-   * way). Never for a server: a crash could lose acknowledged writes.
+   * SQLite: commit resources without a write-ahead log or syncs, for loads
+   * redone from scratch after a crash (bench/search.ts seeds this way).
+   * Never for a server: a crash can lose or corrupt the file.
    */
   readonly bulkLoad?: boolean;
   /**

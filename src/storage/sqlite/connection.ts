@@ -32,10 +32,12 @@ export function sqliteAuditFile(file: string): string {
  * WAL so readers never block the writer; synchronous=FULL so a committed
  * audit row survives power loss (HIPAA 164.312(b)); foreign keys on; and a
  * busy timeout so the CLI and the server can write the same file.
- * `synchronous: 'OFF'` is for bulk loads that can be redone from scratch
- * (the search benchmark's seeding): a crash may then lose recent commits.
+ * `bulk-load` is for loads that are redone from scratch after a crash (the
+ * search benchmark's seeding) and never for a server: the rollback journal
+ * in memory and no syncs, so each commit writes its pages once, to the file,
+ * and a crash can corrupt it. The next durable open turns WAL back on.
  */
-export function openSqliteConnection(file: string, busyTimeoutMs = defaultBusyTimeoutMs, synchronous: 'FULL' | 'OFF' = 'FULL'): SqliteConnection {
+export function openSqliteConnection(file: string, busyTimeoutMs = defaultBusyTimeoutMs, mode: 'durable' | 'bulk-load' = 'durable'): SqliteConnection {
   if (file !== ':memory:') {
     // 0700 folder, 0600 files: they hold sealed PHI and the audit log; only the owner may read them.
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
@@ -45,10 +47,15 @@ export function openSqliteConnection(file: string, busyTimeoutMs = defaultBusyTi
   const db = new BetterSqlite3(file, { timeout: busyTimeoutMs });
   try {
     db.pragma(`busy_timeout = ${String(Math.max(0, Math.trunc(busyTimeoutMs)))}`);
-    db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${synchronous}`);
-    // A bulk load touches index pages all over the file: keep 256 MiB of them in memory instead of 2 MiB.
-    if (synchronous === 'OFF') db.pragma('cache_size = -262144');
+    if (mode === 'bulk-load') {
+      db.pragma('journal_mode = MEMORY');
+      db.pragma('synchronous = OFF');
+      // Index pages are touched all over the file: keep 1 GiB of them in memory instead of 2 MiB.
+      db.pragma('cache_size = -1048576');
+    } else {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+    }
     db.pragma('foreign_keys = ON');
     // Sorts and temporary tables stay in memory: no spill file in the temp folder outside the 0700 data folder (docs/blind-indexes.md).
     db.pragma('temp_store = MEMORY');

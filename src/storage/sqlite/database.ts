@@ -91,7 +91,7 @@ export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: numb
   const busyTimeoutMs = options.busyTimeoutMs ?? defaultBusyTimeoutMs;
   return runSqlite('open', () => {
     const auditFile = sqliteAuditFile(file);
-    const db = openSqliteConnection(file, busyTimeoutMs, options.bulkLoad === true ? 'OFF' : 'FULL');
+    const db = openSqliteConnection(file, busyTimeoutMs, options.bulkLoad === true ? 'bulk-load' : 'durable');
     try {
       return new SqliteDatabase(db, openSqliteConnection(auditFile, busyTimeoutMs), auditFile, busyTimeoutMs);
     } catch (error) {
