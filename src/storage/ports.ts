@@ -84,6 +84,12 @@ export interface KeyValueStore {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Atomic: sets only when absent or expired; true when this call set it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Atomic counter in one write: 1 when the key is absent, expired or not a
+   * whole number, else its value plus one; each call restarts the TTL. Of n
+   * concurrent callers, each gets a different one of the n next counts.
+   */
+  increment(key: string, ttlMs: number): Promise<number>;
   /** Atomic get-and-delete: exactly one of two concurrent callers gets the value. */
   take(key: string): Promise<string | undefined>;
   delete(key: string): Promise<void>;

@@ -24,6 +24,7 @@ function counting(kv: KeyValueStore): CountingStore {
     getMany: (keys) => { count('getMany'); return kv.getMany(keys); },
     set: (key, value, ttlMs) => { count('set'); ttls.set(key, ttlMs); return kv.set(key, value, ttlMs); },
     setIfAbsent: (key, value, ttlMs) => { count('setIfAbsent'); return kv.setIfAbsent(key, value, ttlMs); },
+    increment: (key, ttlMs) => { count('increment'); return kv.increment(key, ttlMs); },
     take: (key) => { count('take'); return kv.take(key); },
     delete: (key) => { count('delete'); return kv.delete(key); },
     purgeExpired: () => { count('purgeExpired'); return kv.purgeExpired(); },

@@ -79,6 +79,48 @@ export function registerKvContract(ctx: ContractContext): void {
     }
   });
 
+  test('kv: increment counts from 1, restarts after expiry, and treats a non-number as absent', () => withDatabase(ctx, async (db) => {
+    const key = unique('count');
+    assert.equal(await db.kv.increment(key, longTtl), 1, 'absent');
+    assert.equal(await db.kv.increment(key, longTtl), 2);
+    assert.equal(await db.kv.increment(key, longTtl), 3);
+    assert.equal(await db.kv.get(key), '3', 'stored as its decimal text');
+    await db.kv.set(key, 'old', 1);
+    await sleep(10);
+    assert.equal(await db.kv.increment(key, 50), 1, 'expired: restarts at 1');
+    assert.equal(await db.kv.increment(key, longTtl), 2, 'within the TTL it counts on');
+    for (const odd of ['', 'abc', '12abc', '-4', '1.5', '9999999999999999']) {
+      const other = unique('odd');
+      await db.kv.set(other, odd, longTtl);
+      assert.equal(await db.kv.increment(other, longTtl), 1, `value ${JSON.stringify(odd)}`);
+    }
+    await assert.rejects(db.kv.increment(unique('bad'), Number.NaN), { name: 'StorageError' });
+  }));
+
+  test('kv: increment restarts the TTL at each call', () => withDatabase(ctx, async (db) => {
+    const key = unique('slide');
+    // Wide margins: a loaded machine may oversleep by a few hundred ms.
+    assert.equal(await db.kv.increment(key, 1000), 1);
+    await sleep(600);
+    assert.equal(await db.kv.increment(key, 1000), 2);
+    await sleep(600); // past the first call's TTL, within the second's
+    assert.equal(await db.kv.get(key), '2');
+    await sleep(600);
+    assert.equal(await db.kv.get(key), undefined, 'expired a TTL after the last call');
+  }));
+
+  test('kv: 20 concurrent increments over two databases: each of 1..20 exactly once', async () => {
+    const [a, b] = await Promise.all([ctx.open(), ctx.open()]);
+    try {
+      const key = unique('race');
+      const counts = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).kv.increment(key, longTtl)));
+      assert.deepEqual([...counts].sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.equal(await b.kv.get(key), '20');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   test('kv: take returns the value once', () => withDatabase(ctx, async (db) => {
     const key = unique('k');
     await db.kv.set(key, 'code', longTtl);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PasswordHashingBusyError } from '../users/hashing-queue.js';
 import type { LoginFailureReason, PasswordVerification } from '../users/ports.js';
 import type { Begun, LoginFlow } from './flow.js';
+import { csrfValid } from './browser-binding.js';
 import { beginPost, field, uidOf } from './form.js';
 import { loginPage, messagePage, paths } from './pages.js';
 
@@ -36,10 +37,30 @@ async function verify(flow: LoginFlow, request: FastifyRequest, reply: FastifyRe
   }
 }
 
+/**
+ * Sheds a login the hashing queue would refuse, before the interaction lookup,
+ * lockout and audit writes (docs/users.md "The hashing queue"): under a
+ * login burst a shed login must cost the event loop little more than its
+ * TLS and parsing. Only after the CSRF check (one HMAC), so a forged post
+ * still gets its 403; the form is re-rendered from the already-valid token.
+ * The same for every username: nothing is looked up yet.
+ */
+function shedEarly(flow: LoginFlow, request: FastifyRequest, reply: FastifyReply, username: string): boolean {
+  const retryAfter = flow.options.users.passwordCheckBusy();
+  if (retryAfter === undefined) return false;
+  const csrf = field(request, 'csrf');
+  if (!csrfValid(request, uidOf(request), csrf)) return false; // beginPost answers 403
+  reply.header('retry-after', String(retryAfter));
+  const context = { uid: uidOf(request), csrf, idleSeconds: flow.options.config.sessionIdleSeconds };
+  flow.page(reply, 503, loginPage(context, { clientName: null, error: 'The service is busy. Try again in a moment.', username }), true);
+  return true;
+}
+
 async function postLogin(flow: LoginFlow, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const username = field(request, 'username').slice(0, 256);
+  if (shedEarly(flow, request, reply, username)) return reply;
   const begun = await beginPost(flow, request, reply, field(request, 'csrf'));
   if (begun === undefined) return reply;
-  const username = field(request, 'username').slice(0, 256);
   const result = await verify(flow, request, reply, begun, username);
   if (result === undefined) return reply;
   if (!result.ok) {

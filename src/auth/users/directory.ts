@@ -20,6 +20,8 @@ export interface UserDirectoryDeps {
   readonly fhirBaseUrl?: string;
   /** ISO 8601 instants for `updatedAt`; the clock by default. */
   readonly now?: () => Date;
+  /** The hashing queue's early answer (HashingQueue.wouldShed); never busy when absent. */
+  readonly busy?: () => number | undefined;
 }
 
 /** The directory, plus the count of dummy verifications (unknown usernames), which tests read. */
@@ -101,6 +103,7 @@ export function createUserDirectory(deps: UserDirectoryDeps): UserDirectoryWithS
 
   return {
     verifyPassword,
+    passwordCheckBusy: () => deps.busy?.(),
     findActiveUser,
     async findAccountClaims(id) {
       const user = await findActiveUser(id);

@@ -4,10 +4,12 @@
  * same counts (docs/users.md "Lockout"). Accounts are keyed by the normalised
  * username whether or not it exists, so a lock says nothing about existence.
  *
- * The store has no atomic increment, so a failure claims the next numbered
- * slot with setIfAbsent: two processes failing at once claim two different
- * slots and neither failure is lost. A success moves the account to a new
- * generation of slots, which resets its count in one write.
+ * A failure is one atomic increment of the scope's counter (one write per
+ * scope, so a login burst costs the store as little as it can): two
+ * processes failing at once get two different counts and neither failure is
+ * lost. The account's counter is named by a generation; a success moves the
+ * account to a new generation, which resets its count in one write. The
+ * address's counter never resets on success, so it has no generation.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { UsersConfig } from '../../config/users.js';
@@ -57,22 +59,16 @@ export function createLoginLockout(kv: KeyValueStore, options: LoginLockoutOptio
   // Counts outlive the longest lock, so a lock's end does not wipe the count that set it.
   const memoryMs = (windowSeconds + maxSeconds) * 1000;
 
-  /** Claims the next failure slot of this generation; returns the failure count. */
-  async function countFailure(base: string): Promise<number> {
-    const generation = (await kv.get(`${base}:gen`)) ?? '0';
-    const prefix = `${base}:${generation}`;
-    const hint = Number((await kv.get(`${prefix}:n`)) ?? '0');
-    for (let slot = (Number.isSafeInteger(hint) ? hint : 0) + 1; ; slot += 1) {
-      if (await kv.setIfAbsent(`${prefix}:${String(slot)}`, '1', memoryMs)) {
-        await kv.set(`${prefix}:n`, String(slot), memoryMs);
-        return slot;
-      }
-    }
+  /** Counts one failure of this scope; returns the failure count. */
+  async function countFailure(base: string, scope: LockScope): Promise<number> {
+    // `:0:n` is where the slot-claiming lockout kept its count, so counts in flight carry over.
+    const generation = scope === 'account' ? (await kv.get(`${base}:gen`)) ?? '0' : '0';
+    return kv.increment(`${base}:${generation}:n`, memoryMs);
   }
 
   /** Backoff: the threshold-th failure locks for baseSeconds, each further one doubles it, up to maxSeconds. */
   async function failAndMaybeLock(base: string, threshold: number, scope: LockScope): Promise<LockState> {
-    const count = await countFailure(base);
+    const count = await countFailure(base, scope);
     if (count < threshold) return { locked: false };
     const seconds = Math.min(maxSeconds, baseSeconds * 2 ** Math.min(count - threshold, 30));
     await kv.set(`${base}:until`, String(now() + seconds * 1000), seconds * 1000);

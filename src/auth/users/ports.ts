@@ -106,6 +106,13 @@ export interface AccountClaims {
 export interface UserDirectory {
   /** Password check with per-account and per-IP lockout; a success resets the account's counter and may re-hash. */
   verifyPassword(attempt: PasswordAttempt): Promise<PasswordVerification>;
+  /**
+   * Seconds to wait when a password check arriving now would be shed by the
+   * hashing queue (full, or its CPU budget spent), else undefined: the login
+   * page answers 503 before any other work. Advisory (a check admitted here
+   * may still be shed), and the same for every username (no enumeration).
+   */
+  passwordCheckBusy(): number | undefined;
   /** Active user by id, or undefined (unknown or disabled). */
   findActiveUser(id: string): Promise<User | undefined>;
   /** oidc-provider findAccount: claims of an active user, or undefined (unknown or disabled). */

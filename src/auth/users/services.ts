@@ -40,7 +40,7 @@ export function createUserServices(options: UserServicesOptions): UserServices {
   const queue = createHashingQueue(settings.hashing);
   const hasher = createPasswordHasher({ fips: options.fips, argon2: settings.argon2, pbkdf2Iterations: settings.pbkdf2Iterations }, queue);
   const lockout = createLoginLockout(db.kv, { settings: settings.lockout, ...(options.now !== undefined && { now: options.now }) });
-  const directory = createUserDirectory({ users: db.users, hasher, lockout, ...(options.fhirBaseUrl !== undefined && { fhirBaseUrl: options.fhirBaseUrl }) });
+  const directory = createUserDirectory({ users: db.users, hasher, lockout, busy: () => queue.wouldShed(), ...(options.fhirBaseUrl !== undefined && { fhirBaseUrl: options.fhirBaseUrl }) });
   const admin = createUserAdmin({
     users: db.users,
     hasher,

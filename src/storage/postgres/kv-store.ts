@@ -14,6 +14,13 @@ const sql = {
     ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
     WHERE kv.expires_at <= $4
     RETURNING key`,
+  // One statement: a concurrent incrementer waits on the row lock and then
+  // adds to the committed value, so no count is lost. Only digits count on.
+  increment: `INSERT INTO kv (key, value, expires_at) VALUES ($1, '1', $2)
+    ON CONFLICT (key) DO UPDATE SET
+      value = CASE WHEN kv.expires_at <= $3 OR kv.value !~ '^[0-9]{1,15}$' THEN '1' ELSE (kv.value::bigint + 1)::text END,
+      expires_at = excluded.expires_at
+    RETURNING value`,
   // Atomic get-and-delete: of two concurrent takers, the second finds the row gone.
   take: 'DELETE FROM kv WHERE key = $1 AND expires_at > $2 RETURNING value',
   delete: 'DELETE FROM kv WHERE key = $1',
@@ -58,6 +65,15 @@ export class PostgresKeyValueStore implements KeyValueStore {
       const now = Date.now();
       const result = await this.#pool.query(sql.setIfAbsent, [key, value, Math.trunc(now + ttlMs), now]);
       return result.rowCount === 1;
+    });
+  }
+
+  async increment(key: string, ttlMs: number): Promise<number> {
+    return guardPg('kv.increment', async () => {
+      assertTtl('kv.increment', ttlMs);
+      const now = Date.now();
+      const result = await this.#pool.query<{ value: string }>(sql.increment, [key, Math.trunc(now + ttlMs), now]);
+      return Number(result.rows[0]?.value);
     });
   }
 

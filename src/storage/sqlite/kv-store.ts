@@ -11,6 +11,7 @@ interface KvStatements {
   readonly getWithExpiry: Statement<[string], { value: string; expires_at: number }>;
   readonly set: Statement<[string, string, number]>;
   readonly setIfAbsent: Statement<[string, string, number, number]>;
+  readonly increment: Statement<[string, number, number], { value: string }>;
   readonly take: Statement<[string, number], { value: string }>;
   readonly delete: Statement<[string]>;
   readonly purge: Statement<[number]>;
@@ -26,6 +27,14 @@ function prepareStatements(db: SqliteConnection): KvStatements {
     setIfAbsent: db.prepare(`INSERT INTO kv (key, value, expires_at) VALUES (?, ?, ?)
       ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
       WHERE kv.expires_at <= ?`),
+    // UPSERT … RETURNING (SQLite 3.35+): read, add and write in one statement, so no count is lost.
+    // Only a value of digits counts on (a GLOB class, as CAST would read '12abc' as 12).
+    increment: db.prepare(`INSERT INTO kv (key, value, expires_at) VALUES (?, '1', ?)
+      ON CONFLICT (key) DO UPDATE SET
+        value = CASE WHEN kv.expires_at <= ? OR kv.value = '' OR kv.value GLOB '*[^0-9]*' OR length(kv.value) > 15
+          THEN '1' ELSE CAST(CAST(kv.value AS INTEGER) + 1 AS TEXT) END,
+        expires_at = excluded.expires_at
+      RETURNING value`),
     // DELETE … RETURNING (SQLite 3.35+): get and delete in one atomic statement.
     take: db.prepare('DELETE FROM kv WHERE key = ? AND expires_at > ? RETURNING value'),
     delete: db.prepare('DELETE FROM kv WHERE key = ?'),
@@ -86,6 +95,16 @@ export class SqliteKeyValueStore implements KeyValueStore {
       this.#cache.invalidate();
       const now = Date.now();
       return this.#stmts.setIfAbsent.run(key, value, Math.trunc(now + ttlMs), now).changes === 1;
+    });
+  }
+
+  increment(key: string, ttlMs: number): Promise<number> {
+    return runSqlite('kv.increment', () => {
+      assertTtl('kv.increment', ttlMs);
+      this.#cache.invalidate();
+      const now = Date.now();
+      const row = this.#stmts.increment.get(key, Math.trunc(now + ttlMs), now);
+      return Number(row?.value);
     });
   }
 

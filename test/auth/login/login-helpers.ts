@@ -70,7 +70,9 @@ export async function buildLoginApp(t: TestContext, options: { readonly env?: Re
   // The envelope sealer the server would use (docs/key-management.md), opened here so the pages get the same one.
   let sealer: Sealer | undefined;
   const app = await build(t, {
-    env: { CADUCEUS_RATE_LIMIT: 'auth=6000/1m:1000', CADUCEUS_ARGON2_MEMORY_KIB: '8192', CADUCEUS_ARGON2_TIME_COST: '1', ...options.env },
+    env: { CADUCEUS_RATE_LIMIT: 'auth=6000/1m:1000', CADUCEUS_ARGON2_MEMORY_KIB: '8192', CADUCEUS_ARGON2_TIME_COST: '1',
+    // No CPU budget: a loaded test machine stretches hash times, and these tests are not about shedding (hash-shedding.test.ts is).
+    CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '0', ...options.env },
     sealer: async ({ db, config, breakers }) => {
       const logger = pino({ level: 'silent' });
       const masterKey = (await resolveMasterKey({ ...config.keys.masterKey, production: false }, logger)).key;

@@ -2,7 +2,8 @@
  * The bounded hashing queue (src/auth/users/hashing-queue.ts): at most
  * `maxConcurrent` real hashes at once, at most `maxWaiting` waiting, and
  * beyond that a PasswordHashingBusyError that a Fastify route answers as
- * 503 SERVICE_UNAVAILABLE with Retry-After.
+ * 503 SERVICE_UNAVAILABLE with Retry-After; and a CPU budget of hashing
+ * milliseconds per second beyond which it sheds too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +29,7 @@ test('the queue runs at most maxConcurrent hashes at once, queues maxWaiting, an
   assert.equal(shed.length, 3);
   for (const error of shed) assert.ok(error.retryAfterSeconds >= 1);
   assert.ok(peak <= 2, `peak ${String(peak)}`);
-  assert.deepEqual(queue.stats(), { active: 0, waiting: 0, started: 5, shed: 3 });
+  assert.deepEqual(queue.stats(), { active: 0, waiting: 0, started: 5, shed: 3, overBudget: 0 });
   // Drained: it accepts work again.
   assert.match(await hasher.hash('after the burst is over'), /^\$argon2id\$/);
 });
@@ -60,4 +61,72 @@ test('over HTTP: a route whose login meets a full queue answers 503 SERVICE_UNAV
     assert.equal((busy.json<{ error: { code: string } }>()).error.code, 'SERVICE_UNAVAILABLE');
   }
   assert.equal(answers.find((a) => a.statusCode === 200)?.json<{ ok: boolean }>().ok, true);
+});
+
+test('wouldShed tells a full queue ahead of time and changes nothing', async () => {
+  const queue = createHashingQueue({ maxConcurrent: 1, maxWaiting: 1 });
+  assert.equal(queue.wouldShed(), undefined);
+  let open = (): void => undefined;
+  const gate = new Promise<void>((resolve) => { open = resolve; });
+  const first = queue.run(() => gate);
+  assert.equal(queue.wouldShed(), undefined, 'one may still wait');
+  const second = queue.run(() => Promise.resolve('waited'));
+  const busy = queue.wouldShed();
+  assert.ok(busy !== undefined && busy >= 1 && busy <= 30, String(busy));
+  assert.deepEqual({ ...queue.stats(), started: 0 }, { active: 1, waiting: 1, started: 0, shed: 0, overBudget: 0 }, 'a look sheds nothing');
+  await assert.rejects(queue.run(() => Promise.resolve()), (error: unknown) => error instanceof PasswordHashingBusyError && error.retryAfterSeconds === busy);
+  open();
+  await first;
+  assert.equal(await second, 'waited');
+  assert.equal(queue.wouldShed(), undefined);
+});
+
+test('the CPU budget: hashing time stays within budgetMsPerSecond over simulated time, the rest is shed with Retry-After', async () => {
+  let now = 0;
+  const budget = 200;
+  const queue = createHashingQueue({ maxConcurrent: 4, maxWaiting: 0, budgetMsPerSecond: budget, now: () => now });
+  // Each task "hashes" for 50 ms of the clock; a login arrives every 10 ms for 20 simulated seconds.
+  let hashedMs = 0;
+  let shed = 0;
+  let agreed = 0;
+  while (now < 20_000) {
+    now += 10;
+    const predicted = queue.wouldShed();
+    try {
+      await queue.run(() => { now += 50; hashedMs += 50; return Promise.resolve(); });
+      if (predicted === undefined) agreed += 1;
+    } catch (error) {
+      assert.ok(error instanceof PasswordHashingBusyError);
+      assert.ok(error.retryAfterSeconds >= 1 && error.retryAfterSeconds <= 30);
+      if (predicted !== undefined) agreed += 1;
+      shed += 1;
+    }
+  }
+  const allowed = (budget * now) / 1000;
+  // At most the budget plus the one-second burst and one task's overshoot; and the budget is used, not starved.
+  assert.ok(hashedMs <= allowed + budget + 100, `hashed ${String(hashedMs)} ms of ${String(allowed)} allowed`);
+  assert.ok(hashedMs >= 0.8 * allowed, `hashed only ${String(hashedMs)} ms of ${String(allowed)} allowed`);
+  assert.ok(shed > 0);
+  assert.equal(agreed, queue.stats().started + shed, 'wouldShed predicted every outcome');
+  assert.equal(queue.stats().overBudget, shed, 'every refusal was the budget\'s (4 slots, one task at a time)');
+  // Idle for a while: the bucket refills and admits again.
+  now += 5000;
+  assert.equal(queue.wouldShed(), undefined);
+  await queue.run(() => Promise.resolve());
+});
+
+test('the CPU budget charges real time: one slow task (PBKDF2-like) spends a second\'s budget and the next waits for the refill', async () => {
+  let now = 0;
+  const queue = createHashingQueue({ maxConcurrent: 2, maxWaiting: 8, budgetMsPerSecond: 250, now: () => now });
+  await queue.run(() => { now += 750; return Promise.resolve(); }); // 500 ms over the 250 in the bucket
+  const error = await queue.run(() => Promise.resolve()).then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof PasswordHashingBusyError);
+  // 250 in the bucket, 750 spent, 187.5 refilled while it ran: a 312.5 ms debt, 1.25 s at 250 ms/s.
+  assert.equal(error.retryAfterSeconds, 2);
+  now += 1200;
+  assert.equal(queue.wouldShed(), 1, 'still 12.5 ms in debt');
+  now += 100;
+  assert.equal(queue.wouldShed(), undefined);
+  assert.equal(queue.stats().overBudget, 1);
+  assert.throws(() => createHashingQueue({ maxConcurrent: 1, maxWaiting: 0, budgetMsPerSecond: -1 }), RangeError);
 });

@@ -2,6 +2,7 @@
  * The password policy's edges (NIST SP 800-63B §5.1.1.2) and the user
  * settings' validation, through the real config loader.
  */
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPasswordPolicy, loadCommonPasswords } from '../../../src/auth/users/password-policy.js';
@@ -36,14 +37,22 @@ test('user settings: defaults, bounds, and a base lock longer than the longest i
   assert.deepEqual(config.users, {
     argon2: { memoryKiB: 19_456, timeCost: 2, parallelism: 1 },
     pbkdf2Iterations: 600_000,
-    hashing: { maxConcurrent: 2, maxWaiting: 32 },
+    // One core stays with the event loop and one of libuv's 4 threads with file work; a quarter of all cores' time for hashing.
+    hashing: { maxConcurrent: Math.max(1, Math.min(availableParallelism() - 1, 3)), maxWaiting: 32, budgetMsPerSecond: 250 * availableParallelism() },
     lockout: { accountFailures: 5, ipFailures: 20, baseSeconds: 60, maxSeconds: 3600, windowSeconds: 900 },
   });
   assert.equal(loadConfig({ CADUCEUS_PASSWORD_HASH_QUEUE: '0', CADUCEUS_LOCKOUT_ACCOUNT_FAILURES: '10' }, '/tmp').users.hashing.maxWaiting, 0);
+  assert.equal(loadConfig({ CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '0' }, '/tmp').users.hashing.budgetMsPerSecond, 0, '0 turns the budget off');
+  assert.equal(loadConfig({ CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '100' }, '/tmp').users.hashing.budgetMsPerSecond, 1000 * availableParallelism());
+  assert.equal(loadConfig({ CADUCEUS_PASSWORD_HASH_CONCURRENCY: '3' }, '/tmp').users.hashing.maxConcurrent, 3);
+  assert.equal(loadConfig({ UV_THREADPOOL_SIZE: '2' }, '/tmp').users.hashing.maxConcurrent, 1, 'one pool thread stays free');
+  assert.equal(loadConfig({ UV_THREADPOOL_SIZE: '64' }, '/tmp').users.hashing.maxConcurrent, Math.max(1, availableParallelism() - 1), 'then the cores bound it');
   for (const env of [
     { CADUCEUS_ARGON2_MEMORY_KIB: '1024' },
     { CADUCEUS_PBKDF2_ITERATIONS: '1000' },
     { CADUCEUS_PASSWORD_HASH_CONCURRENCY: '0' },
+    { CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '101' },
+    { CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '-5' },
     { CADUCEUS_LOCKOUT_ACCOUNT_FAILURES: 'five' },
     { CADUCEUS_LOCKOUT_BASE_SECONDS: '7200' },
   ]) {
