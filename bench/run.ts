@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { runSearchBench, searchBenchSizes } from './search.js';
+import { combineBursts, loginBurstAuthLimit, loginBurstConnections, loginBurstEnv, printLoginBurst, setupLoginUsers, startLoginBurst, type LoginBurstResult } from './login-burst.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -22,6 +24,8 @@ interface Scenario {
   readonly name: string;
   readonly env: Readonly<Record<string, string>>;
   readonly request: 'read' | 'create';
+  /** The login-burst pair (bench/login-burst.ts): users and a client are made; `burst` posts logins during the load. */
+  readonly login?: 'idle' | 'burst';
 }
 
 /**
@@ -30,13 +34,17 @@ interface Scenario {
  */
 const generousLimits = 'ip=1000000/1s,read=1000000/1s,write=1000000/1s,default=1000000/1s';
 
-const scenarios: readonly Scenario[] = [
+const allScenarios: readonly Scenario[] = [
   { name: 'read', env: {}, request: 'read' },
   { name: 'read, rate limiting off', env: { CADUCEUS_RATE_LIMIT: 'off' }, request: 'read' },
   { name: 'read, encryption off', env: { CADUCEUS_ENCRYPTION: 'off' }, request: 'read' },
   { name: 'create', env: {}, request: 'create' },
   { name: 'create, encryption off', env: { CADUCEUS_ENCRYPTION: 'off' }, request: 'create' },
+  { name: 'read, login pair idle', env: { ...loginBurstEnv, CADUCEUS_RATE_LIMIT: `${generousLimits},${loginBurstAuthLimit}` }, request: 'read', login: 'idle' },
+  { name: 'read during a login burst', env: { ...loginBurstEnv, CADUCEUS_RATE_LIMIT: `${generousLimits},${loginBurstAuthLimit}` }, request: 'read', login: 'burst' },
 ];
+/** BENCH_ONLY=text runs only the scenarios whose name contains it (e.g. `login`). */
+const scenarios = allScenarios.filter((scenario) => scenario.name.includes(process.env.BENCH_ONLY ?? ''));
 
 const patient = JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Chalmers', given: ['Peter', 'James'] }], gender: 'male', birthDate: '1974-12-25' });
 
@@ -46,6 +54,8 @@ interface Measured {
   readonly non2xx: number;
   /** CPU of the server's main thread (the event loop) per request, µs; NaN where /proc is unavailable. */
   readonly cpuUs: number;
+  /** The login burst that ran during the load, if any. */
+  readonly burst?: LoginBurstResult;
 }
 
 /**
@@ -76,6 +86,7 @@ function medianOf(runs: readonly Measured[]): Measured {
     p99: median(runs.map((run) => run.p99)),
     non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
     cpuUs: median(runs.map((run) => run.cpuUs)),
+    ...(runs[0]?.burst !== undefined && { burst: combineBursts(runs.flatMap((run) => run.burst ?? []), median) }),
   };
 }
 
@@ -128,13 +139,21 @@ async function runScenario(scenario: Scenario): Promise<Measured> {
     const base = (await waitForUrl(server, 'server.listening')).replace(/\/$/, '');
     const token = execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), 'token', 'issue', '--role', 'clinician', '--ttl', '1h'], { cwd: dir, env, encoding: 'utf8' }).trim();
     const auth = { authorization: `Bearer ${token}` };
+    const login = scenario.login === undefined ? undefined : setupLoginUsers(root, dir, env);
     if (scenario.request === 'create') {
       return await load(server.pid, `${base}/api/v1/patients`, { method: 'POST', headers: { ...auth, 'content-type': 'application/fhir+json' }, body: patient });
     }
     const created = await fetch(`${base}/api/v1/patients`, { method: 'POST', headers: { ...auth, 'content-type': 'application/fhir+json' }, body: patient });
     const location = created.headers.get('location');
     if (created.status !== 201 || location === null) throw new Error(`setup: create answered ${created.status}`);
-    return await load(server.pid, `${base}${location}`, { headers: auth });
+    if (login === undefined || scenario.login !== 'burst') return await load(server.pid, `${base}${location}`, { headers: auth });
+    const burst = await startLoginBurst({ base, ...login, connections: loginBurstConnections });
+    try {
+      const measured = await load(server.pid, `${base}${location}`, { headers: auth });
+      return { ...measured, burst: await burst.stop() };
+    } finally {
+      burst.end();
+    }
   } finally {
     await stop(server);
     rmSync(dir, { recursive: true, force: true });
@@ -186,8 +205,11 @@ async function main(): Promise<void> {
   console.log(`rate limiter cost on reads: ${cost('read', 'read, rate limiting off')}  (issue 5 target < 5%)`);
   console.log(`encryption cost on reads: ${cost('read', 'read, encryption off')}  (issue 4 target < 15%)`);
   console.log(`encryption cost on creates: ${cost('create', 'create, encryption off')}`);
+  printLoginBurst(results.get('read, login pair idle'), results.get('read during a login burst'));
   const failed = [...results].filter(([, measured]) => measured.non2xx > 0).map(([name]) => name);
   if (failed.length > 0) throw new Error(`non-2xx answers during: ${failed.join(', ')}`);
+  const sizes = searchBenchSizes();
+  if (sizes.length > 0) await runSearchBench(sizes);
 }
 
 await main();
