@@ -1,5 +1,5 @@
+import { freeLoopbackPort } from './ports.js';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 
@@ -31,16 +31,6 @@ export async function redisSkip(): Promise<string | false> {
   return 'Redis is unreachable at CADUCEUS_TEST_REDIS_URL; skipped outside CI (CI=true makes this a failure)';
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0); });
-    });
-  });
-}
 
 /** A redis-server of the test's own, on loopback, that the test may kill mid-way. */
 export interface PrivateRedis {
@@ -54,7 +44,7 @@ export interface PrivateRedis {
 
 /** Starts a private `redis-server` (no persistence) and stops it when the test ends. */
 export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis> {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const url = `redis://127.0.0.1:${port}`;
   let child: ReturnType<typeof spawn> | undefined;
   const start = async (): Promise<void> => {

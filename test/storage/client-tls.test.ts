@@ -15,7 +15,8 @@ import { postgresTlsOptions } from '../../src/storage/client-tls.js';
 import { openDatabase } from '../../src/storage/open.js';
 import { openRedis } from '../../src/storage/redis/connection.js';
 import { testPostgresBaseUrl } from '../helpers/database.js';
-import { createTestCa, freeLoopbackPort, type TestCa } from '../helpers/test-ca.js';
+import { freeLoopbackPort } from '../helpers/ports.js';
+import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 
 const silent = pino({ level: 'silent' });
 

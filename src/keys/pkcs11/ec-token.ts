@@ -5,9 +5,7 @@
  * key-encryption keys of token.ts. Nothing outside this folder sees a pkcs11js type.
  */
 import pkcs11js from 'pkcs11js';
-import { acquireLibrary } from './library.js';
-import { TokenSession } from './session.js';
-import { findAll, type ObjectHandle, type TokenOptions } from './token.js';
+import { findAll, startTokenSession, type ObjectHandle, type TokenOptions } from './token.js';
 
 /** DER of the P-256 curve's OID 1.2.840.10045.3.1.7 (secp256r1), the CKA_EC_PARAMS of every key (PKCS#11 v2.40 curr. mech. §2.3.3). */
 export const p256Parameters = Buffer.from('06082a8648ce3d030107', 'hex');
@@ -98,16 +96,7 @@ function listPairs(api: pkcs11js.PKCS11, session: pkcs11js.Handle, labelPrefix: 
 
 /** Loads the module (or shares it with the key wrapper), finds the token by label and logs in; a bad module, label or PIN rejects with kind `configuration`. */
 export async function openEcToken(options: TokenOptions): Promise<EcToken> {
-  const library = await acquireLibrary(options.modulePath);
-  const session = new TokenSession({ library, tokenLabel: options.tokenLabel, pin: options.pin, callTimeoutMs: options.callTimeoutMs ?? 5000 });
-  try {
-    await session.start();
-  } catch (error) {
-    await session.close();
-    library.release();
-    throw error;
-  }
-  let closing: Promise<void> | undefined;
+  const { session, close } = await startTokenSession(options);
   return {
     findKeyPairs: (labelPrefix) => session.run(({ api, session: s }) => listPairs(api, s, labelPrefix)),
 
@@ -124,9 +113,6 @@ export async function openEcToken(options: TokenOptions): Promise<EcToken> {
       return api.C_SignAsync(s, Buffer.from(digest), Buffer.alloc(64));
     }),
 
-    close() {
-      closing ??= session.close().finally(() => { library.release(); });
-      return closing;
-    },
+    close,
   };
 }

@@ -129,15 +129,14 @@ function describe(api: pkcs11js.PKCS11, session: pkcs11js.Handle, handle: pkcs11
   };
 }
 
-/** Loads the module, finds the token by label and logs in; rejects with kind `configuration` on a bad module, label or PIN. */
-export async function openToken(options: TokenOptions): Promise<Pkcs11Token> {
+/**
+ * Loads the module (shared by every user of it), finds the token by label and
+ * logs in; rejects with kind `configuration` on a bad module, label or PIN.
+ * `close` ends the session and releases the module once, however often called.
+ */
+export async function startTokenSession(options: TokenOptions): Promise<{ readonly session: TokenSession; readonly close: () => Promise<void> }> {
   const library = await acquireLibrary(options.modulePath);
-  const session = new TokenSession({
-    library,
-    tokenLabel: options.tokenLabel,
-    pin: options.pin,
-    callTimeoutMs: options.callTimeoutMs ?? 5000,
-  });
+  const session = new TokenSession({ library, tokenLabel: options.tokenLabel, pin: options.pin, callTimeoutMs: options.callTimeoutMs ?? 5000 });
   try {
     await session.start();
   } catch (error) {
@@ -145,8 +144,19 @@ export async function openToken(options: TokenOptions): Promise<Pkcs11Token> {
     library.release();
     throw error;
   }
-
   let closing: Promise<void> | undefined;
+  return {
+    session,
+    close: () => {
+      closing ??= session.close().finally(() => { library.release(); });
+      return closing;
+    },
+  };
+}
+
+/** The key-encryption-key facade over a logged-in session (startTokenSession). */
+export async function openToken(options: TokenOptions): Promise<Pkcs11Token> {
+  const { session, close } = await startTokenSession(options);
   return {
     findAesKeys: () => session.run(({ api, session: s }) => findAll(api, s, [
       { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
@@ -181,9 +191,6 @@ export async function openToken(options: TokenOptions): Promise<Pkcs11Token> {
       }
     },
 
-    close() {
-      closing ??= session.close().finally(() => { library.release(); });
-      return closing;
-    },
+    close,
   };
 }

@@ -6,7 +6,6 @@
  * would. Everything stops after the test.
  */
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import type * as client from 'openid-client';
 import type { AuditEvent } from '../../../src/audit/event.js';
@@ -15,19 +14,9 @@ import { createUserServices, type UserServices } from '../../../src/auth/users/i
 import type { Config } from '../../../src/config/index.js';
 import { openDatabase } from '../../../src/storage/open.js';
 import type { Database } from '../../../src/storage/ports.js';
+import { freeLoopbackPort } from '../../helpers/ports.js';
 import { caduceusEnv, processScope, startInProcess } from '../../helpers/process.js';
 
-/** A free TCP port on 127.0.0.1: the issuer (and the WebAuthn origin) must name the port before the server starts. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0); });
-    });
-  });
-}
 
 export interface HttpsLoginServer {
   readonly config: Config;
@@ -44,7 +33,7 @@ export interface HttpsLoginServer {
 
 export async function startHttpsLoginServer(t: TestContext, env: Record<string, string> = {}): Promise<HttpsLoginServer> {
   const scope = await processScope(t, 'caduceus-login-');
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const issuer = `https://localhost:${port}`;
   const server = await startInProcess(scope, caduceusEnv(scope.dir, {
     CADUCEUS_PORT: String(port), CADUCEUS_ISSUER: issuer, CADUCEUS_RATE_LIMIT: 'off', CADUCEUS_ARGON2_MEMORY_KIB: '8192', CADUCEUS_ARGON2_TIME_COST: '1',
