@@ -50,23 +50,28 @@ export function orderBySelectivity(type: string, clauses: readonly Clause[], est
  * growing linearly, against 0.04 ms for the seek. Several tokens (an OR
  * list) merge their branches with UNION.
  *
- * Every other clause is an EXISTS probe of one resource's rows, its tokens
- * bound as one JSON array so that the probe's text does not depend on them.
+ * Every other clause is an EXISTS probe of one resource's rows: `=` for one
+ * token, else its tokens bound as one JSON array so that the probe's text
+ * does not depend on how many there are.
  * Index rows exist only for current, non-deleted versions, so no join to
  * `resources` is needed. The statement text depends on the driver's token
- * count and the probe count only, and is prepared once per shape.
+ * count and which probes have one token only, and is prepared once per shape.
  */
 export function buildSqliteSearch(query: SearchQuery, clauses: readonly Clause[], after: string): { sql: string; params: unknown[]; shape: string } {
   const [driver, ...probes] = clauses;
   if (driver === undefined) throw new RangeError('search needs at least one clause');
   const probeParams: unknown[] = [];
   const probeSql = probes.map((clause, i) => {
-    probeParams.push(clause.param, JSON.stringify(clause.tokens));
+    const [token] = clause.tokens;
+    // One token probes with `=`: json_each would open a virtual table for every row the driver yields.
+    const single = clause.tokens.length === 1 && token !== undefined;
+    probeParams.push(clause.param, single ? token : JSON.stringify(clause.tokens));
     const alias = `s${String(i + 1)}`;
     return `AND EXISTS (SELECT 1 FROM search_index ${alias}
         WHERE ${alias}.type = s0.type AND ${alias}.param = ?
-          AND ${alias}.token IN (SELECT value FROM json_each(?)) AND ${alias}.id = s0.id)`;
+          AND ${alias}.token ${single ? '= ?' : 'IN (SELECT value FROM json_each(?))'} AND ${alias}.id = s0.id)`;
   }).join('\n      ');
+  const probeShape = probes.map((clause) => (clause.tokens.length === 1 ? '1' : 'n')).join('');
   const params: unknown[] = [];
   const branches = driver.tokens.map((token) => {
     params.push(query.type, driver.param, token, after, ...probeParams, query.limit);
@@ -76,11 +81,11 @@ export function buildSqliteSearch(query: SearchQuery, clauses: readonly Clause[]
       ORDER BY s0.id LIMIT ?`;
   });
   const [only] = branches;
-  if (branches.length === 1 && only !== undefined) return { sql: only, params, shape: `1:${String(probes.length)}` };
+  if (branches.length === 1 && only !== undefined) return { sql: only, params, shape: `1:${probeShape}` };
   params.push(query.limit);
   return {
     sql: `${branches.map((branch) => `SELECT id FROM (${branch})`).join('\n    UNION\n    ')}\n    ORDER BY id LIMIT ?`,
     params,
-    shape: `${String(branches.length)}:${String(probes.length)}`,
+    shape: `${String(branches.length)}:${probeShape}`,
   };
 }
