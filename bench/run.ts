@@ -43,8 +43,14 @@ const allScenarios: readonly Scenario[] = [
   { name: 'read, login pair idle', env: { ...loginBurstEnv, CADUCEUS_RATE_LIMIT: `${generousLimits},${loginBurstAuthLimit}` }, request: 'read', login: 'idle' },
   { name: 'read during a login burst', env: { ...loginBurstEnv, CADUCEUS_RATE_LIMIT: `${generousLimits},${loginBurstAuthLimit}` }, request: 'read', login: 'burst' },
 ];
-/** BENCH_ONLY=text runs only the scenarios whose name contains it (e.g. `login`). */
-const scenarios = allScenarios.filter((scenario) => scenario.name.includes(process.env.BENCH_ONLY ?? ''));
+/**
+ * BENCH_ONLY picks scenarios: names separated by `|` run exactly those
+ * (`read|read, encryption off`); otherwise every scenario whose name
+ * contains the text runs (`login`).
+ */
+const wanted = (process.env.BENCH_ONLY ?? '').split('|').filter(Boolean);
+const exact = allScenarios.filter((scenario) => wanted.includes(scenario.name));
+const scenarios = wanted.length === 0 ? allScenarios : exact.length > 0 ? exact : allScenarios.filter((scenario) => wanted.some((text) => scenario.name.includes(text)));
 
 const patient = JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Chalmers', given: ['Peter', 'James'] }], gender: 'male', birthDate: '1974-12-25' });
 
