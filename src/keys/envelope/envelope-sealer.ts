@@ -50,7 +50,10 @@ export function createEnvelopeSealer(options: EnvelopeSealerOptions): EnvelopeSe
         const decipher = createDecipheriv('aes-256-gcm', key, parts.nonce, { authTagLength: tagBytes })
           .setAAD(additionalData(parts.header, context))
           .setAuthTag(parts.tag);
-        return Buffer.concat([decipher.update(parts.ciphertext), decipher.final()]);
+        const opened = decipher.update(parts.ciphertext);
+        // GCM is a stream mode: final() only checks the tag and returns nothing; no copy on every read.
+        const rest = decipher.final();
+        return rest.length === 0 ? opened : Buffer.concat([opened, rest]);
       } catch {
         throw new IntegrityError(context, 'authentication');
       }

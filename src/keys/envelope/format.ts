@@ -52,18 +52,21 @@ export function decodeSealed(sealed: Uint8Array): SealedParts | undefined {
   };
 }
 
-function lengthPrefixed(text: string): Buffer {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length > 0xffff) throw new RangeError('seal context field too long');
-  const length = Buffer.alloc(2);
-  length.writeUInt16BE(bytes.length);
-  return Buffer.concat([length, bytes]);
-}
+const aadLabel = Buffer.from('caduceus/record', 'utf8');
 
-/** AAD = header ‖ "caduceus/record" ‖ len(type) type ‖ len(id) id ‖ version (uint32 BE). */
+/** AAD = header ‖ "caduceus/record" ‖ len(type) type ‖ len(id) id ‖ version (uint32 BE), lengths uint16 BE. Written into one buffer: it is built on every read. */
 export function additionalData(header: Buffer, context: SealContext): Buffer {
   if (!Number.isInteger(context.version) || context.version < 1 || context.version > 0xffffffff) throw new RangeError('seal context version out of range');
-  const version = Buffer.alloc(4);
-  version.writeUInt32BE(context.version);
-  return Buffer.concat([header, Buffer.from('caduceus/record', 'utf8'), lengthPrefixed(context.type), lengthPrefixed(context.id), version]);
+  const typeBytes = Buffer.byteLength(context.type, 'utf8');
+  const idBytes = Buffer.byteLength(context.id, 'utf8');
+  if (typeBytes > 0xffff || idBytes > 0xffff) throw new RangeError('seal context field too long');
+  const aad = Buffer.allocUnsafe(header.length + aadLabel.length + 2 + typeBytes + 2 + idBytes + 4);
+  let at = header.copy(aad, 0);
+  at += aadLabel.copy(aad, at);
+  at = aad.writeUInt16BE(typeBytes, at);
+  at += aad.write(context.type, at, 'utf8');
+  at = aad.writeUInt16BE(idBytes, at);
+  at += aad.write(context.id, at, 'utf8');
+  aad.writeUInt32BE(context.version, at);
+  return aad;
 }
