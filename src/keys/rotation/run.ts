@@ -1,30 +1,16 @@
-import type { DataKeyStore, IndexKeyStore, KeyValueStore, SealedBodyStore } from '../../storage/ports.js';
-import type { KeyWrapper } from '../ports.js';
-import type { JobOutcome, RotationContext, RotationProgress } from './context.js';
+import type { JobOutcome, RotationContext } from './context.js';
 import { planDataRotation, runDataJob } from './data-rotation.js';
 import { clearRotationJob, loadRotationJob, type RotationJobState } from './job-state.js';
 import { planKekRotation, runKekJob } from './kek-rotation.js';
 import { acquireRotationLease } from './lease.js';
 
-/** What a background rotation job needs from its process. */
-export interface RotationJobDependencies {
-  readonly kv: KeyValueStore;
-  readonly dataKeys: DataKeyStore;
-  /** When given, a KEK job re-wraps the blind-index keys as well. */
-  readonly indexKeys?: Pick<IndexKeyStore, 'list' | 'rewrap'>;
-  readonly sealedBodies: SealedBodyStore;
-  readonly wrapper: KeyWrapper;
-  readonly batchSize: number;
-  readonly graceMs: number;
+/** What a background rotation job needs from its process: the job's context, with the lease still to take. */
+export type RotationJobDependencies = Omit<RotationContext, 'lease'> & {
   /** The lease lapses this long after its holder stopped renewing (a crash). */
   readonly leaseTtlMs: number;
   /** How long to wait for another process's job; 0 gives up at once. */
   readonly leaseWaitMs: number;
-  readonly onProgress: (progress: RotationProgress) => void;
-  readonly signal?: AbortSignal;
-  readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-}
+};
 
 function runJob(context: RotationContext, job: RotationJobState, resumed: boolean): Promise<JobOutcome> {
   return job.kind === 'data' ? runDataJob(context, job, resumed) : runKekJob(context, job, resumed);
