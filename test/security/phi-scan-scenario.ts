@@ -119,7 +119,8 @@ export async function runScenario(t: TestContext, env: Readonly<Record<string, s
   for (const { id, markers: set } of patients) {
     const family = valueOf(set, 'family');
     const queries = {
-      family: normalizeText(family).slice(0, 6), given: valueOf(set, 'given').toUpperCase(),
+      // A prefix search: every family marker starts with Ñúñez, so the prefix reaches into the random letters far enough (7) that two patients never share it.
+      family: normalizeText(family).slice(0, 12), given: valueOf(set, 'given').toUpperCase(),
       identifier: `https://example.org/mrn|${valueOf(set, 'identifier')}`, birthdate: valueOf(set, 'birthDate').slice(0, 7),
       name: family,
     };
