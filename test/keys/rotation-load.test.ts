@@ -35,12 +35,14 @@ function familyOf(body: string): string | undefined {
   return (JSON.parse(body) as { name?: { family?: string }[] }).name?.[0]?.family;
 }
 
-async function create(server: ServerProcess, token: string, load: Load, family: string): Promise<void> {
+/** Creates a patient; returns its id, or undefined when the create failed (recorded as an error). */
+async function create(server: ServerProcess, token: string, load: Load, family: string): Promise<string | undefined> {
   const res = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, { method: 'POST', headers: headers(token), body: patient(family) });
-  if (res.status !== 201) { load.errors.push(`create ${res.status}`); return; }
+  if (res.status !== 201) { load.errors.push(`create ${res.status}`); return undefined; }
   const id = String(res.headers.location).split('/').pop() ?? '';
   load.written.set(id, { families: [family] });
   load.writes += 1;
+  return id;
 }
 
 async function update(server: ServerProcess, token: string, load: Load, id: string, family: string): Promise<void> {
@@ -68,9 +70,9 @@ async function worker(server: ServerProcess, token: string, load: Load, name: st
   const mine: string[] = [];
   for (let i = 0; !stop.stopped; i += 1) {
     if (mine.length < 5 || i % 4 === 0) {
-      const before = new Set(load.written.keys());
-      await create(server, token, load, `${name}n${String(i)}`);
-      mine.push(...[...load.written.keys()].filter((id) => !before.has(id)));
+      // Only the patient this worker created: another worker's create may land while this one waits.
+      const id = await create(server, token, load, `${name}n${String(i)}`);
+      if (id !== undefined) mine.push(id);
     } else {
       const id = mine[i % mine.length] ?? '';
       await (i % 2 === 0 ? update(server, token, load, id, `${name}u${String(i)}`) : readBack(server, token, load, id));
