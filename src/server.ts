@@ -155,6 +155,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await audit.close();
       await monitoring.close();
       await rateLimits?.close();
+      await users.threads.close();
       search.close();
       await protection.close();
       await runtime.close();

@@ -5,6 +5,7 @@
  * line (errors too, on stderr).
  */
 import { parseArgs } from 'node:util';
+import { createHashThreads } from '../auth/users/hash-threads.js';
 import { createHashingQueue } from '../auth/users/hashing-queue.js';
 import { createPasswordHasher } from '../auth/users/password-hasher.js';
 import { loadCommonPasswords } from '../auth/users/password-policy.js';
@@ -42,9 +43,9 @@ interface Outcome {
 
 function openAdmin(runtime: Runtime): UserAdmin {
   const { users: settings } = runtime.config;
-  // One hash per run: a queue of one, nothing waiting.
+  // One hash per run: a queue of one, nothing waiting, on one thread at the command's own priority (it serves no API).
   const hasher = createPasswordHasher({ fips: runtime.config.fips, argon2: settings.argon2, pbkdf2Iterations: settings.pbkdf2Iterations },
-    createHashingQueue({ maxConcurrent: 1, maxWaiting: 0 }));
+    createHashingQueue({ maxConcurrent: 1, maxWaiting: 0 }), createHashThreads({ size: 1, nice: 0 }));
   return createUserAdmin({
     users: runtime.db.users,
     hasher,

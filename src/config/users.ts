@@ -7,8 +7,11 @@ export interface UsersConfig {
   readonly argon2: { readonly memoryKiB: number; readonly timeCost: number; readonly parallelism: number };
   /** PBKDF2-HMAC-SHA-256 iterations for FIPS mode (OWASP: 600 000). */
   readonly pbkdf2Iterations: number;
-  /** The bounded hashing queue: hashes run at once, hashes allowed to wait, hashing ms per second (0: no budget); more answer 503. */
-  readonly hashing: { readonly maxConcurrent: number; readonly maxWaiting: number; readonly budgetMsPerSecond: number };
+  /**
+   * The bounded hashing queue: hashes run at once, hashes allowed to wait, hashing ms per second (0: no budget); more answer 503.
+   * `nice`: how much lower than the process's the hashing threads' scheduling priority is (0–19).
+   */
+  readonly hashing: { readonly maxConcurrent: number; readonly maxWaiting: number; readonly budgetMsPerSecond: number; readonly nice: number };
   /** Login lockout with backoff, per account and per source IP. */
   readonly lockout: {
     readonly accountFailures: number;
@@ -24,11 +27,8 @@ export function loadUsersConfig(env: Env): UsersConfig {
   const baseSeconds = integer(env, 'CADUCEUS_LOCKOUT_BASE_SECONDS', 60, 1, 86_400);
   const maxSeconds = integer(env, 'CADUCEUS_LOCKOUT_MAX_SECONDS', 3600, 1, 604_800);
   if (baseSeconds > maxSeconds) throw new ConfigError('CADUCEUS_LOCKOUT_BASE_SECONDS must not exceed CADUCEUS_LOCKOUT_MAX_SECONDS');
-  // One core always stays with the event loop, and one libuv pool thread with file and DNS work (Node's
-  // UV_THREADPOOL_SIZE, 4 unless set); the CPU share is of all cores (docs/users.md "The hashing queue").
+  // One core always stays with the event loop; the CPU share is of all cores (docs/users.md "The hashing queue").
   const cores = availableParallelism();
-  const poolSize = Number(env.UV_THREADPOOL_SIZE);
-  const pool = Number.isInteger(poolSize) && poolSize > 0 ? poolSize : 4;
   const cpuPercent = integer(env, 'CADUCEUS_PASSWORD_HASH_CPU_PERCENT', 25, 0, 100);
   return {
     argon2: {
@@ -38,9 +38,10 @@ export function loadUsersConfig(env: Env): UsersConfig {
     },
     pbkdf2Iterations: integer(env, 'CADUCEUS_PBKDF2_ITERATIONS', 600_000, 100_000, 100_000_000),
     hashing: {
-      maxConcurrent: integer(env, 'CADUCEUS_PASSWORD_HASH_CONCURRENCY', Math.max(1, Math.min(cores - 1, pool - 1)), 1, 64),
+      maxConcurrent: integer(env, 'CADUCEUS_PASSWORD_HASH_CONCURRENCY', Math.max(1, cores - 1), 1, 64),
       maxWaiting: integer(env, 'CADUCEUS_PASSWORD_HASH_QUEUE', 32, 0, 100_000),
       budgetMsPerSecond: cpuPercent * cores * 10,
+      nice: integer(env, 'CADUCEUS_PASSWORD_HASH_NICE', 19, 0, 19),
     },
     lockout: {
       accountFailures: integer(env, 'CADUCEUS_LOCKOUT_ACCOUNT_FAILURES', 5, 1, 1000),

@@ -17,7 +17,7 @@ function verifyOptions(key: PublicKeyInfo): VerifyKeyObjectInput {
 
 /**
  * Checks a JWS signature (SHA-256 algorithms) synchronously with a KeyObject:
- * off libuv's thread pool, where password hashing would queue ahead of it.
+ * off libuv's thread pool, where file and DNS work could queue ahead of it.
  * Any malformed signature or key mismatch is simply `false`.
  */
 export function verifyJwsSignature(key: PublicKeyInfo, signingInput: Uint8Array, signature: Uint8Array): boolean {

@@ -1,10 +1,10 @@
 /**
- * A bounded queue in front of password hashing. argon2 (@node-rs/argon2) and
- * PBKDF2 (node:crypto) run on libuv's thread pool, which file-system, DNS and
- * other crypto work shares: a login burst left unbounded would occupy every
- * pool thread and stall the API. So at most `maxConcurrent` hashes run at
- * once, at most `maxWaiting` wait, and anything beyond is shed at once with
- * PasswordHashingBusyError (answered 503 + Retry-After).
+ * A bounded queue in front of password hashing (argon2id, PBKDF2; computed
+ * on the low-priority threads of hash-threads.ts): a login burst left
+ * unbounded would queue without end and hold every request open. So at most
+ * `maxConcurrent` hashes run at once, at most `maxWaiting` wait, and
+ * anything beyond is shed at once with PasswordHashingBusyError (answered
+ * 503 + Retry-After).
  *
  * Bounding the threads does not bound the CPU: two argon2id hashes at once
  * take both cores of a 2-core machine and the event loop starves (bench/README.md

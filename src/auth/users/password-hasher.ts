@@ -4,10 +4,11 @@
  * mode on or off never locks anyone out; needsRehash tells the login to
  * re-hash under the current policy (docs/users.md "Hashing").
  */
-import { hash as argon2Hash, parseOptions, verify as argon2Verify } from '@node-rs/argon2';
+import { parseOptions } from '@node-rs/argon2';
 import type { UsersConfig } from '../../config/users.js';
+import type { HashThreads } from './hash-threads.js';
 import type { HashingQueue } from './hashing-queue.js';
-import { hashPbkdf2, parsePbkdf2, verifyPbkdf2 } from './pbkdf2.js';
+import { hashPbkdf2, parsePbkdf2, verifyPbkdf2, type Pbkdf2Derive } from './pbkdf2.js';
 
 /**
  * @node-rs/argon2 hashes with argon2id when no algorithm is given (its
@@ -48,29 +49,32 @@ function argon2NeedsRehash(phc: string, policy: PasswordHasherOptions['argon2'])
   }
 }
 
-async function verifyArgon2(phc: string, password: string): Promise<boolean> {
-  try {
-    return await argon2Verify(phc, password);
-  } catch {
-    return false; // a malformed stored string matches nothing
-  }
-}
-
-/** Creates the hasher; `queue` bounds how many hashes use libuv's thread pool at once. */
-export function createPasswordHasher(options: PasswordHasherOptions, queue: HashingQueue): PasswordHasher {
+/**
+ * Creates the hasher: `queue` bounds how many hashes run and wait and the
+ * CPU they use; `threads` computes them, at a low priority (hash-threads.ts).
+ */
+export function createPasswordHasher(options: PasswordHasherOptions, queue: HashingQueue, threads: HashThreads): PasswordHasher {
   const { fips, argon2, pbkdf2Iterations } = options;
+  const derive: Pbkdf2Derive = async (password, salt, iterations, keyBytes) => {
+    const key = await threads.run({ op: 'pbkdf2', password, salt, iterations, keyBytes });
+    if (!(key instanceof Uint8Array)) throw new TypeError('pbkdf2 answered no key');
+    return key;
+  };
+  const argon2Hash = async (password: string): Promise<string> => {
+    const phc = await threads.run({ op: 'argon2.hash', password, options: { memoryCost: argon2.memoryKiB, timeCost: argon2.timeCost, parallelism: argon2.parallelism } });
+    if (typeof phc !== 'string') throw new TypeError('argon2 answered no hash');
+    return phc;
+  };
   return {
     hash(password) {
       const normalised = normalise(password);
-      return queue.run(() => fips
-        ? hashPbkdf2(normalised, pbkdf2Iterations)
-        : argon2Hash(normalised, { memoryCost: argon2.memoryKiB, timeCost: argon2.timeCost, parallelism: argon2.parallelism }));
+      return queue.run(() => fips ? hashPbkdf2(normalised, pbkdf2Iterations, derive) : argon2Hash(normalised));
     },
     verify(phc, password) {
       const normalised = normalise(password);
-      if (phc.startsWith(argon2idPrefix)) return queue.run(() => verifyArgon2(phc, normalised));
+      if (phc.startsWith(argon2idPrefix)) return queue.run(async () => (await threads.run({ op: 'argon2.verify', phc, password: normalised })) === true);
       const pbkdf2 = parsePbkdf2(phc);
-      if (pbkdf2 !== undefined) return queue.run(() => verifyPbkdf2(pbkdf2, normalised));
+      if (pbkdf2 !== undefined) return queue.run(() => verifyPbkdf2(pbkdf2, normalised, derive));
       return Promise.resolve(false);
     },
     needsRehash(phc) {

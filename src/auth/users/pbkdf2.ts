@@ -5,10 +5,10 @@
  * standard base64 (the PHC string format's B64). Hand-written: node:crypto
  * is the FIPS-validated provider, and the format is a few lines.
  */
-import { pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 
-const derive = promisify(pbkdf2);
+/** PBKDF2-HMAC-SHA-256 of (password, salt, iterations, key bytes): on the hashing threads (hash-threads.ts). */
+export type Pbkdf2Derive = (password: string, salt: Uint8Array, iterations: number, keyBytes: number) => Promise<Uint8Array>;
 
 /** PHC identifier of these hashes. */
 export const pbkdf2Id = 'pbkdf2-sha256';
@@ -38,14 +38,14 @@ export function parsePbkdf2(phc: string): Pbkdf2Hash | undefined {
 }
 
 /** Hashes with a fresh random salt. */
-export async function hashPbkdf2(password: string, iterations: number): Promise<string> {
+export async function hashPbkdf2(password: string, iterations: number, derive: Pbkdf2Derive): Promise<string> {
   const salt = randomBytes(saltBytes);
-  const hash = await derive(password, salt, iterations, keyBytes, 'sha256');
+  const hash = Buffer.from(await derive(password, salt, iterations, keyBytes));
   return `$${pbkdf2Id}$i=${iterations},l=${keyBytes}$${b64(salt)}$${b64(hash)}`;
 }
 
 /** Constant-time check of a password against a parsed hash. */
-export async function verifyPbkdf2(parsed: Pbkdf2Hash, password: string): Promise<boolean> {
-  const candidate = await derive(password, parsed.salt, parsed.iterations, parsed.hash.length, 'sha256');
+export async function verifyPbkdf2(parsed: Pbkdf2Hash, password: string, derive: Pbkdf2Derive): Promise<boolean> {
+  const candidate = await derive(password, parsed.salt, parsed.iterations, parsed.hash.length);
   return timingSafeEqual(candidate, parsed.hash);
 }

@@ -6,6 +6,7 @@
 import type { UsersConfig } from '../../config/users.js';
 import type { Database } from '../../storage/ports.js';
 import { createUserDirectory, type UserDirectoryWithStats } from './directory.js';
+import { createHashThreads, type HashThreads } from './hash-threads.js';
 import { createHashingQueue, type HashingQueue } from './hashing-queue.js';
 import { createLoginLockout, type LoginLockout } from './lockout.js';
 import { createPasswordHasher, type PasswordHasher } from './password-hasher.js';
@@ -15,6 +16,8 @@ import { createUserAdmin, type UserAdmin } from './user-admin.js';
 /** Everything user-related one process needs. */
 export interface UserServices {
   readonly queue: HashingQueue;
+  /** The low-priority threads the hashes run on; close() ends them. */
+  readonly threads: HashThreads;
   readonly hasher: PasswordHasher;
   readonly lockout: LoginLockout;
   readonly directory: UserDirectoryWithStats;
@@ -38,7 +41,8 @@ export interface UserServicesOptions {
 export function createUserServices(options: UserServicesOptions): UserServices {
   const { settings, db } = options;
   const queue = createHashingQueue(settings.hashing);
-  const hasher = createPasswordHasher({ fips: options.fips, argon2: settings.argon2, pbkdf2Iterations: settings.pbkdf2Iterations }, queue);
+  const threads = createHashThreads({ size: settings.hashing.maxConcurrent, nice: settings.hashing.nice });
+  const hasher = createPasswordHasher({ fips: options.fips, argon2: settings.argon2, pbkdf2Iterations: settings.pbkdf2Iterations }, queue, threads);
   const lockout = createLoginLockout(db.kv, { settings: settings.lockout, ...(options.now !== undefined && { now: options.now }) });
   const directory = createUserDirectory({ users: db.users, hasher, lockout, busy: () => queue.wouldShed(), ...(options.fhirBaseUrl !== undefined && { fhirBaseUrl: options.fhirBaseUrl }) });
   const admin = createUserAdmin({
@@ -50,5 +54,5 @@ export function createUserServices(options: UserServicesOptions): UserServices {
       return current !== undefined && !current.deleted;
     },
   });
-  return { queue, hasher, lockout, directory, admin };
+  return { queue, threads, hasher, lockout, directory, admin };
 }

@@ -18,7 +18,7 @@ import { uniqueUsername, userRecord } from './user-store-contract.js';
 export const testSettings: UsersConfig = {
   argon2: { memoryKiB: 8192, timeCost: 1, parallelism: 1 },
   pbkdf2Iterations: 1000,
-  hashing: { maxConcurrent: 2, maxWaiting: 32, budgetMsPerSecond: 0 },
+  hashing: { maxConcurrent: 2, maxWaiting: 32, budgetMsPerSecond: 0, nice: 0 },
   lockout: { accountFailures: 3, ipFailures: 5, baseSeconds: 60, maxSeconds: 600, windowSeconds: 900 },
 };
 

@@ -5,18 +5,25 @@
  * 503 SERVICE_UNAVAILABLE with Retry-After; and a CPU budget of hashing
  * milliseconds per second beyond which it sheds too.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import Fastify from 'fastify';
+import { createHashThreads, type HashThreads } from '../../../src/auth/users/hash-threads.js';
 import { createHashingQueue, PasswordHashingBusyError } from '../../../src/auth/users/hashing-queue.js';
 import { createPasswordHasher } from '../../../src/auth/users/password-hasher.js';
 import { errorHandlerPlugin } from '../../../src/errors/error-handler.js';
 
 const costs = { argon2: { memoryKiB: 8192, timeCost: 2, parallelism: 1 }, pbkdf2Iterations: 1000 };
+/** The hashing threads of one test, ended after it. */
+function threadsFor(t: TestContext, size: number): HashThreads {
+  const threads = createHashThreads({ size, nice: 0 });
+  t.after(() => threads.close());
+  return threads;
+}
 
-test('the queue runs at most maxConcurrent hashes at once, queues maxWaiting, and sheds the rest at once', async () => {
+test('the queue runs at most maxConcurrent hashes at once, queues maxWaiting, and sheds the rest at once', async (t) => {
   const queue = createHashingQueue({ maxConcurrent: 2, maxWaiting: 3 });
-  const hasher = createPasswordHasher({ fips: false, ...costs }, queue);
+  const hasher = createPasswordHasher({ fips: false, ...costs }, queue, threadsFor(t, 2));
   let peak = 0;
   const observe = setInterval(() => { peak = Math.max(peak, queue.stats().active); }, 1);
   const attempts = Array.from({ length: 8 }, (_, i) => hasher.hash(`password number ${String(i)}`).then(() => 'hashed', (error: unknown) => error));
@@ -34,11 +41,11 @@ test('the queue runs at most maxConcurrent hashes at once, queues maxWaiting, an
   assert.match(await hasher.hash('after the burst is over'), /^\$argon2id\$/);
 });
 
-test('a failing task frees its slot; a malformed stored hash verifies as false', async () => {
+test('a failing task frees its slot; a malformed stored hash verifies as false', async (t) => {
   const queue = createHashingQueue({ maxConcurrent: 1, maxWaiting: 0 });
   await assert.rejects(queue.run(() => Promise.reject(new Error('boom'))), /boom/);
   assert.equal(queue.stats().active, 0);
-  const hasher = createPasswordHasher({ fips: false, ...costs }, queue);
+  const hasher = createPasswordHasher({ fips: false, ...costs }, queue, threadsFor(t, 1));
   assert.equal(await hasher.verify('$argon2id$v=19$m=8192,t=1,p=1$bad$bad', 'whatever password'), false);
   assert.equal(await hasher.verify('$pbkdf2-sha256$i=1000,l=32$short$short', 'whatever password'), false);
   assert.equal(await hasher.verify('plain text', 'plain text'), false, 'a stored string in no known format matches nothing');
@@ -46,7 +53,7 @@ test('a failing task frees its slot; a malformed stored hash verifies as false',
 
 test('over HTTP: a route whose login meets a full queue answers 503 SERVICE_UNAVAILABLE with Retry-After', async (t) => {
   const queue = createHashingQueue({ maxConcurrent: 1, maxWaiting: 0 });
-  const hasher = createPasswordHasher({ fips: false, ...costs }, queue);
+  const hasher = createPasswordHasher({ fips: false, ...costs }, queue, threadsFor(t, 1));
   const stored = await hasher.hash('the stored password');
   const app = Fastify();
   t.after(() => app.close());
