@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { runSearchBench, searchBenchSizes } from './search.js';
-import { combineBursts, loginBurstAuthLimit, loginBurstConnections, loginBurstEnv, printLoginBurst, setupLoginUsers, startLoginBurst, type LoginBurstResult } from './login-burst.js';
+import { combineBursts, loginBurstAuthLimit, loginBurstConnections, loginBurstEnv, loginBurstRate, loginReadConnections, printLoginBurst, setupLoginUsers, startLoginBurst, type LoginBurstResult } from './login-burst.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -117,16 +117,14 @@ function waitForUrl(child: ChildProcess, event: string): Promise<string> {
   });
 }
 
-async function load(pid: number | undefined, url: string, options: { headers?: Record<string, string>; method?: 'GET' | 'POST'; body?: string } = {}): Promise<Measured> {
+/** `connections`: autocannon's connections, each sending its next request when the last is answered (default BENCH_CONNECTIONS). */
+async function load(pid: number | undefined, url: string, options: { headers?: Record<string, string>; method?: 'GET' | 'POST'; body?: string; connections?: number } = {}): Promise<Measured> {
   const before = cpuTimeUs(pid);
-  const result = await autocannon({ url, connections, duration: seconds, headers: options.headers ?? {}, method: options.method ?? 'GET', ...(options.body !== undefined && { body: options.body }) });
+  const result = await autocannon({
+    url, connections: options.connections ?? connections, duration: seconds, headers: options.headers ?? {}, method: options.method ?? 'GET',
+    ...(options.body !== undefined && { body: options.body }),
+  });
   return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, cpuUs: (cpuTimeUs(pid) - before) / Math.max(1, result.requests.total) };
-}
-
-async function sequence<T>(count: number, run: () => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  for (let i = 0; i < count; i += 1) results.push(await run());
-  return results;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -152,10 +150,13 @@ async function runScenario(scenario: Scenario): Promise<Measured> {
     const created = await fetch(`${base}/api/v1/patients`, { method: 'POST', headers: { ...auth, 'content-type': 'application/fhir+json' }, body: patient });
     const location = created.headers.get('location');
     if (created.status !== 201 || location === null) throw new Error(`setup: create answered ${created.status}`);
-    if (login === undefined || scenario.login !== 'burst') return await load(server.pid, `${base}${location}`, { headers: auth });
-    const burst = await startLoginBurst({ base, ...login, connections: loginBurstConnections });
+    if (login === undefined) return await load(server.pid, `${base}${location}`, { headers: auth });
+    // The pair reads on a few connections, with CPU to spare: p99 then shows what the logins take from the reads (login-burst.ts).
+    const reads = { headers: auth, connections: loginReadConnections };
+    if (scenario.login !== 'burst') return await load(server.pid, `${base}${location}`, reads);
+    const burst = await startLoginBurst({ base, ...login, connections: loginBurstConnections, rate: loginBurstRate });
     try {
-      const measured = await load(server.pid, `${base}${location}`, { headers: auth });
+      const measured = await load(server.pid, `${base}${location}`, reads);
       return { ...measured, burst: await burst.stop() };
     } finally {
       burst.end();
@@ -174,15 +175,32 @@ async function main(): Promise<void> {
   const certServer = spawn(process.execPath, [path.join(root, 'dist/main.js')], { cwd: certDir, env: { ...process.env, CADUCEUS_DATA_DIR: certDir, CADUCEUS_PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
   await waitForUrl(certServer, 'server.listening');
   await stop(certServer);
-  const bare = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench/bare-server.ts'), path.join(certDir, 'dev-cert.pem'), path.join(certDir, 'dev-key.pem')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  let baseline: Measured;
+  // The bare route, and the floor: the least an authenticated, encrypted, audited read does (floor-server.ts).
+  const reference = async (script: string, urlPath: string, headers: Record<string, string> = {}, variant: string[] = []): Promise<Measured> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', script), path.join(certDir, 'dev-cert.pem'), path.join(certDir, 'dev-key.pem'), ...variant], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const url = `${await waitForUrl(child, 'bare.listening')}${urlPath}`;
+      return await load(child.pid, url, { headers });
+    } finally {
+      await stop(child);
+    }
+  };
+  const bareRuns: Measured[] = [];
+  const floorRuns: Measured[] = [];
+  const leanFloorRuns: Measured[] = [];
+  // A bearer token as long as the CLI's (about 520 characters), so the floor's requests are the size of Caduceus's.
+  const floorHeaders = { authorization: `Bearer ${'x'.repeat(520)}` };
   try {
-    const bareUrl = `${await waitForUrl(bare, 'bare.listening')}/bare`;
-    baseline = medianOf(await sequence(rounds, () => load(bare.pid, bareUrl)));
+    for (let round = 0; round < rounds; round += 1) {
+      bareRuns.push(await reference('bare-server.ts', '/bare'));
+      floorRuns.push(await reference('floor-server.ts', '/api/v1/patients/bench', floorHeaders));
+      leanFloorRuns.push(await reference('floor-server.ts', '/api/v1/patients/bench', floorHeaders, ['unindexed']));
+    }
   } finally {
-    await stop(bare);
     rmSync(certDir, { recursive: true, force: true });
   }
+  const baseline = medianOf(bareRuns);
+  const floors = [['floor: least secure read', medianOf(floorRuns)], ['floor, audit search indexes off', medianOf(leanFloorRuns)]] as const;
 
   // Rounds interleave the scenarios, so that a slow minute on a shared machine hits all of them alike.
   const runs = new Map<string, Measured[]>(scenarios.map((scenario) => [scenario.name, []]));
@@ -199,8 +217,10 @@ async function main(): Promise<void> {
   console.log(`${connections} connections, ${seconds} s a measurement, medians of ${rounds} interleaved rounds, one server at a time`);
   console.table([
     { target: 'bare fastify GET /bare', 'req/s': Math.round(baseline.rps), 'p99 ms': baseline.p99, 'vs bare': '1.00', 'main thread CPU µs/req': Math.round(baseline.cpuUs), non2xx: baseline.non2xx },
+    ...floors.map(([target, floor]) => ({ target, 'req/s': Math.round(floor.rps), 'p99 ms': floor.p99, 'vs bare': (floor.rps / baseline.rps).toFixed(2), 'main thread CPU µs/req': Math.round(floor.cpuUs), non2xx: floor.non2xx })),
     ...[...results].map(([name, measured]) => ({
-      target: `caduceus ${name}`, 'req/s': Math.round(measured.rps), 'p99 ms': measured.p99, 'vs bare': (measured.rps / baseline.rps).toFixed(2), 'main thread CPU µs/req': Math.round(measured.cpuUs), non2xx: measured.non2xx,
+      // The login pair reads on a few connections: its req/s is not a capacity to compare with the bare route.
+      target: `caduceus ${name}`, 'req/s': Math.round(measured.rps), 'p99 ms': measured.p99, 'vs bare': name.includes('login') ? `(${String(loginReadConnections)} conn.)` : (measured.rps / baseline.rps).toFixed(2), 'main thread CPU µs/req': Math.round(measured.cpuUs), non2xx: measured.non2xx,
     })),
   ]);
   const figure = (name: string, field: 'rps' | 'cpuUs'): number => results.get(name)?.[field] ?? Number.NaN;

@@ -8,7 +8,7 @@
  * event and opening the sealed bodies of the page.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -101,20 +101,54 @@ async function serveAndMeasure(env: NodeJS.ProcessEnv, size: number): Promise<Ma
   }
 }
 
+/**
+ * The data folder of one size. With BENCH_SEARCH_KEEP set, `<keep>/<size>`
+ * is kept after the run and reused by the next one (seeding a million takes
+ * about half an hour: seed once, measure on a quiet machine later); a larger
+ * size starts from a copy of the smaller one. Otherwise a temporary folder,
+ * grown from one size to the next and removed at the end.
+ */
+interface SeedFolder {
+  readonly dir: string;
+  /** Patients already in it. */
+  readonly seeded: number;
+}
+
+const seededMarker = 'bench-seeded.json';
+
+function keptFolder(keep: string, size: number, previous: SeedFolder | undefined): SeedFolder {
+  const dir = path.join(keep, String(size));
+  if (existsSync(path.join(dir, seededMarker))) return { dir, seeded: size };
+  rmSync(dir, { recursive: true, force: true });
+  if (previous === undefined) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return { dir, seeded: 0 };
+  }
+  cpSync(previous.dir, dir, { recursive: true, filter: (source) => path.basename(source) !== seededMarker });
+  return { dir, seeded: previous.seeded };
+}
+
 /** Seeds to each size in turn and prints p50/p99 per query kind and overall. */
 export async function runSearchBench(sizes: readonly number[]): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'caduceus-bench-search-'));
+  const keep = process.env.BENCH_SEARCH_KEEP;
+  const scratch = keep === undefined ? mkdtempSync(path.join(tmpdir(), 'caduceus-bench-search-')) : undefined;
   // The server's development certificate is self-signed; this client only talks to it on loopback.
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
-  const env = { ...process.env, CADUCEUS_DATA_DIR: dir, CADUCEUS_PORT: '0', CADUCEUS_LOG_LEVEL: 'info', CADUCEUS_RATE_LIMIT: 'off' };
   const overall = new Map<number, number>();
   try {
-    let seeded = 0;
+    let folder: SeedFolder | undefined;
     for (const size of [...sizes].sort((a, b) => a - b)) {
-      const started = Date.now();
-      execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/search-seed.ts'), String(seeded), String(size)], { cwd: root, env, stdio: 'inherit' });
-      console.log(`seeded ${String(seeded)}..${String(size)} patients in ${String(Math.round((Date.now() - started) / 1000))} s`);
-      seeded = size;
+      folder = scratch === undefined ? keptFolder(keep!, size, folder) : { dir: scratch, seeded: folder?.seeded ?? 0 };
+      const env = { ...process.env, CADUCEUS_DATA_DIR: folder.dir, CADUCEUS_PORT: '0', CADUCEUS_LOG_LEVEL: 'info', CADUCEUS_RATE_LIMIT: 'off' };
+      if (folder.seeded < size) {
+        const started = Date.now();
+        execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/search-seed.ts'), String(folder.seeded), String(size)], { cwd: root, env, stdio: 'inherit' });
+        console.log(`seeded ${String(folder.seeded)}..${String(size)} patients in ${String(Math.round((Date.now() - started) / 1000))} s`);
+        if (scratch === undefined) writeFileSync(path.join(folder.dir, seededMarker), `${JSON.stringify({ size })}\n`);
+        folder = { dir: folder.dir, seeded: size };
+      } else {
+        console.log(`reusing ${folder.dir}: ${String(size)} patients seeded by an earlier run`);
+      }
       execFileSync('sync');
       const results = await serveAndMeasure(env, size);
       const all = [...results.values()].flat().sort((a, b) => a - b);
@@ -126,7 +160,7 @@ export async function runSearchBench(sizes: readonly number[]): Promise<void> {
       }).concat([{ query: 'all', 'p50 ms': percentile(all, 0.5).toFixed(2), 'p99 ms': percentile(all, 0.99).toFixed(2) }]));
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   }
   const [smallest, largest] = [Math.min(...sizes), Math.max(...sizes)];
   if (sizes.length > 1) {
