@@ -90,7 +90,7 @@ export function createHashingQueue(options: HashingQueueOptions): HashingQueue {
   let started = 0;
   let shed = 0;
   let overBudget = 0;
-  /** Moving average of a task's duration (ms), for Retry-After and the budget: argon2id takes ~50 ms here, PBKDF2 at 600 000 iterations ~430 ms. */
+  /** Moving average of a task's duration (ms), for Retry-After and the budget: argon2id takes 14–57 ms on 2 cores (quiet or loaded), PBKDF2 at 600 000 iterations 140–430 ms. */
   let averageMs = 100;
   /** The budget's bucket (ms); negative is debt, which admits nothing until refilled. */
   let tokens = budgetMsPerSecond;
