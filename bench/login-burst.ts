@@ -64,10 +64,11 @@ export const loginBurstAuthLimit = 'auth=1000000/1s';
 export const loginBurstConnections = Number(process.env.BENCH_LOGIN_CONNECTIONS ?? 48);
 
 /**
- * Logins a second (BENCH_LOGIN_RATE, default 50): five times what the
- * hashing budget checks on 2 cores (about 9), so the queue sheds most of
- * them, as in a shift change or a credential-stuffing run from many
- * addresses. `flood` posts again the moment each form is answered.
+ * Logins a second (BENCH_LOGIN_RATE, default 50): more than the hashing
+ * budget checks on 2 cores (about 40 argon2id a second when quiet, 9 when
+ * loaded), so the queue sheds some, as in a shift change or a
+ * credential-stuffing run from many addresses. `flood` posts again the
+ * moment each form is answered.
  */
 export const loginBurstRate: number | 'flood' = process.env.BENCH_LOGIN_RATE === 'flood' ? 'flood' : Number(process.env.BENCH_LOGIN_RATE ?? 50);
 

@@ -104,7 +104,7 @@ async function serveAndMeasure(env: NodeJS.ProcessEnv, size: number): Promise<Ma
 /**
  * The data folder of one size. With BENCH_SEARCH_KEEP set, `<keep>/<size>`
  * is kept after the run and reused by the next one (seeding a million takes
- * about half an hour: seed once, measure on a quiet machine later); a larger
+ * 14 to 25 minutes here: seed once, measure on a quiet machine later); a larger
  * size starts from a copy of the smaller one. Otherwise a temporary folder,
  * grown from one size to the next and removed at the end.
  */
