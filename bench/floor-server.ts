@@ -8,9 +8,9 @@
  * Per request: the six security headers; the bearer token hashed and looked
  * up in a map (what the gate's verified-token cache does when it hits); the
  * record's AES-256-GCM body opened with its AAD and parsed; an audit event
- * in canonical JSON, chained with SHA-256 and appended durably
- * (synchronous=FULL, group commit, on the worker thread of the real audit
- * appender) before the answer leaves; the answer with its ETag.
+ * recorded by Caduceus's own audit writer (canonical JSON, SHA-256 chain,
+ * group commit on its append worker, synchronous=FULL) and durable before
+ * the answer leaves; the answer with its ETag.
  *
  * With the argument `unindexed`, the audit table lacks the indexes the
  * audit-event search needs (time, subject, source address, resource).
@@ -25,57 +25,28 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify from 'fastify';
-import { canonicalJson } from '../src/audit/canonical.js';
-import { chainHash, GENESIS_PREV_HASH } from '../src/audit/chain.js';
+import { createAuditLog } from '../src/audit/writer.js';
 import { securityHeaders } from '../src/edge/security-headers.js';
-import { startBackgroundAppender } from '../src/storage/sqlite/background-appender.js';
+import { openLocalKeyManager } from '../src/keys/local/local-key-manager.js';
+import { SqliteAuditStore } from '../src/storage/sqlite/audit-store.js';
 import { openSqliteConnection } from '../src/storage/sqlite/connection.js';
 import { migrateSqlite } from '../src/storage/sqlite/migrate.js';
 import { sqliteAuditMigrations } from '../src/storage/sqlite/migrations.js';
-import type { AuditRow } from '../src/storage/ports.js';
 
 const [certPath = '', keyPath = '', variant = 'indexed'] = process.argv.slice(2);
 const dir = mkdtempSync(path.join(tmpdir(), 'caduceus-bench-floor-'));
 const auditFile = path.join(dir, 'audit.db');
-const setup = openSqliteConnection(auditFile);
-migrateSqlite(setup, sqliteAuditMigrations);
+const auditDb = openSqliteConnection(auditFile);
+migrateSqlite(auditDb, sqliteAuditMigrations);
 if (variant === 'unindexed') {
   // The audit table without the indexes that `GET /api/v1/audit-events` searches by: how much of the floor they are.
-  const indexes = setup.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL").pluck().all();
-  for (const name of indexes) setup.exec(`DROP INDEX "${name}"`);
+  const indexes = auditDb.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL").pluck().all();
+  for (const name of indexes) auditDb.exec(`DROP INDEX "${name}"`);
 }
-setup.close();
-const appender = startBackgroundAppender(auditFile, 5000);
-
-// The audit chain with group commit: events of one turn go in one append; one append in flight.
-let seq = 0;
-let prevHash = GENESIS_PREV_HASH;
-let batch: AuditRow[] = [];
-let waiters: (() => void)[] = [];
-let appending = false;
-function flush(): void {
-  if (appending || batch.length === 0) return;
-  const [rows, done] = [batch, waiters];
-  batch = [];
-  waiters = [];
-  appending = true;
-  void appender.append(rows).then(() => {
-    appending = false;
-    for (const resolve of done) resolve();
-    flush();
-  });
-}
-function audit(event: Record<string, unknown>): Promise<void> {
-  const payload = canonicalJson(event);
-  const previous = prevHash;
-  seq += 1;
-  prevHash = chainHash(previous, payload);
-  batch.push({ writerId: 'floor', seq, time: event.time as string, kind: 'event', payload, prevHash: previous, hash: prevHash });
-  return new Promise((resolve) => {
-    waiters.push(resolve);
-    if (waiters.length === 1) setImmediate(flush);
-  });
-}
+// Caduceus's own audit writer (group commit, hash chain, signed checkpoints) on its own append worker.
+const keys = await openLocalKeyManager({ path: path.join(dir, 'keyring.json') });
+const auditStore = new SqliteAuditStore(auditDb, auditFile, 5000);
+const audit = await createAuditLog({ store: auditStore, keys, checkpointIntervalMs: 60_000 });
 
 const key = randomBytes(32);
 const nonce = randomBytes(12);
@@ -109,12 +80,17 @@ app.get<{ Params: { id: string } }>('/api/v1/patients/:id', async (request, repl
   const decipher = createDecipheriv('aes-256-gcm', key, nonce).setAAD(aad).setAuthTag(tag);
   const body = JSON.parse(Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8')) as unknown;
   const { sub } = (request as unknown as { principal: Principal }).principal;
-  await audit({ time: new Date().toISOString(), sub, ip: request.ip, method: 'GET', path: request.url, status: 200, id: request.params.id });
+  await audit.record({
+    time: new Date().toISOString(), requestId: request.id, category: 'api',
+    actor: { subject: sub, client: null, role: 'clinician', sourceIp: request.ip },
+    action: { interaction: 'read', resourceType: 'Patient', resourceId: request.params.id },
+    outcome: { status: 200, code: null },
+  });
   void reply.header('etag', 'W/"1"').type('application/fhir+json; charset=utf-8');
   return body;
 });
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`${JSON.stringify({ event: 'bare.listening', url: address })}\n`);
 process.once('SIGTERM', () => {
-  void app.close().then(() => appender.close()).finally(() => { rmSync(dir, { recursive: true, force: true }); });
+  void app.close().then(() => audit.close()).then(() => auditStore.close()).then(() => keys.close()).then(() => { auditDb.close(); }).finally(() => { rmSync(dir, { recursive: true, force: true }); });
 });
