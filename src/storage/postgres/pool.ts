@@ -132,6 +132,11 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
   const guarded = guard === undefined ? undefined : guardClient(raw, guard);
   const client = guarded?.client ?? raw;
   let broken: Error | undefined;
+  // pg-pool removes its own 'error' listener while a client is checked out, and pg emits 'error' on a client
+  // whose server goes away between two statements (57P01 on a fast shutdown, ECONNRESET): with no listener
+  // that event ends the process. The loss is kept so the client is discarded, and the next statement fails.
+  const onLost = (error: Error): void => { broken = error; };
+  raw.on('error', onLost);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -153,6 +158,7 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
     }
     throw error;
   } finally {
+    raw.removeListener('error', onLost);
     raw.release(broken);
   }
 }

@@ -28,6 +28,25 @@ export function sqliteAuditFile(file: string): string {
 }
 
 /**
+ * Creates the file 0600 before SQLite opens it (SQLite gives its -wal and -shm
+ * files the database file's mode), and never opens a file that exists: closing
+ * any descriptor of a file drops every POSIX lock this process holds on it
+ * (SQLite "How To Corrupt", §2.2), so re-opening the audit file from the
+ * append worker while the main thread held it let an outside `sqlite3` reader
+ * delete the live WAL under the server.
+ */
+function createOwnerOnly(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
+  }
+  closeSync(fd);
+}
+
+/**
  * Opens the file (or `:memory:`) with the pragmas the design needs:
  * WAL so readers never block the writer; synchronous=FULL so a committed
  * audit row survives power loss (HIPAA 164.312(b)); foreign keys on; and a
@@ -41,8 +60,7 @@ export function openSqliteConnection(file: string, busyTimeoutMs = defaultBusyTi
   if (file !== ':memory:') {
     // 0700 folder, 0600 files: they hold sealed PHI and the audit log; only the owner may read them.
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
-    // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the database file's mode.
-    closeSync(openSync(file, 'a', 0o600));
+    createOwnerOnly(file);
   }
   const db = new BetterSqlite3(file, { timeout: busyTimeoutMs });
   try {
