@@ -40,7 +40,12 @@ const auditDb = openSqliteConnection(auditFile);
 migrateSqlite(auditDb, sqliteAuditMigrations);
 if (variant === 'unindexed') {
   // The audit table without the indexes that `GET /api/v1/audit-events` searches by: how much of the floor they are.
-  const indexes = auditDb.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL").pluck().all();
+  const indexes = auditDb
+    .prepare<[], string>(
+      "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log' AND sql IS NOT NULL",
+    )
+    .pluck()
+    .all();
   for (const name of indexes) auditDb.exec(`DROP INDEX "${name}"`);
 }
 // Caduceus's own audit writer (group commit, hash chain, signed checkpoints) on its own append worker.
@@ -51,12 +56,22 @@ const audit = await createAuditLog({ store: auditStore, keys, checkpointInterval
 const key = randomBytes(32);
 const nonce = randomBytes(12);
 const aad = Buffer.from('Patient/bench/1');
-const plaintext = JSON.stringify({ resourceType: 'Patient', id: 'bench', meta: { versionId: '1', lastUpdated: new Date().toISOString() }, name: [{ family: 'Chalmers', given: ['Peter', 'James'] }], gender: 'male', birthDate: '1974-12-25' });
+const plaintext = JSON.stringify({
+  resourceType: 'Patient',
+  id: 'bench',
+  meta: { versionId: '1', lastUpdated: new Date().toISOString() },
+  name: [{ family: 'Chalmers', given: ['Peter', 'James'] }],
+  gender: 'male',
+  birthDate: '1974-12-25',
+});
 const cipher = createCipheriv('aes-256-gcm', key, nonce).setAAD(aad);
 const sealed = Buffer.concat([cipher.update(plaintext), cipher.final()]);
 const tag = cipher.getAuthTag();
 
-interface Principal { readonly sub: string; readonly exp: number }
+interface Principal {
+  readonly sub: string;
+  readonly exp: number;
+}
 const verified = new Map<string, Principal>();
 
 const app = Fastify({ https: { cert: readFileSync(certPath), key: readFileSync(keyPath), minVersion: 'TLSv1.3' } });
@@ -81,7 +96,9 @@ app.get<{ Params: { id: string } }>('/api/v1/patients/:id', async (request, repl
   const body = JSON.parse(Buffer.concat([decipher.update(sealed), decipher.final()]).toString('utf8')) as unknown;
   const { sub } = (request as unknown as { principal: Principal }).principal;
   await audit.record({
-    time: new Date().toISOString(), requestId: request.id, category: 'api',
+    time: new Date().toISOString(),
+    requestId: request.id,
+    category: 'api',
     actor: { subject: sub, client: null, role: 'clinician', sourceIp: request.ip },
     action: { interaction: 'read', resourceType: 'Patient', resourceId: request.params.id },
     outcome: { status: 200, code: null },
@@ -92,5 +109,15 @@ app.get<{ Params: { id: string } }>('/api/v1/patients/:id', async (request, repl
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 process.stdout.write(`${JSON.stringify({ event: 'bare.listening', url: address })}\n`);
 process.once('SIGTERM', () => {
-  void app.close().then(() => audit.close()).then(() => auditStore.close()).then(() => keys.close()).then(() => { auditDb.close(); }).finally(() => { rmSync(dir, { recursive: true, force: true }); });
+  void app
+    .close()
+    .then(() => audit.close())
+    .then(() => auditStore.close())
+    .then(() => keys.close())
+    .then(() => {
+      auditDb.close();
+    })
+    .finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
 });

@@ -70,7 +70,8 @@ export const loginBurstConnections = Number(process.env.BENCH_LOGIN_CONNECTIONS 
  * credential-stuffing run from many addresses. `flood` posts again the
  * moment each form is answered.
  */
-export const loginBurstRate: number | 'flood' = process.env.BENCH_LOGIN_RATE === 'flood' ? 'flood' : Number(process.env.BENCH_LOGIN_RATE ?? 50);
+export const loginBurstRate: number | 'flood' =
+  process.env.BENCH_LOGIN_RATE === 'flood' ? 'flood' : Number(process.env.BENCH_LOGIN_RATE ?? 50);
 
 /**
  * Connections of the pair's read load (BENCH_LOGIN_READ_CONNECTIONS,
@@ -88,22 +89,50 @@ export const loginReadConnections = Number(process.env.BENCH_LOGIN_READ_CONNECTI
  * Creates the scenario's users and its public client with the operator
  * CLI, as an operator would (docs/users.md, docs/oauth.md).
  */
-export function setupLoginUsers(root: string, dir: string, env: NodeJS.ProcessEnv, count = 4): { clientId: string; usernames: string[] } {
+export function setupLoginUsers(
+  root: string,
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  count = 4,
+): { clientId: string; usernames: string[] } {
   const cli = path.join(root, 'dist/cli/main.js');
   const usernames: string[] = [];
   for (let i = 0; i < count; i += 1) {
     const username = `bench.user${String(i)}`;
     // Password on stdin (docs/users.md); nobody ever types it, so it is random.
     execFileSync(process.execPath, [cli, 'user', 'create', '--username', username, '--role', 'clinician', '--json'], {
-      cwd: dir, env, input: `${randomUUID()}-Bench\n`, stdio: ['pipe', 'ignore', 'inherit'],
+      cwd: dir,
+      env,
+      input: `${randomUUID()}-Bench\n`,
+      stdio: ['pipe', 'ignore', 'inherit'],
     });
     usernames.push(username);
   }
   const clientId = 'bench-login';
-  execFileSync(process.execPath, [
-    cli, 'client', 'create', '--name', 'Bench login', '--role', 'clinician', '--auth', 'none', '--grant', 'authorization_code',
-    '--redirect-uri', redirectUri, '--scope', 'openid user/*.rs', '--id', clientId, '--json',
-  ], { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(
+    process.execPath,
+    [
+      cli,
+      'client',
+      'create',
+      '--name',
+      'Bench login',
+      '--role',
+      'clinician',
+      '--auth',
+      'none',
+      '--grant',
+      'authorization_code',
+      '--redirect-uri',
+      redirectUri,
+      '--scope',
+      'openid user/*.rs',
+      '--id',
+      clientId,
+      '--json',
+    ],
+    { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   return { clientId, usernames };
 }
 
@@ -115,12 +144,21 @@ export interface LoginBurst {
 
 /** Forks the burst and waits until every sign-in form is open. */
 export async function startLoginBurst(target: LoginBurstTarget): Promise<LoginBurst> {
-  const child = fork(import.meta.filename, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (): Promise<unknown> => new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => { reject(new Error(`login burst exited with ${String(code)}`)); };
-    child.once('exit', onExit);
-    child.once('message', (message) => { child.off('exit', onExit); resolve(message); });
+  const child = fork(import.meta.filename, [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const next = (): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void => {
+        reject(new Error(`login burst exited with ${String(code)}`));
+      };
+      child.once('exit', onExit);
+      child.once('message', (message) => {
+        child.off('exit', onExit);
+        resolve(message);
+      });
+    });
   const ready = next();
   child.send(target);
   await ready;
@@ -137,26 +175,51 @@ export async function startLoginBurst(target: LoginBurstTarget): Promise<LoginBu
 }
 
 /** The rounds of one scenario together: the median rate, every count summed. */
-export function combineBursts(runs: readonly LoginBurstResult[], median: (values: readonly number[]) => number): LoginBurstResult {
+export function combineBursts(
+  runs: readonly LoginBurstResult[],
+  median: (values: readonly number[]) => number,
+): LoginBurstResult {
   const other: Record<string, number> = {};
-  for (const run of runs) for (const [status, count] of Object.entries(run.other)) other[status] = (other[status] ?? 0) + count;
+  for (const run of runs)
+    for (const [status, count] of Object.entries(run.other)) other[status] = (other[status] ?? 0) + count;
   const sum = (pick: (run: LoginBurstResult) => number): number => runs.reduce((total, run) => total + pick(run), 0);
-  return { seconds: sum((run) => run.seconds), rate: median(runs.map((run) => run.rate)), checked: sum((run) => run.checked), shed: sum((run) => run.shed), other, missed: sum((run) => run.missed), cores: median(runs.map((run) => run.cores)) };
+  return {
+    seconds: sum((run) => run.seconds),
+    rate: median(runs.map((run) => run.rate)),
+    checked: sum((run) => run.checked),
+    shed: sum((run) => run.shed),
+    other,
+    missed: sum((run) => run.missed),
+    cores: median(runs.map((run) => run.cores)),
+  };
 }
 
 /** The pair's figures: read req/s and p99 idle and during the burst, and what the burst did. */
-export function printLoginBurst(idle: { rps: number; p99: number } | undefined, during: { rps: number; p99: number; burst?: LoginBurstResult } | undefined): void {
+export function printLoginBurst(
+  idle: { rps: number; p99: number } | undefined,
+  during: { rps: number; p99: number; burst?: LoginBurstResult } | undefined,
+): void {
   if (during?.burst === undefined) return;
   const { burst } = during;
   const total = burst.checked + burst.shed + Object.values(burst.other).reduce((sum, count) => sum + count, 0);
-  const pace = loginBurstRate === 'flood' ? 'a flood (each form again as soon as answered)' : `${String(loginBurstRate)} logins/s scheduled`;
-  const ratios = idle === undefined ? '' : ` (p99 x${(during.p99 / idle.p99).toFixed(2)}, req/s x${(during.rps / idle.rps).toFixed(2)})`;
-  console.log(`login burst (issue 3): read ${idle === undefined ? '(idle not run)' : `${String(Math.round(idle.rps))} req/s, p99 ${String(idle.p99)} ms idle`}; `
-    + `${String(Math.round(during.rps))} req/s, p99 ${String(during.p99)} ms during the burst${ratios}`);
-  console.log(`  burst: ${pace}, ${String(loginBurstConnections)} forms, ${burst.rate.toFixed(1)} logins/s answered; of ${String(total)} logins ${String(burst.checked)} checked (401, one hash each), `
-    + `${String(burst.shed)} shed with 503 (${(100 * burst.shed / Math.max(1, total)).toFixed(1)}%)${Object.keys(burst.other).length > 0 ? `, other answers ${JSON.stringify(burst.other)}` : ''}`
-    + (burst.missed > 0 ? `; ${String(burst.missed)} scheduled logins not sent, every form busy` : '')
-    + `; the burst's own process used ${(100 * burst.cores).toFixed(0)} % of a core`);
+  const pace =
+    loginBurstRate === 'flood'
+      ? 'a flood (each form again as soon as answered)'
+      : `${String(loginBurstRate)} logins/s scheduled`;
+  const ratios =
+    idle === undefined
+      ? ''
+      : ` (p99 x${(during.p99 / idle.p99).toFixed(2)}, req/s x${(during.rps / idle.rps).toFixed(2)})`;
+  console.log(
+    `login burst (issue 3): read ${idle === undefined ? '(idle not run)' : `${String(Math.round(idle.rps))} req/s, p99 ${String(idle.p99)} ms idle`}; ` +
+      `${String(Math.round(during.rps))} req/s, p99 ${String(during.p99)} ms during the burst${ratios}`,
+  );
+  console.log(
+    `  burst: ${pace}, ${String(loginBurstConnections)} forms, ${burst.rate.toFixed(1)} logins/s answered; of ${String(total)} logins ${String(burst.checked)} checked (401, one hash each), ` +
+      `${String(burst.shed)} shed with 503 (${((100 * burst.shed) / Math.max(1, total)).toFixed(1)}%)${Object.keys(burst.other).length > 0 ? `, other answers ${JSON.stringify(burst.other)}` : ''}` +
+      (burst.missed > 0 ? `; ${String(burst.missed)} scheduled logins not sent, every form busy` : '') +
+      `; the burst's own process used ${(100 * burst.cores).toFixed(0)} % of a core`,
+  );
 }
 
 /** One sign-in form in a browser without JavaScript: its cookies and CSRF token. */
@@ -167,11 +230,20 @@ class Form {
 
   constructor(private readonly base: string) {}
 
-  async #request(method: 'GET' | 'POST', url: string, body?: string): Promise<{ status: number; location: string; text: string }> {
+  async #request(
+    method: 'GET' | 'POST',
+    url: string,
+    body?: string,
+  ): Promise<{ status: number; location: string; text: string }> {
     const cookie = [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     const response = await fetch(new URL(url, this.base), {
-      method, redirect: 'manual', ...(body !== undefined && { body }),
-      headers: { ...(cookie !== '' && { cookie }), ...(body !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }) },
+      method,
+      redirect: 'manual',
+      ...(body !== undefined && { body }),
+      headers: {
+        ...(cookie !== '' && { cookie }),
+        ...(body !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
     });
     for (const line of response.headers.getSetCookie()) {
       const [pair = ''] = line.split(';');
@@ -189,8 +261,13 @@ class Form {
   async open(clientId: string): Promise<void> {
     const challenge = createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
     const query = new URLSearchParams({
-      client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: 'openid', state: randomUUID(),
-      code_challenge: challenge, code_challenge_method: 'S256',
+      client_id: clientId,
+      response_type: 'code',
+      redirect_uri: redirectUri,
+      scope: 'openid',
+      state: randomUUID(),
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
     });
     const authorize = await this.#request('GET', `/authorize?${query.toString()}`);
     // Only the path: the Location names the issuer's host, the burst talks to the address it was given.
@@ -210,11 +287,13 @@ class Form {
 
 /** The child: opens the forms, then posts logins until told to stop. */
 async function runBurst(target: LoginBurstTarget, stopped: Promise<void>): Promise<LoginBurstResult> {
-  const forms = await Promise.all(Array.from({ length: target.connections }, async () => {
-    const form = new Form(target.base);
-    await form.open(target.clientId);
-    return form;
-  }));
+  const forms = await Promise.all(
+    Array.from({ length: target.connections }, async () => {
+      const form = new Form(target.base);
+      await form.open(target.clientId);
+      return form;
+    }),
+  );
   const counts = new Map<number, number>();
   let n = 0;
   const post = async (form: Form): Promise<void> => {
@@ -232,22 +311,43 @@ async function runBurst(target: LoginBurstTarget, stopped: Promise<void>): Promi
   process.send?.('ready');
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const missed = target.rate === 'flood' ? await flood(forms, post, stopped) : await paced(forms, post, stopped, target.rate);
+  const missed =
+    target.rate === 'flood' ? await flood(forms, post, stopped) : await paced(forms, post, stopped, target.rate);
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   const cores = (cpu.user + cpu.system) / 1e6 / seconds;
   const total = [...counts.values()].reduce((sum, count) => sum + count, 0);
-  const other = Object.fromEntries([...counts].filter(([status]) => status !== 401 && status !== 503).map(([status, count]) => [String(status), count]));
-  return { seconds, rate: total / seconds, checked: counts.get(401) ?? 0, shed: counts.get(503) ?? 0, other, missed, cores };
+  const other = Object.fromEntries(
+    [...counts]
+      .filter(([status]) => status !== 401 && status !== 503)
+      .map(([status, count]) => [String(status), count]),
+  );
+  return {
+    seconds,
+    rate: total / seconds,
+    checked: counts.get(401) ?? 0,
+    shed: counts.get(503) ?? 0,
+    other,
+    missed,
+    cores,
+  };
 }
 
 /** Every form posts again as soon as it is answered, ignoring Retry-After. */
-async function flood(forms: readonly Form[], post: (form: Form) => Promise<void>, stopped: Promise<void>): Promise<number> {
+async function flood(
+  forms: readonly Form[],
+  post: (form: Form) => Promise<void>,
+  stopped: Promise<void>,
+): Promise<number> {
   let running = true;
-  void stopped.then(() => { running = false; });
-  await Promise.all(forms.map(async (form) => {
-    while (running) await post(form);
-  }));
+  void stopped.then(() => {
+    running = false;
+  });
+  await Promise.all(
+    forms.map(async (form) => {
+      while (running) await post(form);
+    }),
+  );
   return 0;
 }
 
@@ -256,7 +356,12 @@ async function flood(forms: readonly Form[], post: (form: Form) => Promise<void>
  * the clock (not against the answers, so a slow server is not sent fewer);
  * answers how many found every form busy.
  */
-async function paced(forms: readonly Form[], post: (form: Form) => Promise<void>, stopped: Promise<void>, rate: number): Promise<number> {
+async function paced(
+  forms: readonly Form[],
+  post: (form: Form) => Promise<void>,
+  stopped: Promise<void>,
+  rate: number,
+): Promise<number> {
   const idle = [...forms];
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
@@ -270,7 +375,10 @@ async function paced(forms: readonly Form[], post: (form: Form) => Promise<void>
         missed += 1;
         continue;
       }
-      const done = post(form).then(() => { idle.push(form); inFlight.delete(done); });
+      const done = post(form).then(() => {
+        idle.push(form);
+        inFlight.delete(done);
+      });
       inFlight.add(done);
     }
   };
@@ -283,12 +391,21 @@ async function paced(forms: readonly Form[], post: (form: Form) => Promise<void>
 
 if (import.meta.filename === process.argv[1] && process.send !== undefined) {
   process.once('message', (target: LoginBurstTarget) => {
-    const stopped = new Promise<void>((resolve) => { process.on('message', (message) => { if (message === 'stop') resolve(); }); });
-    runBurst(target, stopped).then((result) => {
-      process.send?.(result, () => { process.disconnect(); });
-    }, (error: unknown) => {
-      console.error(`login burst: ${(error as Error).message}`);
-      process.exit(1);
+    const stopped = new Promise<void>((resolve) => {
+      process.on('message', (message) => {
+        if (message === 'stop') resolve();
+      });
     });
+    runBurst(target, stopped).then(
+      (result) => {
+        process.send?.(result, () => {
+          process.disconnect();
+        });
+      },
+      (error: unknown) => {
+        console.error(`login burst: ${(error as Error).message}`);
+        process.exit(1);
+      },
+    );
   });
 }

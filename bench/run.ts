@@ -12,7 +12,18 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { runSearchBench, searchBenchSizes } from './search.js';
-import { combineBursts, loginBurstAuthLimit, loginBurstConnections, loginBurstEnv, loginBurstRate, loginReadConnections, printLoginBurst, setupLoginUsers, startLoginBurst, type LoginBurstResult } from './login-burst.js';
+import {
+  combineBursts,
+  loginBurstAuthLimit,
+  loginBurstConnections,
+  loginBurstEnv,
+  loginBurstRate,
+  loginReadConnections,
+  printLoginBurst,
+  setupLoginUsers,
+  startLoginBurst,
+  type LoginBurstResult,
+} from './login-burst.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -40,8 +51,18 @@ const allScenarios: readonly Scenario[] = [
   { name: 'read, encryption off', env: { CADUCEUS_ENCRYPTION: 'off' }, request: 'read' },
   { name: 'create', env: {}, request: 'create' },
   { name: 'create, encryption off', env: { CADUCEUS_ENCRYPTION: 'off' }, request: 'create' },
-  { name: 'read, login pair idle', env: { ...loginBurstEnv, CADUCEUS_RATE_LIMIT: `${generousLimits},${loginBurstAuthLimit}` }, request: 'read', login: 'idle' },
-  { name: 'read during a login burst', env: { ...loginBurstEnv, CADUCEUS_RATE_LIMIT: `${generousLimits},${loginBurstAuthLimit}` }, request: 'read', login: 'burst' },
+  {
+    name: 'read, login pair idle',
+    env: { ...loginBurstEnv, CADUCEUS_RATE_LIMIT: `${generousLimits},${loginBurstAuthLimit}` },
+    request: 'read',
+    login: 'idle',
+  },
+  {
+    name: 'read during a login burst',
+    env: { ...loginBurstEnv, CADUCEUS_RATE_LIMIT: `${generousLimits},${loginBurstAuthLimit}` },
+    request: 'read',
+    login: 'burst',
+  },
 ];
 /**
  * BENCH_ONLY picks scenarios: names separated by `|` run exactly those
@@ -50,9 +71,19 @@ const allScenarios: readonly Scenario[] = [
  */
 const wanted = (process.env.BENCH_ONLY ?? '').split('|').filter(Boolean);
 const exact = allScenarios.filter((scenario) => wanted.includes(scenario.name));
-const scenarios = wanted.length === 0 ? allScenarios : exact.length > 0 ? exact : allScenarios.filter((scenario) => wanted.some((text) => scenario.name.includes(text)));
+const scenarios =
+  wanted.length === 0
+    ? allScenarios
+    : exact.length > 0
+      ? exact
+      : allScenarios.filter((scenario) => wanted.some((text) => scenario.name.includes(text)));
 
-const patient = JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Chalmers', given: ['Peter', 'James'] }], gender: 'male', birthDate: '1974-12-25' });
+const patient = JSON.stringify({
+  resourceType: 'Patient',
+  name: [{ family: 'Chalmers', given: ['Peter', 'James'] }],
+  gender: 'male',
+  birthDate: '1974-12-25',
+});
 
 interface Measured {
   readonly rps: number;
@@ -92,14 +123,21 @@ function medianOf(runs: readonly Measured[]): Measured {
     p99: median(runs.map((run) => run.p99)),
     non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
     cpuUs: median(runs.map((run) => run.cpuUs)),
-    ...(runs[0]?.burst !== undefined && { burst: combineBursts(runs.flatMap((run) => run.burst ?? []), median) }),
+    ...(runs[0]?.burst !== undefined && {
+      burst: combineBursts(
+        runs.flatMap((run) => run.burst ?? []),
+        median,
+      ),
+    }),
   };
 }
 
 function waitForUrl(child: ChildProcess, event: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => { reject(new Error(`no ${event} within 30 s`)); }, 30_000);
+    const timer = setTimeout(() => {
+      reject(new Error(`no ${event} within 30 s`));
+    }, 30_000);
     lines.on('line', (line) => {
       try {
         const parsed = JSON.parse(line) as { event?: string; address?: string; url?: string };
@@ -111,20 +149,37 @@ function waitForUrl(child: ChildProcess, event: string): Promise<string> {
           child.stdout!.resume();
           resolve(url);
         }
-      } catch { /* not a JSON line */ }
+      } catch {
+        /* not a JSON line */
+      }
     });
-    child.once('exit', (code) => { reject(new Error(`${event}: process exited with ${String(code)}`)); });
+    child.once('exit', (code) => {
+      reject(new Error(`${event}: process exited with ${String(code)}`));
+    });
   });
 }
 
 /** `connections`: autocannon's connections, each sending its next request when the last is answered (default BENCH_CONNECTIONS). */
-async function load(pid: number | undefined, url: string, options: { headers?: Record<string, string>; method?: 'GET' | 'POST'; body?: string; connections?: number } = {}): Promise<Measured> {
+async function load(
+  pid: number | undefined,
+  url: string,
+  options: { headers?: Record<string, string>; method?: 'GET' | 'POST'; body?: string; connections?: number } = {},
+): Promise<Measured> {
   const before = cpuTimeUs(pid);
   const result = await autocannon({
-    url, connections: options.connections ?? connections, duration: seconds, headers: options.headers ?? {}, method: options.method ?? 'GET',
+    url,
+    connections: options.connections ?? connections,
+    duration: seconds,
+    headers: options.headers ?? {},
+    method: options.method ?? 'GET',
     ...(options.body !== undefined && { body: options.body }),
   });
-  return { rps: result.requests.average, p99: result.latency.p99, non2xx: result.non2xx, cpuUs: (cpuTimeUs(pid) - before) / Math.max(1, result.requests.total) };
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    cpuUs: (cpuTimeUs(pid) - before) / Math.max(1, result.requests.total),
+  };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -137,17 +192,40 @@ async function stop(child: ChildProcess): Promise<void> {
 /** Starts Caduceus with the scenario's settings, runs its load, stops it. */
 async function runScenario(scenario: Scenario): Promise<Measured> {
   const dir = mkdtempSync(path.join(tmpdir(), 'caduceus-bench-'));
-  const env = { ...process.env, CADUCEUS_DATA_DIR: dir, CADUCEUS_PORT: '0', CADUCEUS_LOG_LEVEL: 'info', CADUCEUS_RATE_LIMIT: generousLimits, ...scenario.env };
-  const server = spawn(process.execPath, [path.join(root, 'dist/main.js')], { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = {
+    ...process.env,
+    CADUCEUS_DATA_DIR: dir,
+    CADUCEUS_PORT: '0',
+    CADUCEUS_LOG_LEVEL: 'info',
+    CADUCEUS_RATE_LIMIT: generousLimits,
+    ...scenario.env,
+  };
+  const server = spawn(process.execPath, [path.join(root, 'dist/main.js')], {
+    cwd: dir,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const base = (await waitForUrl(server, 'server.listening')).replace(/\/$/, '');
-    const token = execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), 'token', 'issue', '--role', 'clinician', '--ttl', '1h'], { cwd: dir, env, encoding: 'utf8' }).trim();
+    const token = execFileSync(
+      process.execPath,
+      [path.join(root, 'dist/cli/main.js'), 'token', 'issue', '--role', 'clinician', '--ttl', '1h'],
+      { cwd: dir, env, encoding: 'utf8' },
+    ).trim();
     const auth = { authorization: `Bearer ${token}` };
     const login = scenario.login === undefined ? undefined : setupLoginUsers(root, dir, env);
     if (scenario.request === 'create') {
-      return await load(server.pid, `${base}/api/v1/patients`, { method: 'POST', headers: { ...auth, 'content-type': 'application/fhir+json' }, body: patient });
+      return await load(server.pid, `${base}/api/v1/patients`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/fhir+json' },
+        body: patient,
+      });
     }
-    const created = await fetch(`${base}/api/v1/patients`, { method: 'POST', headers: { ...auth, 'content-type': 'application/fhir+json' }, body: patient });
+    const created = await fetch(`${base}/api/v1/patients`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/fhir+json' },
+      body: patient,
+    });
     const location = created.headers.get('location');
     if (created.status !== 201 || location === null) throw new Error(`setup: create answered ${created.status}`);
     if (login === undefined) return await load(server.pid, `${base}${location}`, { headers: auth });
@@ -172,12 +250,32 @@ async function main(): Promise<void> {
   process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
   // The baseline uses a development certificate made by a throwaway Caduceus start.
   const certDir = mkdtempSync(path.join(tmpdir(), 'caduceus-bench-cert-'));
-  const certServer = spawn(process.execPath, [path.join(root, 'dist/main.js')], { cwd: certDir, env: { ...process.env, CADUCEUS_DATA_DIR: certDir, CADUCEUS_PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const certServer = spawn(process.execPath, [path.join(root, 'dist/main.js')], {
+    cwd: certDir,
+    env: { ...process.env, CADUCEUS_DATA_DIR: certDir, CADUCEUS_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await waitForUrl(certServer, 'server.listening');
   await stop(certServer);
   // The bare route, and the floor: the least an authenticated, encrypted, audited read does (floor-server.ts).
-  const reference = async (script: string, urlPath: string, headers: Record<string, string> = {}, variant: string[] = []): Promise<Measured> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', script), path.join(certDir, 'dev-cert.pem'), path.join(certDir, 'dev-key.pem'), ...variant], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const reference = async (
+    script: string,
+    urlPath: string,
+    headers: Record<string, string> = {},
+    variant: string[] = [],
+  ): Promise<Measured> => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(root, 'bench', script),
+        path.join(certDir, 'dev-cert.pem'),
+        path.join(certDir, 'dev-key.pem'),
+        ...variant,
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     try {
       const url = `${await waitForUrl(child, 'bare.listening')}${urlPath}`;
       return await load(child.pid, url, { headers });
@@ -200,13 +298,19 @@ async function main(): Promise<void> {
     rmSync(certDir, { recursive: true, force: true });
   }
   const baseline = medianOf(bareRuns);
-  const floors = [['floor: least secure read', medianOf(floorRuns)], ['floor, audit search indexes off', medianOf(leanFloorRuns)]] as const;
+  const floors = [
+    ['floor: least secure read', medianOf(floorRuns)],
+    ['floor, audit search indexes off', medianOf(leanFloorRuns)],
+  ] as const;
 
   // Rounds interleave the scenarios, so that a slow minute on a shared machine hits all of them alike.
   const runs = new Map<string, Measured[]>(scenarios.map((scenario) => [scenario.name, []]));
   for (let round = 0; round < rounds; round += 1) {
     // Each round starts one scenario later, so no scenario always follows the creates' disk writes.
-    for (const scenario of [...scenarios.slice(round % scenarios.length), ...scenarios.slice(0, round % scenarios.length)]) {
+    for (const scenario of [
+      ...scenarios.slice(round % scenarios.length),
+      ...scenarios.slice(0, round % scenarios.length),
+    ]) {
       runs.get(scenario.name)!.push(await runScenario(scenario));
       // Written pages go to disk now, not during the next measurement.
       execFileSync('sync');
@@ -214,20 +318,45 @@ async function main(): Promise<void> {
   }
   const results = new Map([...runs].map(([name, measured]) => [name, medianOf(measured)]));
 
-  console.log(`${connections} connections, ${seconds} s a measurement, medians of ${rounds} interleaved rounds, one server at a time`);
+  console.log(
+    `${connections} connections, ${seconds} s a measurement, medians of ${rounds} interleaved rounds, one server at a time`,
+  );
   console.table([
-    { target: 'bare fastify GET /bare', 'req/s': Math.round(baseline.rps), 'p99 ms': baseline.p99, 'vs bare': '1.00', 'main thread CPU µs/req': Math.round(baseline.cpuUs), non2xx: baseline.non2xx },
-    ...floors.map(([target, floor]) => ({ target, 'req/s': Math.round(floor.rps), 'p99 ms': floor.p99, 'vs bare': (floor.rps / baseline.rps).toFixed(2), 'main thread CPU µs/req': Math.round(floor.cpuUs), non2xx: floor.non2xx })),
+    {
+      target: 'bare fastify GET /bare',
+      'req/s': Math.round(baseline.rps),
+      'p99 ms': baseline.p99,
+      'vs bare': '1.00',
+      'main thread CPU µs/req': Math.round(baseline.cpuUs),
+      non2xx: baseline.non2xx,
+    },
+    ...floors.map(([target, floor]) => ({
+      target,
+      'req/s': Math.round(floor.rps),
+      'p99 ms': floor.p99,
+      'vs bare': (floor.rps / baseline.rps).toFixed(2),
+      'main thread CPU µs/req': Math.round(floor.cpuUs),
+      non2xx: floor.non2xx,
+    })),
     ...[...results].map(([name, measured]) => ({
       // The login pair reads on a few connections: its req/s is not a capacity to compare with the bare route.
-      target: `caduceus ${name}`, 'req/s': Math.round(measured.rps), 'p99 ms': measured.p99, 'vs bare': name.includes('login') ? `(${String(loginReadConnections)} conn.)` : (measured.rps / baseline.rps).toFixed(2), 'main thread CPU µs/req': Math.round(measured.cpuUs), non2xx: measured.non2xx,
+      target: `caduceus ${name}`,
+      'req/s': Math.round(measured.rps),
+      'p99 ms': measured.p99,
+      'vs bare': name.includes('login')
+        ? `(${String(loginReadConnections)} conn.)`
+        : (measured.rps / baseline.rps).toFixed(2),
+      'main thread CPU µs/req': Math.round(measured.cpuUs),
+      non2xx: measured.non2xx,
     })),
   ]);
   const figure = (name: string, field: 'rps' | 'cpuUs'): number => results.get(name)?.[field] ?? Number.NaN;
   // Cost as lost throughput, and as added CPU per request (steadier on a shared machine).
   const cost = (on: string, off: string): string =>
     `${(100 * (1 - figure(on, 'rps') / figure(off, 'rps'))).toFixed(1)}% of req/s, ${(100 * (figure(on, 'cpuUs') / figure(off, 'cpuUs') - 1)).toFixed(1)}% more CPU per request`;
-  console.log(`read ratio (caduceus / bare): ${(figure('read', 'rps') / baseline.rps).toFixed(2)}  (issue 2 target >= 0.5)`);
+  console.log(
+    `read ratio (caduceus / bare): ${(figure('read', 'rps') / baseline.rps).toFixed(2)}  (issue 2 target >= 0.5)`,
+  );
   console.log(`rate limiter cost on reads: ${cost('read', 'read, rate limiting off')}  (issue 5 target < 5%)`);
   console.log(`encryption cost on reads: ${cost('read', 'read, encryption off')}  (issue 4 target < 15%)`);
   console.log(`encryption cost on creates: ${cost('create', 'create, encryption off')}`);

@@ -27,7 +27,12 @@ const config = loadConfig();
 const logger = pino({ level: 'warn' });
 const breakers = createBreakers(createSecurityEvents(logger));
 const runtime = await openRuntime(config, logger, { bulkLoad: true });
-const protection = await openKeyProtection(config, { masterKey: runtime.masterKey, dataKeys: runtime.db.dataKeys, breakers, logger });
+const protection = await openKeyProtection(config, {
+  masterKey: runtime.masterKey,
+  dataKeys: runtime.db.dataKeys,
+  breakers,
+  logger,
+});
 // Blind index tokens under the index key, exactly as the server writes them (docs/blind-indexes.md).
 const search = await openSearchTokenization({ wrapper: protection.wrapper, store: runtime.db.indexKeys, logger });
 try {
@@ -36,10 +41,14 @@ try {
   if (patients?.type !== 'Patient') throw new Error('no Patient definition');
   const started = performance.now();
   for (let start = from; start < to; start += concurrency) {
-    const batch = Array.from({ length: Math.min(concurrency, to - start) }, (_, i) => engine.create(patients, benchPatient(start + i)));
+    const batch = Array.from({ length: Math.min(concurrency, to - start) }, (_, i) =>
+      engine.create(patients, benchPatient(start + i)),
+    );
     await Promise.all(batch);
     if ((start - from) % 100_000 < concurrency && start > from) {
-      process.stderr.write(`  seeded ${String(start)} (${Math.round((start - from) / ((performance.now() - started) / 1000))}/s)\n`);
+      process.stderr.write(
+        `  seeded ${String(start)} (${Math.round((start - from) / ((performance.now() - started) / 1000))}/s)\n`,
+      );
     }
   }
 } finally {

@@ -23,25 +23,40 @@ interface QueryKind {
   query(patient: Record<string, unknown>): string;
 }
 
-interface BenchName { family: string; given: string[] }
+interface BenchName {
+  family: string;
+  given: string[];
+}
 const nameOf = (patient: Record<string, unknown>): BenchName => (patient.name as BenchName[])[0]!;
 const birthDateOf = (patient: Record<string, unknown>): string => patient.birthDate as string;
-const identifierOf = (patient: Record<string, unknown>): { system: string; value: string } => (patient.identifier as { system: string; value: string }[])[0]!;
+const identifierOf = (patient: Record<string, unknown>): { system: string; value: string } =>
+  (patient.identifier as { system: string; value: string }[])[0]!;
 
 const queryKinds: readonly QueryKind[] = [
-  { name: 'identifier system|value', query: (p) => `identifier=${encodeURIComponent(`${identifierOf(p).system}|${identifierOf(p).value}`)}` },
+  {
+    name: 'identifier system|value',
+    query: (p) => `identifier=${encodeURIComponent(`${identifierOf(p).system}|${identifierOf(p).value}`)}`,
+  },
   { name: 'family exact', query: (p) => `family=${encodeURIComponent(nameOf(p).family)}` },
   { name: 'family prefix (3)', query: (p) => `family=${encodeURIComponent(nameOf(p).family.slice(0, 3))}` },
   { name: 'name (given)', query: (p) => `name=${encodeURIComponent(nameOf(p).given[0]!)}` },
   { name: 'birthdate day', query: (p) => `birthdate=${birthDateOf(p)}` },
-  { name: 'given + birth year', query: (p) => `given=${encodeURIComponent(nameOf(p).given[0]!)}&birthdate=${birthDateOf(p).slice(0, 4)}` },
-  { name: 'gender + family', query: (p) => `gender=${String(p.gender)}&family=${encodeURIComponent(nameOf(p).family)}` },
+  {
+    name: 'given + birth year',
+    query: (p) => `given=${encodeURIComponent(nameOf(p).given[0]!)}&birthdate=${birthDateOf(p).slice(0, 4)}`,
+  },
+  {
+    name: 'gender + family',
+    query: (p) => `gender=${String(p.gender)}&family=${encodeURIComponent(nameOf(p).family)}`,
+  },
 ];
 
 function waitForUrl(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
-    const timer = setTimeout(() => { reject(new Error('server did not listen within 60 s')); }, 60_000);
+    const timer = setTimeout(() => {
+      reject(new Error('server did not listen within 60 s'));
+    }, 60_000);
     lines.on('line', (line) => {
       try {
         const parsed = JSON.parse(line) as { event?: string; address?: string };
@@ -51,9 +66,13 @@ function waitForUrl(child: ChildProcess): Promise<string> {
           child.stdout!.resume();
           resolve(parsed.address.replace(/\/$/, ''));
         }
-      } catch { /* not a JSON line */ }
+      } catch {
+        /* not a JSON line */
+      }
     });
-    child.once('exit', (code) => { reject(new Error(`server exited with ${String(code)}`)); });
+    child.once('exit', (code) => {
+      reject(new Error(`server exited with ${String(code)}`));
+    });
   });
 }
 
@@ -63,7 +82,7 @@ function percentile(sorted: readonly number[], p: number): number {
 
 /** Deterministic sample of patient numbers below `size`. */
 function sampleOf(size: number, count: number, salt: number): number[] {
-  return Array.from({ length: count }, (_, i) => (Math.imul(i + 1, 2_654_435_761) + salt * 97) % size >>> 0);
+  return Array.from({ length: count }, (_, i) => ((Math.imul(i + 1, 2_654_435_761) + salt * 97) % size) >>> 0);
 }
 
 /** Latencies (ms) of each query kind against a running server. */
@@ -89,10 +108,17 @@ async function measure(base: string, token: string, size: number): Promise<Map<s
 }
 
 async function serveAndMeasure(env: NodeJS.ProcessEnv, size: number): Promise<Map<string, number[]>> {
-  const server = spawn(process.execPath, [path.join(root, 'dist/main.js')], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = spawn(process.execPath, [path.join(root, 'dist/main.js')], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     const base = await waitForUrl(server);
-    const token = execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), 'token', 'issue', '--role', 'admin', '--ttl', '1h'], { env, encoding: 'utf8' }).trim();
+    const token = execFileSync(
+      process.execPath,
+      [path.join(root, 'dist/cli/main.js'), 'token', 'issue', '--role', 'admin', '--ttl', '1h'],
+      { env, encoding: 'utf8' },
+    ).trim();
     return await measure(base, token, size);
   } finally {
     const exited = new Promise((resolve) => server.once('exit', resolve));
@@ -139,11 +165,23 @@ export async function runSearchBench(sizes: readonly number[]): Promise<void> {
     let folder: SeedFolder | undefined;
     for (const size of [...sizes].sort((a, b) => a - b)) {
       folder = scratch === undefined ? keptFolder(keep!, size, folder) : { dir: scratch, seeded: folder?.seeded ?? 0 };
-      const env = { ...process.env, CADUCEUS_DATA_DIR: folder.dir, CADUCEUS_PORT: '0', CADUCEUS_LOG_LEVEL: 'info', CADUCEUS_RATE_LIMIT: 'off' };
+      const env = {
+        ...process.env,
+        CADUCEUS_DATA_DIR: folder.dir,
+        CADUCEUS_PORT: '0',
+        CADUCEUS_LOG_LEVEL: 'info',
+        CADUCEUS_RATE_LIMIT: 'off',
+      };
       if (folder.seeded < size) {
         const started = Date.now();
-        execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'bench/search-seed.ts'), String(folder.seeded), String(size)], { cwd: root, env, stdio: 'inherit' });
-        console.log(`seeded ${String(folder.seeded)}..${String(size)} patients in ${String(Math.round((Date.now() - started) / 1000))} s`);
+        execFileSync(
+          process.execPath,
+          ['--import', 'tsx', path.join(root, 'bench/search-seed.ts'), String(folder.seeded), String(size)],
+          { cwd: root, env, stdio: 'inherit' },
+        );
+        console.log(
+          `seeded ${String(folder.seeded)}..${String(size)} patients in ${String(Math.round((Date.now() - started) / 1000))} s`,
+        );
         if (scratch === undefined) writeFileSync(path.join(folder.dir, seededMarker), `${JSON.stringify({ size })}\n`);
         folder = { dir: folder.dir, seeded: size };
       } else {
@@ -153,18 +191,32 @@ export async function runSearchBench(sizes: readonly number[]): Promise<void> {
       const results = await serveAndMeasure(env, size);
       const all = [...results.values()].flat().sort((a, b) => a - b);
       overall.set(size, percentile(all, 0.5));
-      console.log(`patient search at ${size.toLocaleString('en')} patients (${String(samplesPerKind)} searches a kind, one at a time):`);
-      console.table([...results].map(([name, times]) => {
-        const sorted = [...times].sort((a, b) => a - b);
-        return { query: name, 'p50 ms': percentile(sorted, 0.5).toFixed(2), 'p99 ms': percentile(sorted, 0.99).toFixed(2) };
-      }).concat([{ query: 'all', 'p50 ms': percentile(all, 0.5).toFixed(2), 'p99 ms': percentile(all, 0.99).toFixed(2) }]));
+      console.log(
+        `patient search at ${size.toLocaleString('en')} patients (${String(samplesPerKind)} searches a kind, one at a time):`,
+      );
+      console.table(
+        [...results]
+          .map(([name, times]) => {
+            const sorted = [...times].sort((a, b) => a - b);
+            return {
+              query: name,
+              'p50 ms': percentile(sorted, 0.5).toFixed(2),
+              'p99 ms': percentile(sorted, 0.99).toFixed(2),
+            };
+          })
+          .concat([
+            { query: 'all', 'p50 ms': percentile(all, 0.5).toFixed(2), 'p99 ms': percentile(all, 0.99).toFixed(2) },
+          ]),
+      );
     }
   } finally {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   }
   const [smallest, largest] = [Math.min(...sizes), Math.max(...sizes)];
   if (sizes.length > 1) {
-    console.log(`search p50 ${overall.get(largest)!.toFixed(2)} ms at ${String(largest)} vs ${overall.get(smallest)!.toFixed(2)} ms at ${String(smallest)}: ${(overall.get(largest)! / overall.get(smallest)!).toFixed(2)}x  (issue 4 target: p50 < 5 ms, at most 2x)`);
+    console.log(
+      `search p50 ${overall.get(largest)!.toFixed(2)} ms at ${String(largest)} vs ${overall.get(smallest)!.toFixed(2)} ms at ${String(smallest)}: ${(overall.get(largest)! / overall.get(smallest)!).toFixed(2)}x  (issue 4 target: p50 < 5 ms, at most 2x)`,
+    );
   }
 }
 

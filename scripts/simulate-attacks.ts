@@ -21,7 +21,8 @@ import { formatTable, matches, storedAlerts, type ResultRow, type Summary } from
 import { assignCareTeam, createPatients, patientsNeeded, proxyTrusted, randomAddress } from './attacks/setup.js';
 import type { Scenario, ScenarioOutcome, SimulationContext, TokenNeed } from './attacks/types.js';
 
-const usage = 'usage: npm run simulate:attacks -- --url https://HOST:PORT --ca CERT.pem --data-dir DIR [--json] [--wait SECONDS]';
+const usage =
+  'usage: npm run simulate:attacks -- --url https://HOST:PORT --ca CERT.pem --data-dir DIR [--json] [--wait SECONDS]';
 
 interface Options {
   readonly url: string;
@@ -34,17 +35,39 @@ interface Options {
 function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
-    options: { url: { type: 'string' }, ca: { type: 'string' }, 'data-dir': { type: 'string' }, json: { type: 'boolean', default: false }, wait: { type: 'string', default: '20' } },
+    options: {
+      url: { type: 'string' },
+      ca: { type: 'string' },
+      'data-dir': { type: 'string' },
+      json: { type: 'boolean', default: false },
+      wait: { type: 'string', default: '20' },
+    },
     strict: true,
   });
   const waitSeconds = Number(values.wait);
-  if (values.url === undefined || values.ca === undefined || values['data-dir'] === undefined || !(waitSeconds >= 1 && waitSeconds <= 600)) throw new TypeError(usage);
-  return { url: values.url, ca: values.ca, dataDir: path.resolve(values['data-dir']), json: values.json, waitMs: waitSeconds * 1000 };
+  if (
+    values.url === undefined ||
+    values.ca === undefined ||
+    values['data-dir'] === undefined ||
+    !(waitSeconds >= 1 && waitSeconds <= 600)
+  )
+    throw new TypeError(usage);
+  return {
+    url: values.url,
+    ca: values.ca,
+    dataDir: path.resolve(values['data-dir']),
+    json: values.json,
+    waitMs: waitSeconds * 1000,
+  };
 }
 
 /** Every token need once: the simulation's own (setup clinician, auditor) and each scenario's. */
 function tokenNeeds(list: readonly Scenario[]): TokenNeed[] {
-  const own: TokenNeed[] = [{ name: 'setup', role: 'clinician' }, { name: 'auditor', role: 'auditor' }, { name: 'care-admin', role: 'admin' }];
+  const own: TokenNeed[] = [
+    { name: 'setup', role: 'clinician' },
+    { name: 'auditor', role: 'auditor' },
+    { name: 'care-admin', role: 'admin' },
+  ];
   const byName = new Map([...own, ...list.flatMap((scenario) => scenario.tokens)].map((need) => [need.name, need]));
   return [...byName.values()];
 }
@@ -60,31 +83,68 @@ async function runScenario(scenario: Scenario, context: SimulationContext): Prom
 }
 
 /** Polls the alerts API until every scenario that ran has its alert, or the wait is over. */
-async function waitForAlerts(api: ApiClient, token: string, from: string | null, since: string, outcomes: ReadonlyMap<Scenario, ScenarioOutcome | Error>, waitMs: number): Promise<Alert[]> {
+async function waitForAlerts(
+  api: ApiClient,
+  token: string,
+  from: string | null,
+  since: string,
+  outcomes: ReadonlyMap<Scenario, ScenarioOutcome | Error>,
+  waitMs: number,
+): Promise<Alert[]> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const alerts = await storedAlerts(api, token, from, since);
     const expected = [...outcomes].filter(([, outcome]) => outcome instanceof Error || outcome.status === 'ran');
-    const missing = expected.filter(([scenario, outcome]) => !alerts.some((alert) => matches(alert, scenario.kind, outcome instanceof Error ? null : outcome)));
+    const missing = expected.filter(
+      ([scenario, outcome]) =>
+        !alerts.some((alert) => matches(alert, scenario.kind, outcome instanceof Error ? null : outcome)),
+    );
     if (missing.length === 0 || Date.now() > deadline) return alerts;
     await sleep(500);
   }
 }
 
-function summarize(since: string, trusted: boolean, outcomes: ReadonlyMap<Scenario, ScenarioOutcome | Error>, alerts: readonly Alert[]): Summary {
+function summarize(
+  since: string,
+  trusted: boolean,
+  outcomes: ReadonlyMap<Scenario, ScenarioOutcome | Error>,
+  alerts: readonly Alert[],
+): Summary {
   const results: ResultRow[] = alertKinds.map((kind) => {
     const entry = [...outcomes].find(([scenario]) => scenario.kind === kind);
-    if (entry === undefined) return { kind, scenario: '(none)', status: 'failed', note: 'no scenario for this kind', raised: alerts.some((alert) => alert.kind === kind) };
+    if (entry === undefined)
+      return {
+        kind,
+        scenario: '(none)',
+        status: 'failed',
+        note: 'no scenario for this kind',
+        raised: alerts.some((alert) => alert.kind === kind),
+      };
     const [scenario, outcome] = entry;
-    if (outcome instanceof Error) return { kind, scenario: scenario.description, status: 'failed', note: `failed: ${outcome.message}`, raised: alerts.some((alert) => matches(alert, kind, null)) };
-    return { kind, scenario: scenario.description, status: outcome.status, note: outcome.note, raised: alerts.some((alert) => matches(alert, kind, outcome)) };
+    if (outcome instanceof Error)
+      return {
+        kind,
+        scenario: scenario.description,
+        status: 'failed',
+        note: `failed: ${outcome.message}`,
+        raised: alerts.some((alert) => matches(alert, kind, null)),
+      };
+    return {
+      kind,
+      scenario: scenario.description,
+      status: outcome.status,
+      note: outcome.note,
+      raised: alerts.some((alert) => matches(alert, kind, outcome)),
+    };
   });
   const missing = results.filter((row) => row.status !== 'skipped' && !row.raised).map((row) => row.kind);
   return { ok: missing.length === 0, since, proxyTrusted: trusted, results, missing };
 }
 
 async function simulate(options: Options): Promise<Summary> {
-  const progress = (line: string): void => { process.stderr.write(`simulate-attacks: ${line}\n`); };
+  const progress = (line: string): void => {
+    process.stderr.write(`simulate-attacks: ${line}\n`);
+  };
   const settings = serverSettings(options.dataDir);
   const runId = randomBytes(4).toString('hex');
   // A second early: the server stamps alerts with its own clock, on this machine or one close to it.
@@ -101,10 +161,17 @@ async function simulate(options: Options): Promise<Summary> {
     progress('creating synthetic patients');
     const ids = await createPatients(api, tokens.get('setup')!, home, family, patientsNeeded(settings));
     // Clinicians and nurses reach only assigned patients: the insiders of the scenarios are assigned to the synthetic ones.
-    const insiders = needs.filter((need) => (need.role === 'clinician' || need.role === 'nurse') && need.name !== 'setup').map((need) => subjectOf(need, runId));
+    const insiders = needs
+      .filter((need) => (need.role === 'clinician' || need.role === 'nurse') && need.name !== 'setup')
+      .map((need) => subjectOf(need, runId));
     await assignCareTeam(api, tokens.get('care-admin')!, home, insiders, ids);
     const context: SimulationContext = {
-      api, runId, settings, proxyTrusted: trusted, home, progress,
+      api,
+      runId,
+      settings,
+      proxyTrusted: trusted,
+      home,
+      progress,
       address: () => (trusted ? randomAddress() : null),
       token: (name) => tokens.get(name) ?? assertNever(name),
       subject: (name) => subjectOf(needs.find((need) => need.name === name) ?? assertNever(name), runId),

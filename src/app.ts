@@ -20,7 +20,12 @@ import { trustProxyOption } from './edge/trusted-proxies.js';
 import { errorHandlerPlugin } from './errors/error-handler.js';
 import { registerBreakerGate } from './gateway/breaker-gate.js';
 import type { Breakers } from './gateway/circuit-breaker.js';
-import { createRateLimiter, registerPostAuthRateLimit, registerPreAuthRateLimit, type RateLimitStore } from './gateway/rate-limit/index.js';
+import {
+  createRateLimiter,
+  registerPostAuthRateLimit,
+  registerPreAuthRateLimit,
+  type RateLimitStore,
+} from './gateway/rate-limit/index.js';
 import { PhiSafeLogController, sharedRequestLogger } from './gateway/logging.js';
 import { instrumentAuditLog, instrumentSealer, metricsPlugin, type Metrics } from './gateway/metrics/index.js';
 import { registerIntegrityEvents } from './keys/envelope/integrity-events.js';
@@ -68,7 +73,11 @@ export interface AppOptions {
  * Builds the server with the layers of DESIGN.md's request path, in order.
  * No I/O happens here beyond what the dependencies already opened.
  */
-export async function buildApp(config: Config, deps: AppDependencies, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(
+  config: Config,
+  deps: AppDependencies,
+  options: AppOptions = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger,
     logController: new PhiSafeLogController(),
@@ -96,7 +105,10 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
         minVersion: 'TLSv1.3' as const,
         maxHeaderSize: config.limits.headerBytes,
         // Node checks header and request timeouts on this interval (default 30 s): check often enough that slow clients get their 408 on time.
-        connectionsCheckingInterval: Math.max(100, Math.floor(Math.min(config.limits.headersTimeoutMs, config.limits.requestTimeoutMs) / 2)),
+        connectionsCheckingInterval: Math.max(
+          100,
+          Math.floor(Math.min(config.limits.headersTimeoutMs, config.limits.requestTimeoutMs) / 2),
+        ),
       },
     }),
   }) as unknown as FastifyInstance;
@@ -109,8 +121,12 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
   await app.register(corsPlugin, { allowedOrigins: config.cors.allowedOrigins });
   // 2 and 4: token buckets per client address before the bearer gate, per principal after it (docs/rate-limits.md).
   const rateLimiter = createRateLimiter({
-    config: config.rateLimit, store: deps.rateLimitStore, events: deps.events,
-    onDecision: (policy, allowed) => { deps.metrics.countRateLimitDecision(policy, allowed); },
+    config: config.rateLimit,
+    store: deps.rateLimitStore,
+    events: deps.events,
+    onDecision: (policy, allowed) => {
+      deps.metrics.countRateLimitDecision(policy, allowed);
+    },
   });
   registerPreAuthRateLimit(app, rateLimiter);
   // While a request-path breaker (PostgreSQL) is open: 503 + Retry-After at once (docs/circuit-breakers.md).
@@ -128,21 +144,50 @@ export async function buildApp(config: Config, deps: AppDependencies, options: A
   registerIntegrityEvents(app, deps.events);
   registerHealthRoutes(app, () => deps.db.ping());
   // The provider's endpoints and the SMART configuration of each API base (docs/oauth.md).
-  if (deps.authorizationServer !== undefined) await registerAuthorizationServer(app, deps.authorizationServer, { apiBases: ['/api/v1'] });
+  if (deps.authorizationServer !== undefined)
+    await registerAuthorizationServer(app, deps.authorizationServer, { apiBases: ['/api/v1'] });
   // The login and MFA pages the provider sends browsers to (/interaction/:uid, docs/login-and-mfa.md).
   if (deps.authorizationServer !== undefined && deps.users !== undefined) {
     await registerLoginPages(app, {
-      authorizationServer: deps.authorizationServer, users: deps.users, factors: deps.db.mfaFactors, kv: deps.db.kv,
-      sealer: deps.sealer, audit: instrumentAuditLog(deps.audit, deps.metrics), events: deps.events, config: config.login,
+      authorizationServer: deps.authorizationServer,
+      users: deps.users,
+      factors: deps.db.mfaFactors,
+      kv: deps.db.kv,
+      sealer: deps.sealer,
+      audit: instrumentAuditLog(deps.audit, deps.metrics),
+      events: deps.events,
+      config: config.login,
     });
   }
-  const engine = createResourceEngine({ store: deps.db.resources, sealer: instrumentSealer(deps.sealer, deps.metrics) });
+  const engine = createResourceEngine({
+    store: deps.db.resources,
+    sealer: instrumentSealer(deps.sealer, deps.metrics),
+  });
   for (const definition of deps.definitions) {
-    registerResourceRoutes(app, { engine, definition, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize });
+    registerResourceRoutes(app, {
+      engine,
+      definition,
+      defaultPageSize: config.limits.defaultPageSize,
+      maxPageSize: config.limits.maxPageSize,
+    });
   }
-  registerAuditEventRoutes(app, { search: deps.db.audit, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize, exportMaxRecords: config.audit.exportMaxRecords });
-  registerAlertRoutes(app, { alerts: deps.db.alerts, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize });
-  registerCareTeamRoutes(app, { careTeam: deps.db.careTeam, resources: deps.db.resources, defaultPageSize: config.limits.defaultPageSize, maxPageSize: config.limits.maxPageSize });
+  registerAuditEventRoutes(app, {
+    search: deps.db.audit,
+    defaultPageSize: config.limits.defaultPageSize,
+    maxPageSize: config.limits.maxPageSize,
+    exportMaxRecords: config.audit.exportMaxRecords,
+  });
+  registerAlertRoutes(app, {
+    alerts: deps.db.alerts,
+    defaultPageSize: config.limits.defaultPageSize,
+    maxPageSize: config.limits.maxPageSize,
+  });
+  registerCareTeamRoutes(app, {
+    careTeam: deps.db.careTeam,
+    resources: deps.db.resources,
+    defaultPageSize: config.limits.defaultPageSize,
+    maxPageSize: config.limits.maxPageSize,
+  });
   if (deps.alertStream !== undefined) registerAlertStreamRoute(app, deps.alertStream);
   return app;
 }

@@ -25,12 +25,20 @@ export interface Runtime {
  * and every CLI command. The server passes its breakers, so PostgreSQL runs
  * behind the `postgres` circuit breaker (docs/circuit-breakers.md).
  */
-export async function openRuntime(config: Config, logger: Logger, options: { readonly breakers?: Breakers; readonly bulkLoad?: boolean } = {}): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  logger: Logger,
+  options: { readonly breakers?: Breakers; readonly bulkLoad?: boolean } = {},
+): Promise<Runtime> {
   const db = await openDatabase(config.databaseUrl, {
     postgresTls: config.databaseTls,
     ...(options.bulkLoad === true && { bulkLoad: true }),
     ...(options.breakers !== undefined && {
-      circuit: { breakers: options.breakers, timeoutMs: config.breakers.databaseTimeoutMs, resetMs: config.breakers.resetMs },
+      circuit: {
+        breakers: options.breakers,
+        timeoutMs: config.breakers.databaseTimeoutMs,
+        resetMs: config.breakers.resetMs,
+      },
     }),
   });
   try {
@@ -42,12 +50,15 @@ export async function openRuntime(config: Config, logger: Logger, options: { rea
       db,
       keys,
       masterKey,
-      openAuditLog: (auditOptions = {}) => createAuditLog({
-        store: db.audit,
-        keys: auditOptions.keys ?? keys,
-        checkpointIntervalMs: config.audit.checkpointIntervalMs,
-        onError: () => { logger.error({ event: 'audit.checkpoint_failed' }, 'audit checkpoint could not be written'); },
-      }),
+      openAuditLog: (auditOptions = {}) =>
+        createAuditLog({
+          store: db.audit,
+          keys: auditOptions.keys ?? keys,
+          checkpointIntervalMs: config.audit.checkpointIntervalMs,
+          onError: () => {
+            logger.error({ event: 'audit.checkpoint_failed' }, 'audit checkpoint could not be written');
+          },
+        }),
       async close() {
         await keys.close();
         await db.close();

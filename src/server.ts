@@ -5,7 +5,12 @@ import { countRefusals } from './audit/refusal-counts.js';
 import { createExternalIssuerProfiles } from './auth/external/index.js';
 import { checkFipsRuntime, enforceFipsPolicy } from './security/fips/index.js';
 import { localIssuerProfile } from './auth/issuer-profile.js';
-import { accountDirectoryFromUsers, clientJwksFetch, createAuthorizationServer, providerSettingsOf } from './auth/oidc/index.js';
+import {
+  accountDirectoryFromUsers,
+  clientJwksFetch,
+  createAuthorizationServer,
+  providerSettingsOf,
+} from './auth/oidc/index.js';
 import { createRevocationStore } from './auth/revocation.js';
 import { createUserServices } from './auth/users/services.js';
 import { securityHeaders } from './edge/security-headers.js';
@@ -40,10 +45,20 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-async function announce(app: FastifyInstance, config: Config, logger: Logger, url: string, generatedCert: string | null, empty: boolean): Promise<void> {
+async function announce(
+  app: FastifyInstance,
+  config: Config,
+  logger: Logger,
+  url: string,
+  generatedCert: string | null,
+  empty: boolean,
+): Promise<void> {
   logger.info({ event: 'server.listening', address: url }, `Caduceus listening on ${url} (TLS 1.3 only)`);
   if (config.tls.generated) {
-    logger.info({ event: 'tls.development_certificate', created: generatedCert !== null }, `development certificate: ${config.tls.certPath} (trust it with curl --cacert)`);
+    logger.info(
+      { event: 'tls.development_certificate', created: generatedCert !== null },
+      `development certificate: ${config.tls.certPath} (trust it with curl --cacert)`,
+    );
   }
   if (empty) {
     logger.info(
@@ -71,82 +86,155 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const metrics = createMetrics({ breakers });
   const runtime = await openRuntime(config, logger, { breakers });
   // FIPS mode refuses an unapproved algorithm in the configuration or the keyring, and logs those in use.
-  await enforceFipsPolicy(config, runtime.keys, logger).catch(async (error: unknown) => { await runtime.close(); throw error; });
+  await enforceFipsPolicy(config, runtime.keys, logger).catch(async (error: unknown) => {
+    await runtime.close();
+    throw error;
+  });
   // Every stored body is sealed (docs/key-management.md); CADUCEUS_KEY_MANAGER picks where the key-encryption keys live.
-  const protection = await openKeyProtection(config, { masterKey: runtime.masterKey, dataKeys: runtime.db.dataKeys, breakers, logger })
-    .catch(async (error: unknown) => { await runtime.close(); throw error; });
+  const protection = await openKeyProtection(config, {
+    masterKey: runtime.masterKey,
+    dataKeys: runtime.db.dataKeys,
+    breakers,
+    logger,
+  }).catch(async (error: unknown) => {
+    await runtime.close();
+    throw error;
+  });
   // Search tokens are keyed blind indexes whenever bodies are sealed (docs/blind-indexes.md).
-  const search = await openSearchTokenization({ wrapper: protection.wrapper, store: runtime.db.indexKeys, logger, refreshMs: config.keys.dataKeyRefreshMs })
-    .catch(async (error: unknown) => { await protection.close(); await runtime.close(); throw error; });
+  const search = await openSearchTokenization({
+    wrapper: protection.wrapper,
+    store: runtime.db.indexKeys,
+    logger,
+    refreshMs: config.keys.dataKeyRefreshMs,
+  }).catch(async (error: unknown) => {
+    await protection.close();
+    await runtime.close();
+    throw error;
+  });
   const keys = instrumentKeyManager(runtime.keys, metrics);
   const audit = await runtime.openAuditLog({ keys });
   // Requests refused before authentication: counted per source and minute into the audit log (docs/audit.md).
   const refusals = countRefusals({
-    events, audit, windowMs: 60_000,
-    onError: () => { logger.error({ event: 'audit.refusal_counts_failed' }, 'refusal counts could not be audited'); },
+    events,
+    audit,
+    windowMs: 60_000,
+    onError: () => {
+      logger.error({ event: 'audit.refusal_counts_failed' }, 'refusal counts could not be audited');
+    },
   });
   // Security monitoring hears durable audit events and security events; every alert is also stored (docs/monitoring.md).
-  const monitoring = await startMonitoring(config, { logger, events, breakers, sinks: [createAlertStoreSink(runtime.db.alerts)] });
+  const monitoring = await startMonitoring(config, {
+    logger,
+    events,
+    breakers,
+    sinks: [createAlertStoreSink(runtime.db.alerts)],
+  });
   // Rate-limit buckets in Redis when CADUCEUS_REDIS_URL is set, behind the `redis` breaker (docs/rate-limits.md).
   const rateLimits = await openRateLimitStore(config, { logger, breakers });
   const revocation = createRevocationStore(runtime.db.kv, { retentionMs: revocationRetentionMs });
   const verifier = createTokenVerifier({
     // A hospital's own IdPs (docs/external-idp.md): keys from their jwks_uri behind the `jwks` breaker.
-    profiles: [localIssuerProfile(config.auth.issuer, keys), ...createExternalIssuerProfiles(config.auth.externalIssuers, { breakers, logger, resetMs: config.breakers.resetMs })],
+    profiles: [
+      localIssuerProfile(config.auth.issuer, keys),
+      ...createExternalIssuerProfiles(config.auth.externalIssuers, {
+        breakers,
+        logger,
+        resetMs: config.breakers.resetMs,
+      }),
+    ],
     audience: config.auth.audience,
     clockSkewSeconds: config.auth.clockSkewSeconds,
     revocation,
   });
   const observedAudit = monitoring.observe(audit);
   // The authorization server (docs/oauth.md): its state in this database, its tokens signed by the gate's keys, its accounts from the user directory.
-  const users = createUserServices({ settings: config.users, fips: config.fips, db: runtime.db, fhirBaseUrl: config.auth.audience });
+  const users = createUserServices({
+    settings: config.users,
+    fips: config.fips,
+    db: runtime.db,
+    fhirBaseUrl: config.auth.audience,
+  });
   const authorizationServer = await createAuthorizationServer({
-    settings: providerSettingsOf(config), state: runtime.db.oidc, clients: runtime.db.clients, kv: runtime.db.kv, sealer: protection.sealer, keys,
-    accounts: accountDirectoryFromUsers(users.directory), revocation, verifier, audit: observedAudit, headers: securityHeaders,
+    settings: providerSettingsOf(config),
+    state: runtime.db.oidc,
+    clients: runtime.db.clients,
+    kv: runtime.db.kv,
+    sealer: protection.sealer,
+    keys,
+    accounts: accountDirectoryFromUsers(users.directory),
+    revocation,
+    verifier,
+    audit: observedAudit,
+    headers: securityHeaders,
     // Client jwks_uri fetches through the SSRF guard (docs/oauth.md; CADUCEUS_JWKS_FETCH_ALLOW).
     fetch: clientJwksFetch({ allow: config.oauth.jwksFetchAllow }),
   });
-  const app = await buildApp(config, {
-    db: runtime.db,
-    audit: observedAudit,
-    verifier,
-    authorizationServer,
-    // The login and MFA pages check passwords with the same directory (docs/login-and-mfa.md).
-    users: users.directory,
-    sealer: protection.sealer,
-    logger,
-    events,
-    breakers,
-    metrics,
-    definitions: createResourceDefinitions(search.tokenizer),
-    alertStream: monitoring.stream,
-    ...(rateLimits !== null && { rateLimitStore: rateLimits.store }),
-  }, { https: tls });
+  const app = await buildApp(
+    config,
+    {
+      db: runtime.db,
+      audit: observedAudit,
+      verifier,
+      authorizationServer,
+      // The login and MFA pages check passwords with the same directory (docs/login-and-mfa.md).
+      users: users.directory,
+      sealer: protection.sealer,
+      logger,
+      events,
+      breakers,
+      metrics,
+      definitions: createResourceDefinitions(search.tokenizer),
+      alertStream: monitoring.stream,
+      ...(rateLimits !== null && { rateLimitStore: rateLimits.store }),
+    },
+    { https: tls },
+  );
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('127.0.0.1', 'localhost');
   // The device listener serves the same app; it starts after the main one, which owns the app's lifecycle (docs/tls.md).
-  const mtls: MtlsListener | null = config.mtls === null || deviceCa === null
-    ? null
-    : await startMtlsListener(app, { ...config, mtls: config.mtls }, { key: tls.key, cert: tls.cert, ca: deviceCa, events })
-      .catch(async (error: unknown) => { await app.close(); throw error; });
-  if (mtls !== null) logger.info({ event: 'server.mtls_listening', address: mtls.url }, `device listener (mutual TLS) on ${mtls.url}`);
+  const mtls: MtlsListener | null =
+    config.mtls === null || deviceCa === null
+      ? null
+      : await startMtlsListener(
+          app,
+          { ...config, mtls: config.mtls },
+          { key: tls.key, cert: tls.cert, ca: deviceCa, events },
+        ).catch(async (error: unknown) => {
+          await app.close();
+          throw error;
+        });
+  if (mtls !== null)
+    logger.info({ event: 'server.mtls_listening', address: mtls.url }, `device listener (mutual TLS) on ${mtls.url}`);
   // Certificate and key reload on file change and SIGHUP, on every listener (docs/tls.md).
   const reloader = createTlsReloader({
-    certPath: config.tls.certPath, keyPath: config.tls.keyPath, initial: tls, logger, events, production: config.env === 'production',
-    targets: [{ server: tlsServerOf(app.server) }, ...(mtls === null ? [] : [{ server: mtls.server, contextOptions: mtls.contextOptions }])],
+    certPath: config.tls.certPath,
+    keyPath: config.tls.keyPath,
+    initial: tls,
+    logger,
+    events,
+    production: config.env === 'production',
+    targets: [
+      { server: tlsServerOf(app.server) },
+      ...(mtls === null ? [] : [{ server: mtls.server, contextOptions: mtls.contextOptions }]),
+    ],
   });
   // Scheduled key rotation (CADUCEUS_KEY_ROTATION_DAYS; docs/key-management.md "Rotation"): one server of the deployment at a time.
   const rotation = scheduleConfiguredRotation(config, { db: runtime.db, wrapper: protection.wrapper, logger, audit });
 
   let stopping: Promise<void> | undefined;
-  const onSignal = (): void => { void stop(); };
+  const onSignal = (): void => {
+    void stop();
+  };
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       for (const signal of signals) process.removeListener(signal, onSignal);
       logger.info({ event: 'server.stopping' }, 'draining in-flight requests');
       reloader.close();
       // Requests still running after the grace period lose their connection; the audit log is flushed regardless.
-      const force = setTimeout(() => { app.server.closeAllConnections(); mtls?.server.closeAllConnections(); }, config.shutdownGraceMs);
+      const force = setTimeout(() => {
+        app.server.closeAllConnections();
+        mtls?.server.closeAllConnections();
+      }, config.shutdownGraceMs);
       force.unref();
       await Promise.all([app.close(), mtls?.close()]);
       clearTimeout(force);

@@ -7,7 +7,10 @@ const waitMs = 20_000;
 /** Opens of the `alert-webhook` breaker so far, from `/metrics`, or null when the server has no such breaker. */
 function webhookBreakerOpens(metrics: string): number | null {
   if (!/^caduceus_circuit_breaker_state\{breaker="alert-webhook"\}/m.test(metrics)) return null;
-  const opens = /^caduceus_circuit_breaker_transitions_total\{(?=[^}]*breaker="alert-webhook")(?=[^}]*state="open")[^}]*\} (\d+)/m.exec(metrics);
+  const opens =
+    /^caduceus_circuit_breaker_transitions_total\{(?=[^}]*breaker="alert-webhook")(?=[^}]*state="open")[^}]*\} (\d+)/m.exec(
+      metrics,
+    );
   return Number(opens?.[1] ?? 0);
 }
 
@@ -23,17 +26,24 @@ export const breakerOpen: Scenario = {
   description: 'failing alert-webhook deliveries open its breaker',
   tokens: [{ name: 'auditor', role: 'auditor' }],
   async run(context) {
-    if (context.settings.rules.breaker_open === null) return { status: 'skipped', note: 'skipped: the breaker_open rule is off on the server' };
+    if (context.settings.rules.breaker_open === null)
+      return { status: 'skipped', note: 'skipped: the breaker_open rule is off on the server' };
     const read = async (): Promise<number | null> => {
-      const response = await context.api.send({ path: '/metrics', token: context.token('auditor'), from: context.home });
+      const response = await context.api.send({
+        path: '/metrics',
+        token: context.token('auditor'),
+        from: context.home,
+      });
       if (response.status !== 200) throw new Error(`GET /metrics answered ${response.status}`);
       return webhookBreakerOpens(response.body);
     };
     const deadline = Date.now() + waitMs;
     for (let opens = await read(); ; opens = await read()) {
-      if (opens === null) return { status: 'skipped', note: 'skipped: the server has no alert webhook (CADUCEUS_ALERT_WEBHOOK_URL)' };
+      if (opens === null)
+        return { status: 'skipped', note: 'skipped: the server has no alert webhook (CADUCEUS_ALERT_WEBHOOK_URL)' };
       if (opens > 0) return { status: 'ran', note: 'the alert-webhook breaker opened after failed deliveries' };
-      if (Date.now() > deadline) return { status: 'skipped', note: 'skipped: the alert-webhook breaker stayed closed (its receiver answers)' };
+      if (Date.now() > deadline)
+        return { status: 'skipped', note: 'skipped: the alert-webhook breaker stayed closed (its receiver answers)' };
       await sleep(250);
     }
   },

@@ -1,6 +1,8 @@
 import { beyondThreshold, type Scenario } from './types.js';
 
-interface Bundle { readonly entry?: readonly unknown[] }
+interface Bundle {
+  readonly entry?: readonly unknown[];
+}
 
 /** Bulk read: one clinician pulls many records through searches over the synthetic patients, again and again. */
 export const bulkRead: Scenario = {
@@ -22,6 +24,10 @@ export const bulkRead: Scenario = {
       records += found;
       searches += 1;
     }
-    return { status: 'ran', note: `${records} records returned by ${searches} searches`, match: { subject: context.subject('bulk') } };
+    return {
+      status: 'ran',
+      note: `${records} records returned by ${searches} searches`,
+      match: { subject: context.subject('bulk') },
+    };
   },
 };

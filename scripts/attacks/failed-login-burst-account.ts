@@ -25,9 +25,15 @@ export const failedLoginBurstAccount: Scenario = {
     const from = context.address();
     const statuses: number[] = [];
     for (let variant = 0; variant < size.count; variant += 1) {
-      statuses.push((await context.api.send({ path: '/api/v1/patients?_count=1', token: forged(real, variant), from })).status);
+      statuses.push(
+        (await context.api.send({ path: '/api/v1/patients?_count=1', token: forged(real, variant), from })).status,
+      );
     }
     expectStatus('forged tokens', statuses, 401);
-    return { status: 'ran', note: `${size.count} forged tokens for one account, all 401`, match: { subject: context.subject('account') } };
+    return {
+      status: 'ran',
+      note: `${size.count} forged tokens for one account, all 401`,
+      match: { subject: context.subject('account') },
+    };
   },
 };

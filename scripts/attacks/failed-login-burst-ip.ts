@@ -17,9 +17,15 @@ export const failedLoginBurstIp: Scenario = {
     const from = context.address();
     const statuses: number[] = [];
     for (let n = 0; n < size.count; n += 1) {
-      statuses.push((await context.api.send({ path: '/api/v1/patients?_count=1', token: garbageToken(), from })).status);
+      statuses.push(
+        (await context.api.send({ path: '/api/v1/patients?_count=1', token: garbageToken(), from })).status,
+      );
     }
     expectStatus('garbage tokens', statuses, 401);
-    return { status: 'ran', note: `${size.count} garbage tokens from one address, all 401`, ...(from !== null && { match: { sourceIp: from } }) };
+    return {
+      status: 'ran',
+      note: `${size.count} garbage tokens from one address, all 401`,
+      ...(from !== null && { match: { sourceIp: from } }),
+    };
   },
 };

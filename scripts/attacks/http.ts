@@ -52,9 +52,13 @@ export function createApiClient(baseUrl: string, ca: Buffer): ApiClient {
     return new Promise((resolve, reject) => {
       const outgoing = request(target, { method: options.method ?? 'GET', headers, agent }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => { chunks.push(chunk); });
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+        });
         res.on('error', reject);
-        res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }); });
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() });
+        });
       });
       // Node's message names the host and port at most, never the headers.
       outgoing.on('error', reject);
@@ -74,9 +78,14 @@ export function createApiClient(baseUrl: string, ca: Buffer): ApiClient {
     send,
     async json<T>(options: ApiRequest, expected = 200): Promise<T> {
       const response = await send(options);
-      if (response.status !== expected) throw new Error(`${options.method ?? 'GET'} ${new URL(options.path, base).pathname} answered ${response.status}, expected ${expected}`);
+      if (response.status !== expected)
+        throw new Error(
+          `${options.method ?? 'GET'} ${new URL(options.path, base).pathname} answered ${response.status}, expected ${expected}`,
+        );
       return JSON.parse(response.body) as T;
     },
-    close() { agent.destroy(); },
+    close() {
+      agent.destroy();
+    },
   };
 }

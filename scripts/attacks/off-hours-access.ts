@@ -12,10 +12,17 @@ export const offHoursAccess: Scenario = {
   tokens: [{ name: 'night', role: 'clinician' }],
   async run(context) {
     const { hours, rules } = context.settings;
-    if (rules.off_hours_access === null) return { status: 'skipped', note: 'skipped: the off_hours_access rule is off on the server' };
-    if (hours === null) return { status: 'skipped', note: 'skipped: the server has no working hours (CADUCEUS_ALERT_HOURS)' };
-    if (withinHours(localMinuteOf(hours.timeZone)(Date.now()), hours)) return { status: 'skipped', note: 'skipped: server hours include now' };
-    const response = await context.api.send({ path: `/api/v1/patients?family=${encodeURIComponent(context.patients.family)}&_count=1`, token: context.token('night'), from: context.address() });
+    if (rules.off_hours_access === null)
+      return { status: 'skipped', note: 'skipped: the off_hours_access rule is off on the server' };
+    if (hours === null)
+      return { status: 'skipped', note: 'skipped: the server has no working hours (CADUCEUS_ALERT_HOURS)' };
+    if (withinHours(localMinuteOf(hours.timeZone)(Date.now()), hours))
+      return { status: 'skipped', note: 'skipped: server hours include now' };
+    const response = await context.api.send({
+      path: `/api/v1/patients?family=${encodeURIComponent(context.patients.family)}&_count=1`,
+      token: context.token('night'),
+      from: context.address(),
+    });
     expectStatus('off-hours search', [response.status], 200);
     return { status: 'ran', note: 'one search outside working hours', match: { subject: context.subject('night') } };
   },

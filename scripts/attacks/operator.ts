@@ -30,20 +30,52 @@ export function serverSettings(dataDir: string): ServerSettings {
 function issueToken(dataDir: string, role: string, subject: string): Promise<string> {
   // An admin token administers care teams, which needs MFA (docs/access-control.md): the CLI claims it outside production.
   const amr = role === 'admin' ? ['--amr', 'pwd,otp'] : [];
-  const args = ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'token', 'issue', '--role', role, '--sub', subject, '--ttl', '15m', ...amr, '--json'];
-  const child = spawn(process.execPath, args, { cwd: repoRoot, env: operatorEnv(dataDir), stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [
+    '--import',
+    'tsx',
+    path.join(repoRoot, 'src', 'cli', 'main.ts'),
+    'token',
+    'issue',
+    '--role',
+    role,
+    '--sub',
+    subject,
+    '--ttl',
+    '15m',
+    ...amr,
+    '--json',
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: operatorEnv(dataDir),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code) => {
       // The CLI's stderr holds operator-safe messages only (src/cli/run.ts), never a token.
-      if (code !== 0) { reject(new Error(`caduceus token issue --role ${role} failed (exit ${String(code)}): ${stderr.trim().split('\n')[0] ?? ''}`)); return; }
+      if (code !== 0) {
+        reject(
+          new Error(
+            `caduceus token issue --role ${role} failed (exit ${String(code)}): ${stderr.trim().split('\n')[0] ?? ''}`,
+          ),
+        );
+        return;
+      }
       try {
         const issued = JSON.parse(stdout) as { access_token?: unknown };
-        if (typeof issued.access_token === 'string') { resolve(issued.access_token); return; }
+        if (typeof issued.access_token === 'string') {
+          resolve(issued.access_token);
+          return;
+        }
       } catch {
         // Falls through to the refusal below, without repeating the output.
       }
@@ -58,7 +90,11 @@ export function subjectOf(need: TokenNeed, runId: string): string {
 }
 
 /** Mints every needed token, a few CLI processes at a time (each loads the keyring and writes an audit event). */
-export async function mintTokens(dataDir: string, needs: readonly TokenNeed[], runId: string): Promise<Map<string, string>> {
+export async function mintTokens(
+  dataDir: string,
+  needs: readonly TokenNeed[],
+  runId: string,
+): Promise<Map<string, string>> {
   const tokens = new Map<string, string>();
   const queue = [...needs];
   const worker = async (): Promise<void> => {

@@ -24,7 +24,10 @@ export const rateLimitStorm: Scenario = {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, flood));
-    if (refused < size.count) throw new Error(`only ${refused} of ${sent} requests were refused: rate limits off or too high (CADUCEUS_RATE_LIMIT)`);
+    if (refused < size.count)
+      throw new Error(
+        `only ${refused} of ${sent} requests were refused: rate limits off or too high (CADUCEUS_RATE_LIMIT)`,
+      );
     return { status: 'ran', note: `${sent} requests from one address, ${refused} refused with 429` };
   },
 };

@@ -11,8 +11,13 @@ export const repeatedForbidden: Scenario = {
     const token = context.token('prober');
     const from = context.address();
     const statuses: number[] = [];
-    for (let n = 0; n < size.count; n += 1) statuses.push((await context.api.send({ path: '/api/v1/patients?_count=1', token, from })).status);
+    for (let n = 0; n < size.count; n += 1)
+      statuses.push((await context.api.send({ path: '/api/v1/patients?_count=1', token, from })).status);
     expectStatus('device searches', statuses, 403);
-    return { status: 'ran', note: `${size.count} forbidden searches by one device, all 403`, match: { subject: context.subject('prober') } };
+    return {
+      status: 'ran',
+      note: `${size.count} forbidden searches by one device, all 403`,
+      match: { subject: context.subject('prober') },
+    };
   },
 };

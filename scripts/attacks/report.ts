@@ -23,10 +23,18 @@ export interface Summary {
   readonly missing: readonly AlertKind[];
 }
 
-interface AlertPage { readonly alerts: readonly Alert[]; readonly next: string | null }
+interface AlertPage {
+  readonly alerts: readonly Alert[];
+  readonly next: string | null;
+}
 
 /** Every alert stored since `since`, following the API's `next` links (docs/audit.md "Alerts"). */
-export async function storedAlerts(api: ApiClient, token: string, from: string | null, since: string): Promise<Alert[]> {
+export async function storedAlerts(
+  api: ApiClient,
+  token: string,
+  from: string | null,
+  since: string,
+): Promise<Alert[]> {
   const alerts: Alert[] = [];
   for (let path: string | null = `/api/v1/alerts?since=${encodeURIComponent(since)}`; path !== null;) {
     const page: AlertPage = await api.json<AlertPage>({ path, token, from });
@@ -40,17 +48,29 @@ export async function storedAlerts(api: ApiClient, token: string, from: string |
 export function matches(alert: Alert, kind: AlertKind, outcome: ScenarioOutcome | null): boolean {
   if (alert.kind !== kind) return false;
   const match = outcome?.status === 'ran' ? outcome.match : undefined;
-  return (match?.subject === undefined || alert.subject === match.subject) && (match?.sourceIp === undefined || alert.sourceIp === match.sourceIp);
+  return (
+    (match?.subject === undefined || alert.subject === match.subject) &&
+    (match?.sourceIp === undefined || alert.sourceIp === match.sourceIp)
+  );
 }
 
 /** The table printed without `--json`. */
 export function formatTable(summary: Summary): string {
   const header = ['kind', 'raised', 'scenario'];
-  const rows = summary.results.map((row) => [row.kind, row.raised ? 'yes' : (row.status === 'skipped' ? '-' : 'NO'), row.note]);
+  const rows = summary.results.map((row) => [
+    row.kind,
+    row.raised ? 'yes' : row.status === 'skipped' ? '-' : 'NO',
+    row.note,
+  ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ');
-  const verdict = summary.ok
-    ? 'every expected alert kind was raised'
-    : `missing: ${summary.missing.join(', ')}`;
-  return [line(header), ...rows.map(line), '', `X-Forwarded-For trusted: ${summary.proxyTrusted ? 'yes' : 'no'}`, verdict].join('\n');
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ');
+  const verdict = summary.ok ? 'every expected alert kind was raised' : `missing: ${summary.missing.join(', ')}`;
+  return [
+    line(header),
+    ...rows.map(line),
+    '',
+    `X-Forwarded-For trusted: ${summary.proxyTrusted ? 'yes' : 'no'}`,
+    verdict,
+  ].join('\n');
 }

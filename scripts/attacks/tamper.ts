@@ -28,7 +28,10 @@ const currentBody = (p: (n: number) => string): string =>
 const writeBody = (p: (n: number) => string): string =>
   `UPDATE resource_versions SET body = ${p(1)} WHERE type = ${p(2)} AND id = ${p(3)} AND version = ${p(4)}`;
 
-interface Row { version: number; body: Buffer }
+interface Row {
+  version: number;
+  body: Buffer;
+}
 
 function moveInSqlite(file: string, from: RecordRef, to: RecordRef): Restore {
   // The server holds the file open in WAL mode; a busy timeout waits for its writes instead of failing.
@@ -38,12 +41,15 @@ function moveInSqlite(file: string, from: RecordRef, to: RecordRef): Restore {
     const write = db.prepare<[Buffer, string, string, number]>(writeBody(() => '?'));
     const source = read.get(from.type, from.id);
     const target = read.get(to.type, to.id);
-    if (source === undefined || target === undefined) throw new Error('the records to tamper with are not in the database');
+    if (source === undefined || target === undefined)
+      throw new Error('the records to tamper with are not in the database');
     write.run(source.body, to.type, to.id, target.version);
     return () => {
       const again = new BetterSqlite3(file, { fileMustExist: true, timeout: 5000 });
       try {
-        again.prepare<[Buffer, string, string, number]>(writeBody(() => '?')).run(target.body, to.type, to.id, target.version);
+        again
+          .prepare<[Buffer, string, string, number]>(writeBody(() => '?'))
+          .run(target.body, to.type, to.id, target.version);
       } finally {
         again.close();
       }
@@ -57,7 +63,10 @@ function moveInSqlite(file: string, from: RecordRef, to: RecordRef): Restore {
 /** A client the way the server connects: our `?schema=NAME` becomes its search_path (src/storage/postgres/pool.ts). */
 async function connectPostgres(url: string): Promise<pg.Client> {
   const { connectionString, schema } = parsePostgresUrl(url);
-  const client = new pg.Client({ connectionString, ...(schema !== undefined && { options: `-c search_path=${schema}` }) });
+  const client = new pg.Client({
+    connectionString,
+    ...(schema !== undefined && { options: `-c search_path=${schema}` }),
+  });
   await client.connect();
   return client;
 }
@@ -65,15 +74,28 @@ async function connectPostgres(url: string): Promise<pg.Client> {
 async function moveInPostgres(url: string, from: RecordRef, to: RecordRef): Promise<Restore> {
   const client = await connectPostgres(url);
   try {
-    const read = async (ref: RecordRef): Promise<Row | undefined> => (await client.query<Row>(currentBody((n) => `$${n}`), [ref.type, ref.id])).rows[0];
+    const read = async (ref: RecordRef): Promise<Row | undefined> =>
+      (
+        await client.query<Row>(
+          currentBody((n) => `$${n}`),
+          [ref.type, ref.id],
+        )
+      ).rows[0];
     const source = await read(from);
     const target = await read(to);
-    if (source === undefined || target === undefined) throw new Error('the records to tamper with are not in the database');
-    await client.query(writeBody((n) => `$${n}`), [source.body, to.type, to.id, target.version]);
+    if (source === undefined || target === undefined)
+      throw new Error('the records to tamper with are not in the database');
+    await client.query(
+      writeBody((n) => `$${n}`),
+      [source.body, to.type, to.id, target.version],
+    );
     return async () => {
       const again = await connectPostgres(url);
       try {
-        await again.query(writeBody((n) => `$${n}`), [target.body, to.type, to.id, target.version]);
+        await again.query(
+          writeBody((n) => `$${n}`),
+          [target.body, to.type, to.id, target.version],
+        );
       } finally {
         await again.end();
       }

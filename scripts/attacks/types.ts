@@ -71,12 +71,16 @@ export function beyondThreshold(settings: ServerSettings, kind: AlertKind): { co
   const spec = settings.rules[kind];
   if (spec === null) return { skip: `skipped: the ${kind} rule is off on the server` };
   const count = spec.threshold + Math.max(2, Math.ceil(spec.threshold / 10));
-  if (count > maxRequests) return { skip: `skipped: threshold ${spec.threshold} is too high to simulate; lower it with CADUCEUS_ALERT_RULES` };
+  if (count > maxRequests)
+    return { skip: `skipped: threshold ${spec.threshold} is too high to simulate; lower it with CADUCEUS_ALERT_RULES` };
   return { count };
 }
 
 /** Throws (naming statuses only) unless every answer had the expected status. */
 export function expectStatus(what: string, statuses: readonly number[], expected: number): void {
   const other = statuses.filter((status) => status !== expected);
-  if (other.length > 0) throw new Error(`${what}: expected ${expected}, got ${[...new Set(other)].join(', ')} (${other.length} of ${statuses.length})`);
+  if (other.length > 0)
+    throw new Error(
+      `${what}: expected ${expected}, got ${[...new Set(other)].join(', ')} (${other.length} of ${statuses.length})`,
+    );
 }

@@ -78,7 +78,10 @@ export function parseCheckpoint(value: unknown): CheckpointPayload | string {
  * fails, or undefined. The key's own alg must equal the claimed alg, so a
  * payload cannot pick a weaker verification than the key was made for.
  */
-export function checkCheckpointSignature(payload: CheckpointPayload, publicKeys: readonly PublicKeyInfo[]): string | undefined {
+export function checkCheckpointSignature(
+  payload: CheckpointPayload,
+  publicKeys: readonly PublicKeyInfo[],
+): string | undefined {
   const key = publicKeys.find((candidate) => candidate.kid === payload.kid);
   if (key === undefined) return `checkpoint signed by unknown key ${payload.kid}`;
   if (key.alg !== payload.alg) return 'checkpoint alg does not match its key';
@@ -89,4 +92,3 @@ export function checkCheckpointSignature(payload: CheckpointPayload, publicKeys:
   const data = signingInput({ type, writerId, seq, hash, time, kid, alg });
   return verifyJwsSignature(key, data, signature) ? undefined : 'checkpoint signature is invalid';
 }
-

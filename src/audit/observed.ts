@@ -5,7 +5,11 @@ import type { AuditEvent, AuditLog } from './event.js';
  * (monitoring's detectors read this stream: DESIGN.md). The listener runs
  * after the write and its failure never fails the request.
  */
-export function observeAuditLog<T extends AuditLog>(audit: T, listener: (event: AuditEvent) => void, onListenerError: (error: unknown) => void): T {
+export function observeAuditLog<T extends AuditLog>(
+  audit: T,
+  listener: (event: AuditEvent) => void,
+  onListenerError: (error: unknown) => void,
+): T {
   return {
     ...audit,
     record: async (event: AuditEvent) => {

@@ -14,7 +14,8 @@ export function publicKeysFromJwks(jwks: unknown): PublicKeyInfo[] {
   return keys.map((entry: unknown, index) => {
     const jwk = entry as JsonWebKey & { kid?: unknown; alg?: unknown };
     if (typeof jwk.kid !== 'string' || jwk.kid === '') throw new TypeError(`JWK ${index}: kid is required`);
-    if (typeof jwk.alg !== 'string' || !ALGORITHMS.includes(jwk.alg)) throw new TypeError(`JWK ${index}: alg must be ES256, PS256 or RS256`);
+    if (typeof jwk.alg !== 'string' || !ALGORITHMS.includes(jwk.alg))
+      throw new TypeError(`JWK ${index}: alg must be ES256, PS256 or RS256`);
     // RFC 7517 §4.2: a private member ("d") must never reach a verifier's key set.
     if ('d' in jwk) throw new TypeError(`JWK ${index}: private key material is not accepted`);
     const key = createPublicKey({ key: jwk, format: 'jwk' });

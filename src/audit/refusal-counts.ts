@@ -37,7 +37,12 @@ function isEarlyRefusal(event: SecurityEvent): boolean {
 }
 
 const statusOf: Readonly<Record<string, number>> = {
-  VALIDATION_ERROR: 400, BAD_REQUEST: 400, FORBIDDEN: 403, REQUEST_TIMEOUT: 408, HEADERS_TOO_LARGE: 431, RATE_LIMITED: 429,
+  VALIDATION_ERROR: 400,
+  BAD_REQUEST: 400,
+  FORBIDDEN: 403,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
+  RATE_LIMITED: 429,
 };
 
 /**
@@ -55,8 +60,18 @@ export function countRefusals(options: RefusalCountOptions): RefusalCounter {
 
   const unsubscribe = options.events.subscribe((event) => {
     if (!isEarlyRefusal(event)) return;
-    const rule = typeof event.details.rule === 'string' ? event.details.rule : typeof event.details.policy === 'string' ? event.details.policy : 'unspecified';
-    const code = typeof event.details.code === 'string' ? event.details.code : event.kind === 'rate_limit.exceeded' ? 'RATE_LIMITED' : null;
+    const rule =
+      typeof event.details.rule === 'string'
+        ? event.details.rule
+        : typeof event.details.policy === 'string'
+          ? event.details.policy
+          : 'unspecified';
+    const code =
+      typeof event.details.code === 'string'
+        ? event.details.code
+        : event.kind === 'rate_limit.exceeded'
+          ? 'RATE_LIMITED'
+          : null;
     let sourceIp = event.sourceIp;
     let key = `${event.kind}|${rule}|${sourceIp ?? ''}`;
     if (!counts.has(key) && counts.size >= maxKeys) {
@@ -81,7 +96,9 @@ export function countRefusals(options: RefusalCountOptions): RefusalCounter {
     }
   }
 
-  const timer = setInterval(() => { void flush(); }, options.windowMs);
+  const timer = setInterval(() => {
+    void flush();
+  }, options.windowMs);
   timer.unref();
   return {
     flush,

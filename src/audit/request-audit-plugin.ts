@@ -58,7 +58,10 @@ function eventFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
       ...(details?.searchParams !== undefined && { searchParams: details.searchParams }),
       ...(details?.resultIds !== undefined && { resultIds: details.resultIds }),
       ...(request.authFailure !== null && {
-        details: { authFailure: request.authFailure, ...(request.claimedSubject !== null && { claimedSubject: request.claimedSubject }) },
+        details: {
+          authFailure: request.authFailure,
+          ...(request.claimedSubject !== null && { claimedSubject: request.claimedSubject }),
+        },
       }),
       ...(details?.details !== undefined && { details: details.details }),
     },
@@ -80,8 +83,16 @@ export const requestAuditPlugin = fp(
         await options.audit.record(eventFor(request, reply, payload));
         return payload;
       } catch {
-        request.log.error({ requestId: request.id, errorType: 'AuditWriteFailed' }, 'audit event not durable; failing closed');
-        reply.code(503).type('application/json; charset=utf-8').removeHeader('etag').removeHeader('location').removeHeader('last-modified');
+        request.log.error(
+          { requestId: request.id, errorType: 'AuditWriteFailed' },
+          'audit event not durable; failing closed',
+        );
+        reply
+          .code(503)
+          .type('application/json; charset=utf-8')
+          .removeHeader('etag')
+          .removeHeader('location')
+          .removeHeader('last-modified');
         return JSON.stringify(errorEnvelope('SERVICE_UNAVAILABLE', request.id));
       }
     });

@@ -24,14 +24,17 @@ export function checkRow(row: AuditRow, cursor: ChainCursor, publicKeys: readonl
   if (cursor.closed) return 'row after the close checkpoint (inserted row)';
   if (row.writerId !== cursor.writerId) return 'row of another writer in this chain';
   if (row.seq > cursor.expectedSeq) return `seq gap: expected ${cursor.expectedSeq}, found ${row.seq} (deleted rows)`;
-  if (row.seq < cursor.expectedSeq) return `seq out of order: expected ${cursor.expectedSeq}, found ${row.seq} (inserted or duplicated row)`;
-  if (row.prevHash !== cursor.prevHash) return 'chain break: prevHash does not match the previous row (rows inserted, removed or reordered)';
+  if (row.seq < cursor.expectedSeq)
+    return `seq out of order: expected ${cursor.expectedSeq}, found ${row.seq} (inserted or duplicated row)`;
+  if (row.prevHash !== cursor.prevHash)
+    return 'chain break: prevHash does not match the previous row (rows inserted, removed or reordered)';
   if (chainHash(row.prevHash, row.payload) !== row.hash) return 'hash mismatch: row edited';
   const parsed = parseCanonical(row.payload);
   if (typeof parsed === 'string') return parsed;
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'payload is not a JSON object';
   if ((parsed as { time?: unknown }).time !== row.time) return 'row time does not match its payload';
-  if (row.seq === 1 && !isOpenCheckpoint(row, parsed)) return 'first row is not the signed open checkpoint (head removed)';
+  if (row.seq === 1 && !isOpenCheckpoint(row, parsed))
+    return 'first row is not the signed open checkpoint (head removed)';
   switch (row.kind) {
     case 'event':
       return checkEvent(parsed);

@@ -135,5 +135,12 @@ function report(walk: Walk, status: 'closed' | 'open'): WriterReport {
 }
 
 function bad(walk: Walk, reason: string, seq: number): WriterReport {
-  return { writerId: walk.cursor.writerId, rows: walk.rows, checkpoints: walk.checkpoints, status: 'bad', reason, badSeq: seq };
+  return {
+    writerId: walk.cursor.writerId,
+    rows: walk.rows,
+    checkpoints: walk.checkpoints,
+    status: 'bad',
+    reason,
+    badSeq: seq,
+  };
 }

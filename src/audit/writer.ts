@@ -102,7 +102,9 @@ class AuditWriter implements AuditLog {
   /** Writes the signed 'open' row, so deleting a chain's head is detectable. */
   async open(checkpointIntervalMs: number): Promise<void> {
     await this.#enqueue({ kind: 'checkpoint', type: 'open' });
-    this.#timer = setInterval(() => { this.#onTick(); }, checkpointIntervalMs);
+    this.#timer = setInterval(() => {
+      this.#onTick();
+    }, checkpointIntervalMs);
     this.#timer.unref();
   }
 
@@ -132,7 +134,9 @@ class AuditWriter implements AuditLog {
     this.#checkpointQueued = true;
     this.#enqueue({ kind: 'checkpoint', type: 'checkpoint' })
       .catch(this.#onError)
-      .finally(() => { this.#checkpointQueued = false; });
+      .finally(() => {
+        this.#checkpointQueued = false;
+      });
   }
 
   #enqueue(what: Job['what']): Promise<void> {
@@ -197,9 +201,8 @@ class AuditWriter implements AuditLog {
     for (const job of batch) {
       let row: Pick<AuditRow, 'kind' | 'time' | 'payload'>;
       try {
-        row = job.what.kind === 'event'
-          ? eventRow(job.what.event)
-          : await this.#checkpointRow(job.what.type, seq, hash);
+        row =
+          job.what.kind === 'event' ? eventRow(job.what.event) : await this.#checkpointRow(job.what.type, seq, hash);
       } catch (err) {
         job.reject(new AuditWriteError(`audit ${job.what.kind} could not be written`, { cause: err }));
         continue;
@@ -214,7 +217,11 @@ class AuditWriter implements AuditLog {
     return { rows, accepted, seq, hash, uncheckpointed };
   }
 
-  async #checkpointRow(type: CheckpointType, seq: number, hash: string): Promise<Pick<AuditRow, 'kind' | 'time' | 'payload'>> {
+  async #checkpointRow(
+    type: CheckpointType,
+    seq: number,
+    hash: string,
+  ): Promise<Pick<AuditRow, 'kind' | 'time' | 'payload'>> {
     const time = this.#now().toISOString();
     // Signing may be slow (HSM); it runs before the append, never inside a transaction.
     const payload = await signCheckpoint(this.#keys, { type, writerId: this.writerId, seq, hash, time });

@@ -19,14 +19,24 @@ export interface AccessOptions {
  */
 function stepUpRequired(): ApiError {
   return new ApiError('MFA_REQUIRED', undefined, {
-    'www-authenticate': 'Bearer error="insufficient_user_authentication", error_description="A token from multi-factor authentication is required"',
+    'www-authenticate':
+      'Bearer error="insufficient_user_authentication", error_description="A token from multi-factor authentication is required"',
   });
 }
 
 /** The patient compartments an allowed request may reach; null when unrestricted. */
-function reachOf(decision: Extract<AccessDecision, { allowed: true }>, principal: Principal, careTeam: CareTeamStore): PatientReach | null {
+function reachOf(
+  decision: Extract<AccessDecision, { allowed: true }>,
+  principal: Principal,
+  careTeam: CareTeamStore,
+): PatientReach | null {
   const own = fixedReach(principal.patient === null ? [] : [principal.patient]);
-  const byRole = decision.grant.compartment === 'any' ? null : decision.grant.compartment === 'own' ? own : careTeamReach(careTeam, principal.subject);
+  const byRole =
+    decision.grant.compartment === 'any'
+      ? null
+      : decision.grant.compartment === 'own'
+        ? own
+        : careTeamReach(careTeam, principal.subject);
   if (!decision.patientScopeOnly) return byRole;
   return byRole === null ? own : intersectReach(byRole, own);
 }

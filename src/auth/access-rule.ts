@@ -8,7 +8,8 @@ import type { Principal } from './principal.js';
  * token whose `amr` shows multi-factor authentication (issue 3 item 5,
  * RFC 9470); every delete is sensitive whether or not it says so.
  */
-export type AccessRule = 'public' | { readonly resourceType: string; readonly interaction: Interaction; readonly sensitive?: boolean };
+export type AccessRule =
+  'public' | { readonly resourceType: string; readonly interaction: Interaction; readonly sensitive?: boolean };
 
 /** True when the rule demands MFA: marked sensitive, or a delete. */
 export function isSensitive(rule: Exclude<AccessRule, 'public'>): boolean {

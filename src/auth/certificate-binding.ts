@@ -51,7 +51,10 @@ function sameThumbprint(a: string, b: string): boolean {
  * certificate at all (e.g. on the main listener) is refused too. Unbound
  * tokens pass whatever was presented.
  */
-export function checkCertificateBinding(principal: Principal, presented: PresentedCertificate | null | undefined): void {
+export function checkCertificateBinding(
+  principal: Principal,
+  presented: PresentedCertificate | null | undefined,
+): void {
   const bound = principal.certificateThumbprint;
   if (bound === null) return;
   if (presented === null || presented === undefined) throw new TokenError('certificate_required');

@@ -44,17 +44,29 @@ function checkClaims(claims: AccessTokenClaims): void {
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > maxAccessTokenTtlSeconds) {
     throw new RangeError(`ttlSeconds must be a whole number from 1 to ${maxAccessTokenTtlSeconds}`);
   }
-  for (const [name, value] of [['issuer', claims.issuer], ['audience', claims.audience], ['subject', claims.subject], ['clientId', claims.clientId]] as const) {
+  for (const [name, value] of [
+    ['issuer', claims.issuer],
+    ['audience', claims.audience],
+    ['subject', claims.subject],
+    ['clientId', claims.clientId],
+  ] as const) {
     if (value === '') throw new RangeError(`${name} must not be empty`);
   }
   if (!isRole(claims.role)) throw new RangeError('role is not a known role');
-  if (!claims.scopes.every((scope) => scopeToken.test(scope))) throw new RangeError('scopes must be RFC 6749 scope tokens');
-  if (claims.patient === '' || claims.grantId === '') throw new RangeError('patient and grantId must not be empty when given');
-  if (claims.certificateThumbprint !== undefined && !isThumbprint(claims.certificateThumbprint)) throw new RangeError('certificateThumbprint must be a base64url SHA-256');
+  if (!claims.scopes.every((scope) => scopeToken.test(scope)))
+    throw new RangeError('scopes must be RFC 6749 scope tokens');
+  if (claims.patient === '' || claims.grantId === '')
+    throw new RangeError('patient and grantId must not be empty when given');
+  if (claims.certificateThumbprint !== undefined && !isThumbprint(claims.certificateThumbprint))
+    throw new RangeError('certificateThumbprint must be a base64url SHA-256');
 }
 
 /** Signs an RFC 9068 access token with the key manager's current token-signing key. */
-export async function issueAccessToken(keys: KeyManager, claims: AccessTokenClaims, now: number = Date.now()): Promise<IssuedToken> {
+export async function issueAccessToken(
+  keys: KeyManager,
+  claims: AccessTokenClaims,
+  now: number = Date.now(),
+): Promise<IssuedToken> {
   checkClaims(claims);
   const issuedAt = Math.floor(now / 1000);
   const expiresAt = issuedAt + claims.ttlSeconds;

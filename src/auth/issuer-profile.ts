@@ -25,6 +25,10 @@ export interface IssuerProfile {
 }
 
 /** The profile of tokens this server signs itself (the key manager's token-signing keys). */
-export function localIssuerProfile(issuer: string, keys: KeyManager, algorithms: readonly SigningAlgorithm[] = ['ES256']): IssuerProfile {
+export function localIssuerProfile(
+  issuer: string,
+  keys: KeyManager,
+  algorithms: readonly SigningAlgorithm[] = ['ES256'],
+): IssuerProfile {
   return { issuer, algorithms, typ: 'at+jwt', keys: () => keys.publicKeys('token-signing') };
 }

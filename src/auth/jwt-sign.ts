@@ -11,7 +11,12 @@ import type { KeyManager, KeyPurpose } from '../keys/ports.js';
 const encoder = new TextEncoder();
 
 /** Signs `payload` as a compact JWS with the purpose's current key; `alg` and `kid` come from that key. */
-export async function signJwt(keys: KeyManager, purpose: KeyPurpose, header: { typ: string }, payload: object): Promise<string> {
+export async function signJwt(
+  keys: KeyManager,
+  purpose: KeyPurpose,
+  header: { typ: string },
+  payload: object,
+): Promise<string> {
   const encodedPayload = base64url.encode(JSON.stringify(payload));
   // A rotation between currentKey and sign would leave a header naming the wrong key:
   // the signature reports its kid, and a mismatch is retried with the new key.

@@ -34,7 +34,10 @@ function grant(list: readonly Interaction[], compartment: Compartment, view: Vie
 }
 
 /** Reviewers only: no PHI inside, yet it maps who did what. */
-const reviewers = (list: readonly Interaction[]): Partial<Record<Role, Grant>> => ({ admin: grant(list, 'any'), auditor: grant(list, 'any') });
+const reviewers = (list: readonly Interaction[]): Partial<Record<Role, Grant>> => ({
+  admin: grant(list, 'any'),
+  auditor: grant(list, 'any'),
+});
 
 /**
  * The roles-to-permissions matrix: resource type → role → grant. A role or

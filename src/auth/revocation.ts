@@ -64,7 +64,8 @@ function requireId(value: string, what: string): void {
 /** Creates the revocation store over a key-value store. */
 export function createRevocationStore(kv: KeyValueStore, options: RevocationOptions): RevocationStore {
   const { retentionMs } = options;
-  if (!Number.isInteger(retentionMs) || retentionMs <= 0) throw new RangeError('retentionMs must be a positive integer');
+  if (!Number.isInteger(retentionMs) || retentionMs <= 0)
+    throw new RangeError('retentionMs must be a positive integer');
   const now = options.now ?? Date.now;
   return {
     async revokeToken(tokenId, expiresAt) {
@@ -85,7 +86,9 @@ export function createRevocationStore(kv: KeyValueStore, options: RevocationOpti
       const tokenKey = revokedTokenKey(principal.tokenId);
       const subjectKey = revokedSubjectKey(principal.subject);
       const grantKey = principal.grantId === null ? undefined : revokedGrantKey(principal.grantId);
-      const found = await kv.getMany(grantKey === undefined ? [tokenKey, subjectKey] : [tokenKey, subjectKey, grantKey]);
+      const found = await kv.getMany(
+        grantKey === undefined ? [tokenKey, subjectKey] : [tokenKey, subjectKey, grantKey],
+      );
       if (found.has(tokenKey) || (grantKey !== undefined && found.has(grantKey))) return true;
       const subjectRevokedAt = found.get(subjectKey);
       if (subjectRevokedAt === undefined) return false;

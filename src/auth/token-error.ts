@@ -60,7 +60,11 @@ export class TokenError extends ApiError {
   constructor(reason: TokenFailureReason) {
     const unavailable = reason === 'keys_unavailable' || reason === 'revocation_unavailable';
     // RFC 6750 §3.1: invalid_token covers expired, revoked and malformed tokens alike.
-    super(unavailable ? 'SERVICE_UNAVAILABLE' : 'AUTH_ERROR', messages[reason], unavailable ? {} : { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+    super(
+      unavailable ? 'SERVICE_UNAVAILABLE' : 'AUTH_ERROR',
+      messages[reason],
+      unavailable ? {} : { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
+    );
     this.name = 'TokenError';
     this.reason = reason;
   }

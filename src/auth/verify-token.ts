@@ -37,11 +37,14 @@ export interface TokenVerifierOptions {
 function checkOptions(options: TokenVerifierOptions): void {
   if (options.profiles.length === 0) throw new TypeError('At least one issuer profile is required');
   const issuers = new Set(options.profiles.map((profile) => profile.issuer));
-  if (issuers.size !== options.profiles.length || issuers.has('')) throw new TypeError('Issuer profiles need distinct, non-empty issuers');
-  if (options.profiles.some((profile) => profile.algorithms.length === 0)) throw new TypeError('Every issuer profile needs an algorithm');
+  if (issuers.size !== options.profiles.length || issuers.has(''))
+    throw new TypeError('Issuer profiles need distinct, non-empty issuers');
+  if (options.profiles.some((profile) => profile.algorithms.length === 0))
+    throw new TypeError('Every issuer profile needs an algorithm');
   if (options.audience === '') throw new TypeError('The audience must not be empty');
   const skew = options.clockSkewSeconds;
-  if (!Number.isInteger(skew) || skew < 0 || skew > 300) throw new RangeError('clockSkewSeconds must be an integer from 0 to 300');
+  if (!Number.isInteger(skew) || skew < 0 || skew > 300)
+    throw new RangeError('clockSkewSeconds must be an integer from 0 to 300');
 }
 
 async function loadKeys(load: () => Promise<PublicKeyInfo[]>): Promise<PublicKeyInfo[]> {
@@ -65,7 +68,6 @@ async function findKey(profile: IssuerProfile, parts: TokenParts): Promise<Publi
   return key;
 }
 
-
 /**
  * Verifies the JWS signature synchronously with node:crypto. jose runs on Web
  * Crypto, which Node serves from the libuv thread pool, where password
@@ -74,11 +76,13 @@ async function findKey(profile: IssuerProfile, parts: TokenParts): Promise<Publi
 function verifiedClaims(token: string, key: PublicKeyInfo): Record<string, unknown> {
   const lastDot = token.lastIndexOf('.');
   const signature = Buffer.from(token.slice(lastDot + 1), 'base64url');
-  if (!verifyJwsSignature(key, Buffer.from(token.slice(0, lastDot), 'ascii'), signature)) throw new TokenError('bad_signature');
+  if (!verifyJwsSignature(key, Buffer.from(token.slice(0, lastDot), 'ascii'), signature))
+    throw new TokenError('bad_signature');
   try {
     const payload = Buffer.from(token.slice(token.indexOf('.') + 1, lastDot), 'base64url');
     const claims: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-    if (typeof claims === 'object' && claims !== null && !Array.isArray(claims)) return claims as Record<string, unknown>;
+    if (typeof claims === 'object' && claims !== null && !Array.isArray(claims))
+      return claims as Record<string, unknown>;
   } catch {
     // Falls through to the refusal below.
   }
@@ -105,7 +109,12 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const key = await findKey(profile, parts);
     const claims = verifiedClaims(token, key);
     const mapped = profile.mapClaims === undefined ? claims : profile.mapClaims(claims);
-    return principalFromClaims(mapped, { issuer: profile.issuer, audience: profile.audience ?? audience, clockSkewSeconds, now: nowSeconds });
+    return principalFromClaims(mapped, {
+      issuer: profile.issuer,
+      audience: profile.audience ?? audience,
+      clockSkewSeconds,
+      now: nowSeconds,
+    });
   }
 
   async function checkRevocation(principal: Principal): Promise<void> {

@@ -17,6 +17,11 @@ export async function auditVerifyCommand(runtime: Runtime, args: string[], io: C
     openWriterGraceMs: 2 * runtime.config.audit.checkpointIntervalMs,
   });
   if (values.json) io.out(JSON.stringify(report));
-  else io.out(report.ok ? `audit log ok: ${report.writers.length} writer(s) verified` : `audit log NOT ok: first bad row ${report.firstBad?.writerId ?? '?'} #${String(report.firstBad?.seq ?? '?')}: ${report.firstBad?.reason ?? ''}`);
+  else
+    io.out(
+      report.ok
+        ? `audit log ok: ${report.writers.length} writer(s) verified`
+        : `audit log NOT ok: first bad row ${report.firstBad?.writerId ?? '?'} #${String(report.firstBad?.seq ?? '?')}: ${report.firstBad?.reason ?? ''}`,
+    );
   if (!report.ok) throw new CliError('audit verification failed', 1);
 }

@@ -8,7 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { isRole } from '../auth/principal.js';
 import {
-  clientAuthMethods, ClientRegistrationError, createClient, summarize, type ClientAuthMethod, type ClientRegistration,
+  clientAuthMethods,
+  ClientRegistrationError,
+  createClient,
+  summarize,
+  type ClientAuthMethod,
+  type ClientRegistration,
 } from '../auth/oidc/index.js';
 import type { Runtime } from '../runtime.js';
 import { auditOperatorAction } from './operator.js';
@@ -23,9 +28,16 @@ export const clientUsage = `caduceus client create --name NAME --role ROLE
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
-function parse(args: string[], options: ParseArgsOptionsConfig, positionals = false): { values: Values; positionals: string[] } {
+function parse(
+  args: string[],
+  options: ParseArgsOptionsConfig,
+  positionals = false,
+): { values: Values; positionals: string[] } {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: positionals }) as { values: Values; positionals: string[] };
+    return parseArgs({ args, options, strict: true, allowPositionals: positionals }) as {
+      values: Values;
+      positionals: string[];
+    };
   } catch {
     throw new CliError(`unknown or malformed option\nusage: ${clientUsage}`, 2);
   }
@@ -49,25 +61,40 @@ async function readJwks(file: string): Promise<ClientRegistration['jwks']> {
 
 async function registrationOf(args: string[]): Promise<{ registration: ClientRegistration; json: boolean }> {
   const { values } = parse(args, {
-    name: { type: 'string' }, role: { type: 'string' }, auth: { type: 'string' }, grant: { type: 'string', multiple: true },
-    'redirect-uri': { type: 'string', multiple: true }, scope: { type: 'string', default: '' }, 'jwks-file': { type: 'string' },
-    'jwks-uri': { type: 'string' }, id: { type: 'string' }, json: { type: 'boolean', default: false },
+    name: { type: 'string' },
+    role: { type: 'string' },
+    auth: { type: 'string' },
+    grant: { type: 'string', multiple: true },
+    'redirect-uri': { type: 'string', multiple: true },
+    scope: { type: 'string', default: '' },
+    'jwks-file': { type: 'string' },
+    'jwks-uri': { type: 'string' },
+    id: { type: 'string' },
+    json: { type: 'boolean', default: false },
     // RFC 8705 §2.1.2 (tls_client_auth) and §3.4 (certificate-bound tokens): device clients, docs/tls.md.
-    'subject-dn': { type: 'string' }, 'bound-tokens': { type: 'boolean', default: false },
+    'subject-dn': { type: 'string' },
+    'bound-tokens': { type: 'boolean', default: false },
   });
   const { name, role, auth } = values;
   if (typeof name !== 'string' || !isRole(role) || !(clientAuthMethods as readonly unknown[]).includes(auth)) {
     throw new CliError(`--name, --role (a known role) and --auth are required\nusage: ${clientUsage}`, 2);
   }
   const grants = (values.grant as string[] | undefined) ?? ['authorization_code'];
-  if (!grants.every((grant) => grant === 'authorization_code' || grant === 'client_credentials')) throw new CliError('--grant must be authorization_code or client_credentials', 2);
+  if (!grants.every((grant) => grant === 'authorization_code' || grant === 'client_credentials'))
+    throw new CliError('--grant must be authorization_code or client_credentials', 2);
   const jwksFile = values['jwks-file'];
   const jwksUri = values['jwks-uri'];
   const registration: ClientRegistration = {
-    name, role, authMethod: auth as ClientAuthMethod,
+    name,
+    role,
+    authMethod: auth as ClientAuthMethod,
     grantTypes: [...new Set(grants)],
     redirectUris: (values['redirect-uri'] as string[] | undefined) ?? [],
-    scope: String(values.scope).trim().split(/\s+/).filter((scope) => scope !== '').join(' '),
+    scope: String(values.scope)
+      .trim()
+      .split(/\s+/)
+      .filter((scope) => scope !== '')
+      .join(' '),
     ...(typeof values.id === 'string' && { clientId: values.id }),
     ...(typeof jwksFile === 'string' && { jwks: await readJwks(jwksFile) }),
     ...(typeof jwksUri === 'string' && { jwksUri }),
@@ -82,7 +109,12 @@ async function create(runtime: Runtime, args: string[], io: CliIo): Promise<void
   try {
     request = await registrationOf(args);
   } catch (error) {
-    await auditOperatorAction(runtime, { interaction: 'client.create', details: { refused: 'usage' }, status: 400, code: 'VALIDATION_ERROR' });
+    await auditOperatorAction(runtime, {
+      interaction: 'client.create',
+      details: { refused: 'usage' },
+      status: 400,
+      code: 'VALIDATION_ERROR',
+    });
     throw error;
   }
   const { registration } = request;
@@ -91,13 +123,23 @@ async function create(runtime: Runtime, args: string[], io: CliIo): Promise<void
     created = await createClient(runtime.db.clients, registration);
   } catch (error) {
     if (!(error instanceof ClientRegistrationError)) throw error;
-    await auditOperatorAction(runtime, { interaction: 'client.create', details: { refused: 'invalid_registration' }, status: 400, code: 'VALIDATION_ERROR' });
+    await auditOperatorAction(runtime, {
+      interaction: 'client.create',
+      details: { refused: 'invalid_registration' },
+      status: 400,
+      code: 'VALIDATION_ERROR',
+    });
     throw new CliError(`caduceus: ${error.message}`, 2);
   }
   const summary = summarize(created.client);
   await auditOperatorAction(runtime, {
     interaction: 'client.create',
-    details: { clientId: summary.clientId, role: summary.role, authMethod: summary.authMethod, grantTypes: summary.grantTypes.join(' ') },
+    details: {
+      clientId: summary.clientId,
+      role: summary.role,
+      authMethod: summary.authMethod,
+      grantTypes: summary.grantTypes.join(' '),
+    },
     status: 201,
   });
   if (request.json) {
@@ -117,15 +159,22 @@ async function list(runtime: Runtime, args: string[], io: CliIo): Promise<void> 
     io.out(JSON.stringify(clients));
     return;
   }
-  for (const entry of clients) io.out(`${entry.clientId}\t${entry.status}\t${entry.authMethod}\t${entry.role}\t${entry.name}`);
+  for (const entry of clients)
+    io.out(`${entry.clientId}\t${entry.status}\t${entry.authMethod}\t${entry.role}\t${entry.name}`);
 }
 
 async function disable(runtime: Runtime, args: string[], io: CliIo): Promise<void> {
   const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } }, true);
   const clientId = positionals[0];
-  if (clientId === undefined || positionals.length !== 1) throw new CliError(`one CLIENT_ID is required\nusage: ${clientUsage}`, 2);
+  if (clientId === undefined || positionals.length !== 1)
+    throw new CliError(`one CLIENT_ID is required\nusage: ${clientUsage}`, 2);
   const found = await runtime.db.clients.setStatus(clientId, 'disabled', new Date().toISOString());
-  await auditOperatorAction(runtime, { interaction: 'client.disable', details: { clientId }, status: found ? 200 : 404, ...(!found && { code: 'NOT_FOUND' }) });
+  await auditOperatorAction(runtime, {
+    interaction: 'client.disable',
+    details: { clientId },
+    status: found ? 200 : 404,
+    ...(!found && { code: 'NOT_FOUND' }),
+  });
   if (!found) throw new CliError('caduceus: no such client');
   if (values.json === true) io.out(JSON.stringify({ clientId, status: 'disabled' }));
   else io.out(`client ${clientId} disabled (its live tokens end with \`caduceus token revoke --client ${clientId}\`)`);

@@ -8,7 +8,10 @@ export interface ProgressTerminal {
 }
 
 /** How progress is shown: a redrawn bar on a TTY, a plain line per step otherwise, JSON lines with --json. */
-export type ProgressStyle = { readonly kind: 'tty'; readonly terminal: ProgressTerminal } | { readonly kind: 'plain' } | { readonly kind: 'json' };
+export type ProgressStyle =
+  | { readonly kind: 'tty'; readonly terminal: ProgressTerminal }
+  | { readonly kind: 'plain' }
+  | { readonly kind: 'json' };
 
 const barWidth = 30;
 
@@ -18,7 +21,9 @@ function percentOf(progress: RotationProgress): number {
 }
 
 function describe(progress: RotationProgress): string {
-  const what = { data: 'records re-encrypted', kek: 'data and index keys re-wrapped', index: 'resources re-indexed' }[progress.kind];
+  const what = { data: 'records re-encrypted', kek: 'data and index keys re-wrapped', index: 'resources re-indexed' }[
+    progress.kind
+  ];
   const waiting = progress.phase === 'waiting' ? ' (waiting for every process to use the new key)' : '';
   return `${progress.kind} pass ${progress.pass}: ${progress.moved}/${progress.total} ${what}${progress.conflicts > 0 ? `, ${progress.conflicts} changed meanwhile` : ''}${waiting}`;
 }
@@ -27,7 +32,10 @@ function describe(progress: RotationProgress): string {
  * Shows a rotation job's progress on stderr (stdout carries only the result).
  * Plain lines are written at most once per 10 percent, so a log stays short.
  */
-export function createProgressReporter(style: ProgressStyle, io: CliIo): { report: (progress: RotationProgress) => void; end: () => void } {
+export function createProgressReporter(
+  style: ProgressStyle,
+  io: CliIo,
+): { report: (progress: RotationProgress) => void; end: () => void } {
   let lastPlain = -1;
   let drawn = false;
   return {

@@ -9,7 +9,13 @@ export async function migrateCommand(config: Config, args: string[], io: CliIo):
   const db = await openDatabase(config.databaseUrl, { postgresTls: config.databaseTls });
   try {
     const applied = await db.migrate();
-    io.out(values.json ? JSON.stringify({ applied }) : applied.length === 0 ? 'database is up to date' : `applied migrations ${applied.join(', ')}`);
+    io.out(
+      values.json
+        ? JSON.stringify({ applied })
+        : applied.length === 0
+          ? 'database is up to date'
+          : `applied migrations ${applied.join(', ')}`,
+    );
   } finally {
     await db.close();
   }

@@ -18,14 +18,26 @@ export function operatingSystemUser(): string {
  */
 export async function auditOperatorAction(
   runtime: Runtime,
-  action: { interaction: string; details: Readonly<Record<string, string | number | boolean>>; subject?: string; status: number; code?: string },
+  action: {
+    interaction: string;
+    details: Readonly<Record<string, string | number | boolean>>;
+    subject?: string;
+    status: number;
+    code?: string;
+  },
 ): Promise<void> {
   const audit = await runtime.openAuditLog();
   const event: AuditEvent = {
     time: new Date().toISOString(),
     requestId: randomHexId(),
     category: 'cli',
-    actor: { subject: action.subject ?? null, client: 'caduceus-cli', role: null, sourceIp: null, osUser: operatingSystemUser() },
+    actor: {
+      subject: action.subject ?? null,
+      client: 'caduceus-cli',
+      role: null,
+      sourceIp: null,
+      osUser: operatingSystemUser(),
+    },
     action: { interaction: action.interaction, resourceType: null, resourceId: null, details: action.details },
     outcome: { status: action.status, code: action.code ?? null },
   };

@@ -6,14 +6,21 @@ export interface CliIo {
 
 /** The process's own streams. */
 export const processIo: CliIo = {
-  out: (text) => { process.stdout.write(`${text}\n`); },
-  err: (text) => { process.stderr.write(`${text}\n`); },
+  out: (text) => {
+    process.stdout.write(`${text}\n`);
+  },
+  err: (text) => {
+    process.stderr.write(`${text}\n`);
+  },
 };
 
 /** A command failure with a message fit for an operator; exit code 1 unless told. */
 export class CliError extends Error {
   override readonly name = 'CliError';
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }

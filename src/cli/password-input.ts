@@ -20,13 +20,19 @@ async function readPiped(input: NodeJS.ReadableStream): Promise<string> {
     chunks.push(bytes);
   }
   // One trailing line break is the line's end, not part of the password (`echo … |`, a here-string).
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function askHidden(prompt: string): Promise<string> {
   process.stderr.write(prompt);
   // Keystrokes go nowhere: the terminal shows no echo of the password.
-  const silent = new Writable({ write: (_chunk, _encoding, done) => { done(); } });
+  const silent = new Writable({
+    write: (_chunk, _encoding, done) => {
+      done();
+    },
+  });
   const reader = createInterface({ input: process.stdin, output: silent, terminal: true });
   try {
     return await reader.question('');
@@ -45,6 +51,7 @@ export async function readNewPassword(): Promise<string> {
     return first;
   }
   const piped = await readPiped(process.stdin);
-  if (piped === '') throw new CliError('give the password on standard input or at the prompt (never as an argument)', 2);
+  if (piped === '')
+    throw new CliError('give the password on standard input or at the prompt (never as an argument)', 2);
   return piped;
 }

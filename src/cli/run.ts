@@ -23,7 +23,15 @@ const usage = `usage:
   ${keysRotateUsage}
   ${keysStatusUsage}`;
 
-const safeErrorNames = new Set(['KeyringError', 'TlsSetupError', 'StorageError', 'ConfigError', 'HsmError', 'MasterKeyError', 'FipsError']);
+const safeErrorNames = new Set([
+  'KeyringError',
+  'TlsSetupError',
+  'StorageError',
+  'ConfigError',
+  'HsmError',
+  'MasterKeyError',
+  'FipsError',
+]);
 
 type RuntimeCommand = (runtime: Runtime, args: string[], io: CliIo) => Promise<void>;
 
@@ -76,13 +84,18 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.err(error.message);
       return error.exitCode;
     }
-    if (error instanceof ConfigError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      error instanceof ConfigError ||
+      (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       io.err(error.message);
       return 2;
     }
     // Our own error classes carry operator-safe messages; anything else is named by type only.
     const safe = error instanceof Error && safeErrorNames.has(error.name);
-    io.err(`caduceus: ${safe ? error.message : `${error instanceof Error ? error.name : 'Error'}: the command failed`}`);
+    io.err(
+      `caduceus: ${safe ? error.message : `${error instanceof Error ? error.name : 'Error'}: the command failed`}`,
+    );
     return 1;
   }
 }

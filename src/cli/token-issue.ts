@@ -15,8 +15,8 @@ const maxTtlSeconds = 3600;
 /** Roles whose tokens reach PHI broadly or administer the system: refused from the CLI in production. */
 const privilegedRoles: readonly Role[] = ['admin', 'clinician', 'nurse', 'auditor'];
 
-
-export const tokenIssueUsage = 'caduceus token issue --role ROLE [--sub ID] [--patient ID] [--ttl 15m] [--cnf-cert FILE] [--amr otp,pwd] [--json]';
+export const tokenIssueUsage =
+  'caduceus token issue --role ROLE [--sub ID] [--patient ID] [--ttl 15m] [--cnf-cert FILE] [--amr otp,pwd] [--json]';
 
 interface IssueRequest {
   readonly role: Role;
@@ -37,8 +37,13 @@ async function parseIssueRequest(args: string[]): Promise<IssueRequest> {
     parsed = parseArgs({
       args,
       options: {
-        role: { type: 'string' }, sub: { type: 'string' }, patient: { type: 'string' }, ttl: { type: 'string', default: '15m' },
-        'cnf-cert': { type: 'string' }, amr: { type: 'string' }, json: { type: 'boolean', default: false },
+        role: { type: 'string' },
+        sub: { type: 'string' },
+        patient: { type: 'string' },
+        ttl: { type: 'string', default: '15m' },
+        'cnf-cert': { type: 'string' },
+        amr: { type: 'string' },
+        json: { type: 'boolean', default: false },
       },
       strict: true,
     });
@@ -47,13 +52,20 @@ async function parseIssueRequest(args: string[]): Promise<IssueRequest> {
   }
   const { values } = parsed;
   const role = values.role;
-  if (!isRole(role)) throw new CliError(`--role must be one of admin, clinician, nurse, billing, patient, device, auditor\nusage: ${tokenIssueUsage}`, 2);
+  if (!isRole(role))
+    throw new CliError(
+      `--role must be one of admin, clinician, nurse, billing, patient, device, auditor\nusage: ${tokenIssueUsage}`,
+      2,
+    );
   const ttlSeconds = parseDuration(values.ttl);
   if (ttlSeconds < 1 || ttlSeconds > maxTtlSeconds) throw new CliError('--ttl must be between 1 second and 1 hour', 2);
-  if (role === 'patient' && values.patient === undefined) throw new CliError('--role patient needs --patient ID (the Patient the token is bound to)', 2);
-  const certificateThumbprint = values['cnf-cert'] === undefined ? undefined : await thumbprintOfFile(values['cnf-cert']);
+  if (role === 'patient' && values.patient === undefined)
+    throw new CliError('--role patient needs --patient ID (the Patient the token is bound to)', 2);
+  const certificateThumbprint =
+    values['cnf-cert'] === undefined ? undefined : await thumbprintOfFile(values['cnf-cert']);
   const amr = values.amr === undefined ? undefined : parseAmrList(values.amr);
-  if (values.amr !== undefined && amr === undefined) throw new CliError('--amr must be a comma-separated list of pwd, otp, hwk, swk, mfa, sc, pin, user', 2);
+  if (values.amr !== undefined && amr === undefined)
+    throw new CliError('--amr must be a comma-separated list of pwd, otp, hwk, swk, mfa, sc, pin, user', 2);
   return { role, ttlSeconds, sub: values.sub, patient: values.patient, certificateThumbprint, amr, json: values.json };
 }
 
@@ -77,13 +89,25 @@ export async function tokenIssueCommand(runtime: Runtime, args: string[], io: Cl
   try {
     request = await parseIssueRequest(args);
   } catch (error) {
-    await auditOperatorAction(runtime, { interaction: 'token.issue', details: { refused: 'usage' }, status: 400, code: 'VALIDATION_ERROR' });
+    await auditOperatorAction(runtime, {
+      interaction: 'token.issue',
+      details: { refused: 'usage' },
+      status: 400,
+      code: 'VALIDATION_ERROR',
+    });
     throw error;
   }
   const { role, ttlSeconds, patient, certificateThumbprint, amr } = request;
   const subject = request.sub ?? `cli-${role}-${randomResourceId().slice(0, 8)}`;
   // A thumbprint is public (it is in every request's certificate): audited, so a bound token can be traced to its device.
-  const details = { role, ttlSeconds, subject, ...(patient !== undefined && { patient }), ...(certificateThumbprint !== undefined && { certificateThumbprint }), ...(amr !== undefined && { amr: amr.join(',') }) };
+  const details = {
+    role,
+    ttlSeconds,
+    subject,
+    ...(patient !== undefined && { patient }),
+    ...(certificateThumbprint !== undefined && { certificateThumbprint }),
+    ...(amr !== undefined && { amr: amr.join(',') }),
+  };
   // The CLI authenticates no one: it may not claim a second factor where it counts (docs/access-control.md).
   if (runtime.config.env === 'production' && amr !== undefined) {
     await auditOperatorAction(runtime, { interaction: 'token.issue', details, status: 403, code: 'FORBIDDEN' });
@@ -91,7 +115,9 @@ export async function tokenIssueCommand(runtime: Runtime, args: string[], io: Cl
   }
   if (runtime.config.env === 'production' && privilegedRoles.includes(role)) {
     await auditOperatorAction(runtime, { interaction: 'token.issue', details, status: 403, code: 'FORBIDDEN' });
-    throw new CliError(`production mode refuses to issue ${role} tokens from the CLI; use the authorization server with MFA`);
+    throw new CliError(
+      `production mode refuses to issue ${role} tokens from the CLI; use the authorization server with MFA`,
+    );
   }
   const issued = await issueAccessToken(runtime.keys, {
     issuer: runtime.config.auth.issuer,
@@ -106,12 +132,24 @@ export async function tokenIssueCommand(runtime: Runtime, args: string[], io: Cl
     ...(certificateThumbprint !== undefined && { certificateThumbprint }),
     ...(amr !== undefined && { amr }),
   });
-  await auditOperatorAction(runtime, { interaction: 'token.issue', details: { ...details, jti: issued.jti }, status: 201 });
+  await auditOperatorAction(runtime, {
+    interaction: 'token.issue',
+    details: { ...details, jti: issued.jti },
+    status: 201,
+  });
   if (request.json) {
-    io.out(JSON.stringify({
-      access_token: issued.token, token_type: 'Bearer', expires_in: ttlSeconds, expires_at: new Date(issued.expiresAt * 1000).toISOString(), jti: issued.jti, sub: subject, role,
-      ...(certificateThumbprint !== undefined && { cnf: { 'x5t#S256': certificateThumbprint } }),
-    }));
+    io.out(
+      JSON.stringify({
+        access_token: issued.token,
+        token_type: 'Bearer',
+        expires_in: ttlSeconds,
+        expires_at: new Date(issued.expiresAt * 1000).toISOString(),
+        jti: issued.jti,
+        sub: subject,
+        role,
+        ...(certificateThumbprint !== undefined && { cnf: { 'x5t#S256': certificateThumbprint } }),
+      }),
+    );
   } else {
     io.out(issued.token);
   }

@@ -21,13 +21,21 @@ const revocationRetentionMs = 86_400_000;
  * access token: the one path of `token revoke --user` and `user disable`.
  */
 export function revokeAllOfUser(runtime: Runtime, userId: string): Promise<BulkRevocation> {
-  return revokeAllForAccount(runtime.db.oidc, createRevocationStore(runtime.db.kv, { retentionMs: revocationRetentionMs }), userId);
+  return revokeAllForAccount(
+    runtime.db.oidc,
+    createRevocationStore(runtime.db.kv, { retentionMs: revocationRetentionMs }),
+    userId,
+  );
 }
 
 function parse(args: string[]): { user: string | undefined; client: string | undefined; json: boolean } {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { user: { type: 'string' }, client: { type: 'string' }, json: { type: 'boolean', default: false } }, strict: true }));
+    ({ values } = parseArgs({
+      args,
+      options: { user: { type: 'string' }, client: { type: 'string' }, json: { type: 'boolean', default: false } },
+      strict: true,
+    }));
   } catch {
     throw new CliError(`unknown or malformed option\nusage: ${tokenRevokeUsage}`, 2);
   }
@@ -43,14 +51,32 @@ export async function tokenRevokeCommand(runtime: Runtime, args: string[], io: C
   try {
     request = parse(args);
   } catch (error) {
-    await auditOperatorAction(runtime, { interaction: 'token.revoke', details: { refused: 'usage' }, status: 400, code: 'VALIDATION_ERROR' });
+    await auditOperatorAction(runtime, {
+      interaction: 'token.revoke',
+      details: { refused: 'usage' },
+      status: 400,
+      code: 'VALIDATION_ERROR',
+    });
     throw error;
   }
-  const result = request.user !== undefined
-    ? await revokeAllOfUser(runtime, request.user)
-    : await revokeAllForClient(runtime.db.oidc, createRevocationStore(runtime.db.kv, { retentionMs: revocationRetentionMs }), request.client ?? '');
-  const target: Record<string, string> = request.user !== undefined ? { user: request.user } : { client: request.client ?? '' };
-  await auditOperatorAction(runtime, { interaction: 'token.revoke', details: { ...target, grants: result.grants, records: result.records }, status: 200 });
+  const result =
+    request.user !== undefined
+      ? await revokeAllOfUser(runtime, request.user)
+      : await revokeAllForClient(
+          runtime.db.oidc,
+          createRevocationStore(runtime.db.kv, { retentionMs: revocationRetentionMs }),
+          request.client ?? '',
+        );
+  const target: Record<string, string> =
+    request.user !== undefined ? { user: request.user } : { client: request.client ?? '' };
+  await auditOperatorAction(runtime, {
+    interaction: 'token.revoke',
+    details: { ...target, grants: result.grants, records: result.records },
+    status: 200,
+  });
   if (request.json) io.out(JSON.stringify({ ...target, grantsRevoked: result.grants, recordsDeleted: result.records }));
-  else io.out(`revoked: ${result.grants} grant(s), ${result.records} stored record(s); every live access token of ${request.user ?? request.client ?? ''} is now refused`);
+  else
+    io.out(
+      `revoked: ${result.grants} grant(s), ${result.records} stored record(s); every live access token of ${request.user ?? request.client ?? ''} is now refused`,
+    );
 }

@@ -23,9 +23,10 @@ function parseCidr(entry: string): CidrBlock | null {
   if (prefix > max) return null;
   // An IPv4-mapped IPv6 block (::ffff:10.0.0.0/104) is the IPv4 block it maps.
   const mapped = mappedIpv4.exec(address)?.[1];
-  const block: CidrBlock = mapped !== undefined && prefix >= 96
-    ? { address: mapped, prefix: prefix - 96, family: 'ipv4' }
-    : { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+  const block: CidrBlock =
+    mapped !== undefined && prefix >= 96
+      ? { address: mapped, prefix: prefix - 96, family: 'ipv4' }
+      : { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
   try {
     // The same parser that will check requests must accept the block.
     new BlockList().addSubnet(block.address, block.prefix, block.family);

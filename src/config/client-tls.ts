@@ -66,7 +66,9 @@ function anySet(tls: ClientTlsFiles): boolean {
 
 /** pg reads these from the URL and some of them turn verification off; TLS is set through our settings only. */
 function hasTlsUrlParameter(url: URL): boolean {
-  return [...url.searchParams.keys()].some((key) => key.toLowerCase().startsWith('ssl') || key.toLowerCase() === 'uselibpqcompat');
+  return [...url.searchParams.keys()].some(
+    (key) => key.toLowerCase().startsWith('ssl') || key.toLowerCase() === 'uselibpqcompat',
+  );
 }
 
 /**
@@ -75,19 +77,34 @@ function hasTlsUrlParameter(url: URL): boolean {
  * mode it is `verify-full` (libpq's safest).
  */
 export function loadPostgresTls(env: Env, databaseUrl: string, cwd: string): PostgresTlsConfig | null {
-  const tls = files(env, { ca: 'CADUCEUS_DATABASE_CA_FILE', cert: 'CADUCEUS_DATABASE_CERT_FILE', key: 'CADUCEUS_DATABASE_KEY_FILE' }, cwd);
+  const tls = files(
+    env,
+    { ca: 'CADUCEUS_DATABASE_CA_FILE', cert: 'CADUCEUS_DATABASE_CERT_FILE', key: 'CADUCEUS_DATABASE_KEY_FILE' },
+    cwd,
+  );
   const requested = text(env, 'CADUCEUS_DATABASE_SSLMODE', '');
-  const mode = oneOf(env, 'CADUCEUS_DATABASE_SSLMODE', ['disable', 'verify-ca', 'verify-full'], anySet(tls) ? 'verify-full' : 'disable');
+  const mode = oneOf(
+    env,
+    'CADUCEUS_DATABASE_SSLMODE',
+    ['disable', 'verify-ca', 'verify-full'],
+    anySet(tls) ? 'verify-full' : 'disable',
+  );
   const postgres = databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://');
   if (!postgres) {
-    if (requested !== '' || anySet(tls)) throw new ConfigError('CADUCEUS_DATABASE_SSLMODE and the CADUCEUS_DATABASE_*_FILE settings apply to a postgres:// URL only');
+    if (requested !== '' || anySet(tls))
+      throw new ConfigError(
+        'CADUCEUS_DATABASE_SSLMODE and the CADUCEUS_DATABASE_*_FILE settings apply to a postgres:// URL only',
+      );
     return null;
   }
   if (URL.canParse(databaseUrl) && hasTlsUrlParameter(new URL(databaseUrl))) {
-    throw new ConfigError('CADUCEUS_DATABASE_URL must not carry ssl parameters; use CADUCEUS_DATABASE_SSLMODE and CADUCEUS_DATABASE_CA_FILE');
+    throw new ConfigError(
+      'CADUCEUS_DATABASE_URL must not carry ssl parameters; use CADUCEUS_DATABASE_SSLMODE and CADUCEUS_DATABASE_CA_FILE',
+    );
   }
   if (mode === 'disable') {
-    if (anySet(tls)) throw new ConfigError('CADUCEUS_DATABASE_SSLMODE=disable contradicts the CADUCEUS_DATABASE_*_FILE settings');
+    if (anySet(tls))
+      throw new ConfigError('CADUCEUS_DATABASE_SSLMODE=disable contradicts the CADUCEUS_DATABASE_*_FILE settings');
     return null;
   }
   return { mode, ...tls };
@@ -95,13 +112,21 @@ export function loadPostgresTls(env: Env, databaseUrl: string, cwd: string): Pos
 
 /** The Redis URL's TLS files: `rediss://` asks for TLS, always verified with host name (CADUCEUS_REDIS_*_FILE). */
 export function loadRedisTls(env: Env, redisUrl: string | null, cwd: string): ClientTlsFiles | null {
-  const tls = files(env, { ca: 'CADUCEUS_REDIS_CA_FILE', cert: 'CADUCEUS_REDIS_CERT_FILE', key: 'CADUCEUS_REDIS_KEY_FILE' }, cwd);
+  const tls = files(
+    env,
+    { ca: 'CADUCEUS_REDIS_CA_FILE', cert: 'CADUCEUS_REDIS_CERT_FILE', key: 'CADUCEUS_REDIS_KEY_FILE' },
+    cwd,
+  );
   if (redisUrl === null || new URL(redisUrl).protocol !== 'rediss:') {
     if (anySet(tls)) throw new ConfigError('the CADUCEUS_REDIS_*_FILE settings need a rediss:// CADUCEUS_REDIS_URL');
     return null;
   }
   // ioredis copies URL query parameters into its options: none may touch TLS.
-  if ([...new URL(redisUrl).searchParams.keys()].some((key) => /^(tls|ssl|rejectunauthorized|ca|cert|key|servername)/i.test(key))) {
+  if (
+    [...new URL(redisUrl).searchParams.keys()].some((key) =>
+      /^(tls|ssl|rejectunauthorized|ca|cert|key|servername)/i.test(key),
+    )
+  ) {
     throw new ConfigError('CADUCEUS_REDIS_URL must not carry TLS parameters; use the CADUCEUS_REDIS_*_FILE settings');
   }
   return tls;

@@ -18,11 +18,19 @@ export function loadCorsConfig(env: Env, production: boolean): CorsConfig {
   for (const entry of entries) {
     const origin = URL.canParse(entry) ? new URL(entry) : undefined;
     // WHATWG URL accepts `*` in a host name: refused outright, a wildcard is never an origin here.
-    if (origin === undefined || origin.origin !== entry || entry.includes('*') || !['https:', 'http:'].includes(origin.protocol)) {
-      throw new ConfigError('CADUCEUS_CORS_ORIGINS must list exact origins such as https://app.example.org (scheme, host and port only; no wildcard)');
+    if (
+      origin === undefined ||
+      origin.origin !== entry ||
+      entry.includes('*') ||
+      !['https:', 'http:'].includes(origin.protocol)
+    ) {
+      throw new ConfigError(
+        'CADUCEUS_CORS_ORIGINS must list exact origins such as https://app.example.org (scheme, host and port only; no wildcard)',
+      );
     }
     const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(origin.hostname);
-    if (production && origin.protocol === 'http:' && !loopback) throw new ConfigError('CADUCEUS_CORS_ORIGINS must use https origins in production');
+    if (production && origin.protocol === 'http:' && !loopback)
+      throw new ConfigError('CADUCEUS_CORS_ORIGINS must use https origins in production');
   }
   return Object.freeze({ allowedOrigins: Object.freeze([...new Set(entries)]) });
 }

@@ -26,6 +26,7 @@ export function loadExternalIssuers(env: Env, cwd: string, localIssuer: string):
     if (error instanceof IssuersFileError) throw new ConfigError(`${name}: ${error.message}`);
     throw error;
   }
-  if (issuers.some((entry) => entry.issuer === localIssuer)) throw new ConfigError(`${name}: an external issuer must differ from CADUCEUS_ISSUER`);
+  if (issuers.some((entry) => entry.issuer === localIssuer))
+    throw new ConfigError(`${name}: an external issuer must differ from CADUCEUS_ISSUER`);
   return issuers;
 }

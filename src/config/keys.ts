@@ -45,10 +45,14 @@ export interface KeySettingsContext {
 function masterKeySettings(env: Env, context: KeySettingsContext): KeyProtectionConfig['masterKey'] {
   const file = set(env, 'CADUCEUS_MASTER_KEY_FILE');
   const value = set(env, 'CADUCEUS_MASTER_KEY');
-  if (file !== undefined && value !== undefined) throw new ConfigError('CADUCEUS_MASTER_KEY_FILE and CADUCEUS_MASTER_KEY must not both be set (prefer the file)');
-  if (value !== undefined && !masterKeyShape.test(value.trim())) throw new ConfigError('CADUCEUS_MASTER_KEY must be 32 bytes as 64 hex digits or base64');
+  if (file !== undefined && value !== undefined)
+    throw new ConfigError('CADUCEUS_MASTER_KEY_FILE and CADUCEUS_MASTER_KEY must not both be set (prefer the file)');
+  if (value !== undefined && !masterKeyShape.test(value.trim()))
+    throw new ConfigError('CADUCEUS_MASTER_KEY must be 32 bytes as 64 hex digits or base64');
   if (context.production && file === undefined && value === undefined) {
-    throw new ConfigError('CADUCEUS_MASTER_KEY_FILE (or CADUCEUS_MASTER_KEY) must be set in production: the keyrings are sealed under it (docs/key-management.md)');
+    throw new ConfigError(
+      'CADUCEUS_MASTER_KEY_FILE (or CADUCEUS_MASTER_KEY) must be set in production: the keyrings are sealed under it (docs/key-management.md)',
+    );
   }
   return {
     file: file === undefined ? null : path.resolve(context.cwd, file),
@@ -67,22 +71,31 @@ function rotationDays(env: Env): number | null {
 export function loadKeyProtectionConfig(env: Env, context: KeySettingsContext): KeyProtectionConfig {
   const manager = oneOf(env, 'CADUCEUS_KEY_MANAGER', ['local', 'pkcs11'], 'local');
   const requireHsm = oneOf(env, 'CADUCEUS_REQUIRE_HSM', ['true', 'false'], 'false') === 'true';
-  if (requireHsm && manager !== 'pkcs11') throw new ConfigError('CADUCEUS_REQUIRE_HSM=true needs CADUCEUS_KEY_MANAGER=pkcs11');
+  if (requireHsm && manager !== 'pkcs11')
+    throw new ConfigError('CADUCEUS_REQUIRE_HSM=true needs CADUCEUS_KEY_MANAGER=pkcs11');
   if (manager === 'pkcs11' && !context.pkcs11Configured) {
-    throw new ConfigError('CADUCEUS_KEY_MANAGER=pkcs11 needs CADUCEUS_PKCS11_MODULE, CADUCEUS_PKCS11_TOKEN_LABEL and a PIN setting');
+    throw new ConfigError(
+      'CADUCEUS_KEY_MANAGER=pkcs11 needs CADUCEUS_PKCS11_MODULE, CADUCEUS_PKCS11_TOKEN_LABEL and a PIN setting',
+    );
   }
   const signingKeys = oneOf(env, 'CADUCEUS_SIGNING_KEYS', ['local', 'pkcs11'], 'local');
   if (signingKeys === 'pkcs11' && !context.pkcs11Configured) {
-    throw new ConfigError('CADUCEUS_SIGNING_KEYS=pkcs11 needs CADUCEUS_PKCS11_MODULE, CADUCEUS_PKCS11_TOKEN_LABEL and a PIN setting');
+    throw new ConfigError(
+      'CADUCEUS_SIGNING_KEYS=pkcs11 needs CADUCEUS_PKCS11_MODULE, CADUCEUS_PKCS11_TOKEN_LABEL and a PIN setting',
+    );
   }
   const encryption = oneOf(env, 'CADUCEUS_ENCRYPTION', ['on', 'off'], 'on');
-  if (encryption === 'off' && context.production) throw new ConfigError('CADUCEUS_ENCRYPTION=off is refused in production (benchmarks and diagnostics only)');
+  if (encryption === 'off' && context.production)
+    throw new ConfigError('CADUCEUS_ENCRYPTION=off is refused in production (benchmarks and diagnostics only)');
   return {
     manager,
     signingKeys,
     requireHsm,
     masterKey: masterKeySettings(env, context),
-    kekKeyringPath: path.resolve(context.cwd, set(env, 'CADUCEUS_KEK_KEYRING') ?? path.join(context.dataDir, 'kek-keyring.json')),
+    kekKeyringPath: path.resolve(
+      context.cwd,
+      set(env, 'CADUCEUS_KEK_KEYRING') ?? path.join(context.dataDir, 'kek-keyring.json'),
+    ),
     encryption,
     dataKeyCacheSize: integer(env, 'CADUCEUS_DATA_KEY_CACHE_SIZE', 1024, 1, 1_000_000),
     timeoutMs: integer(env, 'CADUCEUS_KEY_MANAGER_TIMEOUT_MS', 2000, 50, 60_000),

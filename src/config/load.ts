@@ -87,12 +87,14 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     host: text(env, 'CADUCEUS_HOST', '127.0.0.1'),
     port,
     dataDir,
-    databaseUrl: databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://') || databaseUrl === ':memory:'
-      ? databaseUrl
-      : path.resolve(cwd, databaseUrl),
-    tls: certPath !== undefined && keyPath !== undefined
-      ? { certPath: path.resolve(cwd, certPath), keyPath: path.resolve(cwd, keyPath), generated: false }
-      : { certPath: path.join(dataDir, 'dev-cert.pem'), keyPath: path.join(dataDir, 'dev-key.pem'), generated: true },
+    databaseUrl:
+      databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://') || databaseUrl === ':memory:'
+        ? databaseUrl
+        : path.resolve(cwd, databaseUrl),
+    tls:
+      certPath !== undefined && keyPath !== undefined
+        ? { certPath: path.resolve(cwd, certPath), keyPath: path.resolve(cwd, keyPath), generated: false }
+        : { certPath: path.join(dataDir, 'dev-cert.pem'), keyPath: path.join(dataDir, 'dev-key.pem'), generated: true },
     mtls: loadMtlsConfig(env, cwd, port),
     limits: {
       bodyBytes: integer(env, 'CADUCEUS_BODY_LIMIT_BYTES', 1_048_576, 1024, 64 * 1_048_576),
@@ -111,7 +113,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     keys: {
       keyringPath: path.resolve(cwd, text(env, 'CADUCEUS_KEYRING', path.join(dataDir, 'keyring.json'))),
       pkcs11,
-      ...loadKeyProtectionConfig(env, { production: mode === 'production', dataDir, cwd, pkcs11Configured: pkcs11 !== null }),
+      ...loadKeyProtectionConfig(env, {
+        production: mode === 'production',
+        dataDir,
+        cwd,
+        pkcs11Configured: pkcs11 !== null,
+      }),
     },
     audit: {
       checkpointIntervalMs: integer(env, 'CADUCEUS_AUDIT_CHECKPOINT_MS', 60_000, 100, 86_400_000),

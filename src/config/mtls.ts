@@ -21,13 +21,15 @@ export function loadMtlsConfig(env: Env, cwd: string, mainPort: number): MtlsCon
   const rawCa = text(env, 'CADUCEUS_MTLS_CA', '');
   const rawUrl = text(env, 'CADUCEUS_MTLS_URL', '');
   if (rawPort === '') {
-    if (rawCa !== '' || rawUrl !== '') throw new ConfigError('CADUCEUS_MTLS_CA and CADUCEUS_MTLS_URL need CADUCEUS_MTLS_PORT');
+    if (rawCa !== '' || rawUrl !== '')
+      throw new ConfigError('CADUCEUS_MTLS_CA and CADUCEUS_MTLS_URL need CADUCEUS_MTLS_PORT');
     return null;
   }
   const port = integer(env, 'CADUCEUS_MTLS_PORT', 0, 0, 65535);
   if (port !== 0 && port === mainPort) throw new ConfigError('CADUCEUS_MTLS_PORT must differ from CADUCEUS_PORT');
   if (rawCa === '') throw new ConfigError('CADUCEUS_MTLS_PORT needs CADUCEUS_MTLS_CA (the device CA bundle)');
   const publicUrl = rawUrl === '' ? `https://localhost:${port}` : rawUrl;
-  if (!URL.canParse(publicUrl) || new URL(publicUrl).protocol !== 'https:') throw new ConfigError('CADUCEUS_MTLS_URL must be an https:// URL');
+  if (!URL.canParse(publicUrl) || new URL(publicUrl).protocol !== 'https:')
+    throw new ConfigError('CADUCEUS_MTLS_URL must be an https:// URL');
   return { port, caPath: path.resolve(cwd, rawCa), publicUrl: publicUrl.replace(/\/+$/, '') };
 }

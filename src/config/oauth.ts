@@ -24,6 +24,7 @@ export function loadOAuthConfig(env: Env): OAuthConfig {
   }
   // Issue 3 item 3: a client's jwks_uri reaching an internal address is refused unless listed here (SSRF).
   const jwksFetchAllow = parseCidrList(text(env, 'CADUCEUS_JWKS_FETCH_ALLOW', ''));
-  if (jwksFetchAllow === null) throw new ConfigError('CADUCEUS_JWKS_FETCH_ALLOW must list IP addresses or CIDR subnets, comma-separated');
+  if (jwksFetchAllow === null)
+    throw new ConfigError('CADUCEUS_JWKS_FETCH_ALLOW must list IP addresses or CIDR subnets, comma-separated');
   return { accessTokenTtlSeconds, refreshTokenTtlSeconds, jwksFetchAllow: Object.freeze(jwksFetchAllow) };
 }

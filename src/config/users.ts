@@ -11,7 +11,12 @@ export interface UsersConfig {
    * The bounded hashing queue: hashes run at once, hashes allowed to wait, hashing ms per second (0: no budget); more answer 503.
    * `nice`: how much lower than the process's the hashing threads' scheduling priority is (0–19).
    */
-  readonly hashing: { readonly maxConcurrent: number; readonly maxWaiting: number; readonly budgetMsPerSecond: number; readonly nice: number };
+  readonly hashing: {
+    readonly maxConcurrent: number;
+    readonly maxWaiting: number;
+    readonly budgetMsPerSecond: number;
+    readonly nice: number;
+  };
   /** Login lockout with backoff, per account and per source IP. */
   readonly lockout: {
     readonly accountFailures: number;
@@ -26,7 +31,8 @@ export interface UsersConfig {
 export function loadUsersConfig(env: Env): UsersConfig {
   const baseSeconds = integer(env, 'CADUCEUS_LOCKOUT_BASE_SECONDS', 60, 1, 86_400);
   const maxSeconds = integer(env, 'CADUCEUS_LOCKOUT_MAX_SECONDS', 3600, 1, 604_800);
-  if (baseSeconds > maxSeconds) throw new ConfigError('CADUCEUS_LOCKOUT_BASE_SECONDS must not exceed CADUCEUS_LOCKOUT_MAX_SECONDS');
+  if (baseSeconds > maxSeconds)
+    throw new ConfigError('CADUCEUS_LOCKOUT_BASE_SECONDS must not exceed CADUCEUS_LOCKOUT_MAX_SECONDS');
   // One core always stays with the event loop; the CPU share is of all cores (docs/users.md "The hashing queue").
   const cores = availableParallelism();
   const cpuPercent = integer(env, 'CADUCEUS_PASSWORD_HASH_CPU_PERCENT', 25, 0, 100);

@@ -53,11 +53,14 @@ export function clientErrorOf(raw: IncomingMessage): ErrorCode | undefined {
  * and marked, so that its audit event (written by the request path when the
  * body stream fails) records the same 408.
  */
-export function createClientErrorHandler(onRefused: (code: ErrorCode, sourceIp: string | undefined, rule: EdgeRule) => void) {
+export function createClientErrorHandler(
+  onRefused: (code: ErrorCode, sourceIp: string | undefined, rule: EdgeRule) => void,
+) {
   return function handleClientError(error: Error & { code?: string }, socket: Socket): void {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     // A request Fastify already routed (its body was still arriving) has a ServerResponse on the socket.
-    const inFlight = (socket as Socket & { _httpMessage?: ServerResponse<TrackedRequest> | null })._httpMessage ?? undefined;
+    const inFlight =
+      (socket as Socket & { _httpMessage?: ServerResponse<TrackedRequest> | null })._httpMessage ?? undefined;
     if (inFlight?.headersSent === true) {
       // A response already went out (an early 401, say): a second one would corrupt the stream.
       socket.destroy();
@@ -78,7 +81,9 @@ export function createClientErrorHandler(onRefused: (code: ErrorCode, sourceIp: 
       connection: 'close',
     };
     if (socket.writable) {
-      const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+      const head = Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('');
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n${head}\r\n${body}`);
     }
     socket.destroy();

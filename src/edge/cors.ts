@@ -5,7 +5,8 @@ import { ApiError } from '../errors/index.js';
 /** What a browser app may send and read (Fetch standard, "CORS protocol"). */
 const allowMethods = 'GET, HEAD, POST, PUT, DELETE';
 const allowHeaders = 'Authorization, Content-Type, If-Match, Accept';
-const exposeHeaders = 'ETag, Location, Last-Modified, X-Request-Id, WWW-Authenticate, Retry-After, RateLimit, RateLimit-Policy';
+const exposeHeaders =
+  'ETag, Location, Last-Modified, X-Request-Id, WWW-Authenticate, Retry-After, RateLimit, RateLimit-Policy';
 /** Seconds a browser may cache a preflight answer. */
 const maxAgeSeconds = '600';
 

@@ -27,7 +27,11 @@ export const edgePlugin = fp(
     });
     app.removeAllContentTypeParsers();
     // Fastify's own JSON parser, refusing __proto__ and constructor.prototype keys outright.
-    app.addContentTypeParser([...acceptedMediaTypes], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+    app.addContentTypeParser(
+      [...acceptedMediaTypes],
+      { parseAs: 'string' },
+      app.getDefaultJsonParser('error', 'error'),
+    );
   },
   { name: 'caduceus-edge' },
 );

@@ -22,7 +22,11 @@ const blockedMessage = 'The request contains input that matches a refused signat
  * in block mode, returns the error that refuses the request.
  */
 function reportSuspicious(
-  request: FastifyRequest, events: SecurityEvents, policy: EdgePolicy, location: InputLocation, found: ReadonlySet<SuspiciousRule>,
+  request: FastifyRequest,
+  events: SecurityEvents,
+  policy: EdgePolicy,
+  location: InputLocation,
+  found: ReadonlySet<SuspiciousRule>,
 ): ApiError | undefined {
   if (found.size === 0) return undefined;
   for (const rule of found) {
@@ -54,7 +58,11 @@ export const edgeFilterPlugin = fp(
         max: policy.maxConnectionsPerIp,
         exempt: policy.trustedProxies,
         onRefused: (address) => {
-          events.emit({ kind: 'edge.refused', sourceIp: address, details: { rule: 'connection_limit', limit: policy.maxConnectionsPerIp } });
+          events.emit({
+            kind: 'edge.refused',
+            sourceIp: address,
+            details: { rule: 'connection_limit', limit: policy.maxConnectionsPerIp },
+          });
         },
       });
     }
@@ -75,13 +83,21 @@ export const edgeFilterPlugin = fp(
         return;
       }
       // Path parameters are not scanned: each has a strict pattern (an id) that such text never passes.
-      done(input.query.length === 0 ? undefined : reportSuspicious(request, events, policy, 'query', scanValues(request.query)));
+      done(
+        input.query.length === 0
+          ? undefined
+          : reportSuspicious(request, events, policy, 'query', scanValues(request.query)),
+      );
     });
 
     // After parsing, before schema validation: JSON string values, decoded.
     app.addHook('preValidation', (request, _reply, done) => {
       const body: unknown = request.body;
-      done(typeof body === 'object' && body !== null ? reportSuspicious(request, events, policy, 'body', scanValues(body)) : undefined);
+      done(
+        typeof body === 'object' && body !== null
+          ? reportSuspicious(request, events, policy, 'body', scanValues(body))
+          : undefined,
+      );
     });
   },
   { name: 'caduceus-edge-filter', dependencies: ['caduceus-edge'] },

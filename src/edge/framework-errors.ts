@@ -32,7 +32,7 @@ export function createFrameworkErrorHandler(events: SecurityEvents) {
     events.emit({
       kind: 'edge.refused',
       requestId: request.id,
-      sourceIp: isIP(ip) === 0 ? request.raw.socket.remoteAddress ?? null : ip,
+      sourceIp: isIP(ip) === 0 ? (request.raw.socket.remoteAddress ?? null) : ip,
       details: { rule: refusal.rule, code: refusal.code },
     });
     reply.headers(securityHeaders).header('x-request-id', request.id);

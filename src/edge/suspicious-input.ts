@@ -28,13 +28,22 @@ interface Signature {
 
 const signatures: readonly Signature[] = [
   // `' OR 1=1`, `" or "a"="a`: a quote closing a literal, then a boolean that is always true. O'Brien has no operator after it.
-  { rule: 'sql_tautology', pattern: /['"`]\s{0,8}(?:or|and|\|\||&&)\s{1,8}['"`]?\w{1,32}['"`]?\s{0,8}(?:=|<|>|like\s)/i },
+  {
+    rule: 'sql_tautology',
+    pattern: /['"`]\s{0,8}(?:or|and|\|\||&&)\s{1,8}['"`]?\w{1,32}['"`]?\s{0,8}(?:=|<|>|like\s)/i,
+  },
   // `admin'--`, `x' #`, `1' /*`: a literal closed and the rest of the statement commented out (a dash after a quote mid-sentence is prose).
   { rule: 'sql_comment', pattern: /['"`]\s{0,8}(?:--|#)[\s-]{0,8}$|['"`]\s{0,8}\/\*/ },
   { rule: 'sql_union', pattern: /\bunion[\s/*()]{1,16}(?:all[\s/*()]{1,16}|distinct[\s/*()]{1,16})?select\b/i },
-  { rule: 'sql_stacked_query', pattern: /;\s{0,8}(?:drop|delete|insert|update|alter|create|truncate|exec|execute|shutdown|grant)\s/i },
+  {
+    rule: 'sql_stacked_query',
+    pattern: /;\s{0,8}(?:drop|delete|insert|update|alter|create|truncate|exec|execute|shutdown|grant)\s/i,
+  },
   // A bare `sleep (8 h)` is a clinical note; `pg_sleep(`, `benchmark(`, `waitfor delay` and `' and sleep(` are not.
-  { rule: 'sql_time_delay', pattern: /\b(?:pg_sleep|benchmark)\s{0,8}\(|\bwaitfor\s{1,8}delay\b|['"`]\s{0,8}(?:or|and)\s{1,8}sleep\s{0,8}\(/i },
+  {
+    rule: 'sql_time_delay',
+    pattern: /\b(?:pg_sleep|benchmark)\s{0,8}\(|\bwaitfor\s{1,8}delay\b|['"`]\s{0,8}(?:or|and)\s{1,8}sleep\s{0,8}\(/i,
+  },
   { rule: 'script_tag', pattern: /<\s{0,8}\/?\s{0,8}script\b/i },
   { rule: 'script_url', pattern: /\b(?:javascript|vbscript|livescript)\s{0,8}:|\bdata\s{0,8}:\s{0,8}text\/html/i },
   { rule: 'event_handler', pattern: /<[a-z][^>]{0,256}?[\s/"']on[a-z]{3,32}\s{0,8}=/i },

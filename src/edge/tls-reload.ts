@@ -16,7 +16,15 @@ import type { SecurityEvents } from '../monitoring/security-events.js';
 import { isDevelopmentCertificate } from './tls.js';
 
 /** Why a new pair was refused: a stable code for the log and the security event, never a path or file content. */
-export type PairFailure = 'unreadable' | 'bad_certificate' | 'bad_key' | 'key_mismatch' | 'expired' | 'not_yet_valid' | 'rejected' | 'development_certificate';
+export type PairFailure =
+  | 'unreadable'
+  | 'bad_certificate'
+  | 'bad_key'
+  | 'key_mismatch'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'rejected'
+  | 'development_certificate';
 
 /** Thrown by readCertificatePair with the reason. */
 export class CertificatePairError extends Error {
@@ -64,7 +72,11 @@ function attempt<T>(reason: PairFailure, run: () => T): T {
 }
 
 /** Reads and checks a pair: both parse, the key is the certificate's, the certificate is valid now, and OpenSSL takes them. */
-export async function readCertificatePair(certPath: string, keyPath: string, options: { production?: boolean; now?: number } = {}): Promise<CertificatePair> {
+export async function readCertificatePair(
+  certPath: string,
+  keyPath: string,
+  options: { production?: boolean; now?: number } = {},
+): Promise<CertificatePair> {
   const now = options.now ?? Date.now();
   const { cert, key } = await readBoth(certPath, keyPath);
   const leaf = attempt('bad_certificate', () => new X509Certificate(cert));
@@ -73,7 +85,8 @@ export async function readCertificatePair(certPath: string, keyPath: string, opt
   if (now >= leaf.validToDate.getTime()) throw new CertificatePairError('expired');
   if (now < leaf.validFromDate.getTime()) throw new CertificatePairError('not_yet_valid');
   // As at start (src/edge/tls.ts): production never serves the generated development certificate.
-  if (options.production === true && isDevelopmentCertificate(cert)) throw new CertificatePairError('development_certificate');
+  if (options.production === true && isDevelopmentCertificate(cert))
+    throw new CertificatePairError('development_certificate');
   // What setSecureContext will do, done first: a chain OpenSSL refuses must not leave some listeners switched and others not.
   attempt('rejected', () => createSecureContext({ key, cert, minVersion: 'TLSv1.3' }));
   return { key, cert, fingerprint256: leaf.fingerprint256, validTo: leaf.validToDate };
@@ -106,7 +119,8 @@ export interface TlsReloaderOptions {
   readonly debounceMs?: number;
 }
 
-const fingerprintOf = (pair: { key: Buffer; cert: Buffer }): string => hash('sha256', Buffer.concat([pair.cert, Buffer.from([0]), pair.key]), 'hex');
+const fingerprintOf = (pair: { key: Buffer; cert: Buffer }): string =>
+  hash('sha256', Buffer.concat([pair.cert, Buffer.from([0]), pair.key]), 'hex');
 
 /**
  * Watches the folders, not the files: an atomic replace (write a temporary
@@ -142,18 +156,32 @@ export function createTlsReloader(options: TlsReloaderOptions): TlsReloader {
       pair = await readCertificatePair(certPath, keyPath, { production: options.production === true });
     } catch (error) {
       const reason = error instanceof CertificatePairError ? error.reason : 'rejected';
-      logger.error({ event: 'tls.reload_failed', trigger, reason }, `TLS certificate reload refused (${reason}); the previous certificate stays in use`);
+      logger.error(
+        { event: 'tls.reload_failed', trigger, reason },
+        `TLS certificate reload refused (${reason}); the previous certificate stays in use`,
+      );
       events.emit({ kind: 'tls.reload_failed', details: { trigger, reason } });
       return 'failed';
     }
     const fingerprint = fingerprintOf(pair);
     if (fingerprint === current) return 'unchanged';
     for (const target of targets) {
-      target.server.setSecureContext({ ...target.contextOptions, key: pair.key, cert: pair.cert, minVersion: 'TLSv1.3' });
+      target.server.setSecureContext({
+        ...target.contextOptions,
+        key: pair.key,
+        cert: pair.cert,
+        minVersion: 'TLSv1.3',
+      });
     }
     current = fingerprint;
     logger.info(
-      { event: 'tls.reloaded', trigger, fingerprint256: pair.fingerprint256, validTo: pair.validTo.toISOString(), listeners: targets.length },
+      {
+        event: 'tls.reloaded',
+        trigger,
+        fingerprint256: pair.fingerprint256,
+        validTo: pair.validTo.toISOString(),
+        listeners: targets.length,
+      },
       'TLS certificate reloaded; new connections use it',
     );
     return 'reloaded';
@@ -166,13 +194,20 @@ export function createTlsReloader(options: TlsReloaderOptions): TlsReloader {
   };
   const schedule = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => { void reload('file_change'); }, debounceMs);
+    timer = setTimeout(() => {
+      void reload('file_change');
+    }, debounceMs);
     timer.unref();
   };
   const watchers = watchFolders([certPath, keyPath], schedule, () => {
-    logger.error({ event: 'tls.watch_failed' }, 'the TLS certificate folder can no longer be watched; reload with SIGHUP');
+    logger.error(
+      { event: 'tls.watch_failed' },
+      'the TLS certificate folder can no longer be watched; reload with SIGHUP',
+    );
   });
-  const onHangup = (): void => { void reload('sighup'); };
+  const onHangup = (): void => {
+    void reload('sighup');
+  };
   process.on('SIGHUP', onHangup);
 
   return {

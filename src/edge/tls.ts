@@ -36,19 +36,32 @@ async function readIfPresent(file: string): Promise<Buffer | null> {
 /** A self-signed P-256 certificate for localhost, valid 90 days, key written 0600. */
 async function generateDevelopmentPair(config: Config): Promise<void> {
   const now = new Date();
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }, { name: 'organizationName', value: developmentOrganization }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: now,
-    notAfterDate: new Date(now.getTime() + 90 * 86_400_000),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }, { type: 7, ip: '::1' }] },
+  const pems = await generate(
+    [
+      { name: 'commonName', value: 'localhost' },
+      { name: 'organizationName', value: developmentOrganization },
     ],
-  });
+    {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notBeforeDate: now,
+      notAfterDate: new Date(now.getTime() + 90 * 86_400_000),
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+            { type: 7, ip: '::1' },
+          ],
+        },
+      ],
+    },
+  );
   await mkdir(path.dirname(config.tls.keyPath), { recursive: true, mode: 0o700 });
   await writeFile(config.tls.keyPath, pems.private, { mode: 0o600, flag: 'wx' });
   await writeFile(config.tls.certPath, pems.cert, { mode: 0o644, flag: 'wx' });
@@ -61,7 +74,9 @@ async function generateDevelopmentPair(config: Config): Promise<void> {
 export async function loadTlsMaterial(config: Config): Promise<TlsMaterial> {
   let generatedPath: string | null = null;
   if (config.tls.generated && config.env === 'production') {
-    throw new TlsSetupError('Production mode needs CADUCEUS_TLS_CERT and CADUCEUS_TLS_KEY; the development certificate is refused');
+    throw new TlsSetupError(
+      'Production mode needs CADUCEUS_TLS_CERT and CADUCEUS_TLS_KEY; the development certificate is refused',
+    );
   }
   if (config.tls.generated && (await readIfPresent(config.tls.certPath)) === null) {
     await generateDevelopmentPair(config);

@@ -28,7 +28,12 @@ const frameworkMessages: Partial<Record<string, string>> = {
 };
 
 /** Sends the seed's envelope; the one place an API error response is written. */
-export function sendError(reply: FastifyReply, code: ErrorCode, message?: string, headers: Record<string, string> = {}): FastifyReply {
+export function sendError(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message?: string,
+  headers: Record<string, string> = {},
+): FastifyReply {
   return reply
     .code(errorCatalogue[code].status)
     .headers(headers)

@@ -18,7 +18,11 @@ export const requestPathBreakers: readonly string[] = ['postgres'];
  * database). Public routes run their own checks: `/ready` answers 503
  * through the breaker, `/health` stays up.
  */
-export function registerBreakerGate(app: FastifyInstance, breakers: Breakers, names: readonly string[] = requestPathBreakers): void {
+export function registerBreakerGate(
+  app: FastifyInstance,
+  breakers: Breakers,
+  names: readonly string[] = requestPathBreakers,
+): void {
   // The open ones, kept up to date by state changes: a request asks a Set, not every breaker.
   const open = new Set(breakers.list().filter((breaker) => breaker.state === 'open' && names.includes(breaker.name)));
   const byName = (name: string) => breakers.list().find((breaker) => breaker.name === name);

@@ -78,11 +78,15 @@ export function createBreakers(events: SecurityEvents): Breakers {
     inner.on('close', changed);
     const unavailable = (): ApiError => {
       const remainingMs = Math.max(0, openedAt + options.resetMs - Date.now());
-      return new ApiError('SERVICE_UNAVAILABLE', undefined, { 'Retry-After': String(Math.max(1, Math.ceil(remainingMs / 1000))) });
+      return new ApiError('SERVICE_UNAVAILABLE', undefined, {
+        'Retry-After': String(Math.max(1, Math.ceil(remainingMs / 1000))),
+      });
     };
     const breaker: Breaker = {
       name: options.name,
-      get state() { return stateOf(inner); },
+      get state() {
+        return stateOf(inner);
+      },
       async run<T>(call: () => Promise<T>): Promise<T> {
         try {
           return await (inner.fire(call) as Promise<T>);
@@ -102,7 +106,9 @@ export function createBreakers(events: SecurityEvents): Breakers {
     list: () => [...all.values()].map((entry) => entry.breaker),
     onStateChange(listener) {
       listeners.add(listener);
-      return () => { listeners.delete(listener); };
+      return () => {
+        listeners.delete(listener);
+      };
     },
     shutdown() {
       for (const { inner } of all.values()) inner.shutdown();

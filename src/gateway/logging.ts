@@ -8,8 +8,24 @@ import type { Config } from '../config/index.js';
  * this is the second line of defence for anything logged by hand.
  */
 const redactPaths = [
-  'authorization', '*.authorization', 'headers', '*.headers', 'body', '*.body', 'token', '*.token',
-  'password', '*.password', 'secret', '*.secret', 'url', '*.url', 'query', '*.query', 'err.message', 'err.stack',
+  'authorization',
+  '*.authorization',
+  'headers',
+  '*.headers',
+  'body',
+  '*.body',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'url',
+  '*.url',
+  'query',
+  '*.query',
+  'err.message',
+  'err.stack',
 ];
 
 /**

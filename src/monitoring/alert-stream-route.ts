@@ -19,28 +19,38 @@ export function registerAlertStreamRoute(app: FastifyInstance, stream: AlertStre
     for (const body of open) body.end();
     done();
   });
-  app.get('/api/v1/alerts/stream', { config: { access: { resourceType: 'Alert', interaction: 'search' } } }, (_request, reply) => {
-    const body = new PassThrough();
-    const write = (text: string): void => {
-      if (body.writableLength > maxBufferedBytes) body.destroy();
-      else body.write(text);
-    };
-    const unsubscribe = stream.subscribe((alert) => { write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`); });
-    const heartbeat = setInterval(() => { write(': heartbeat\n\n'); }, stream.heartbeatMs);
-    const stop = (): void => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      open.delete(body);
-    };
-    open.add(body);
-    body.once('close', stop);
-    // The client went away: stop writing to it.
-    reply.raw.once('close', () => { body.destroy(); });
-    body.write('retry: 5000\n\n');
-    return reply
-      .header('content-type', 'text/event-stream; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .header('x-accel-buffering', 'no')
-      .send(body);
-  });
+  app.get(
+    '/api/v1/alerts/stream',
+    { config: { access: { resourceType: 'Alert', interaction: 'search' } } },
+    (_request, reply) => {
+      const body = new PassThrough();
+      const write = (text: string): void => {
+        if (body.writableLength > maxBufferedBytes) body.destroy();
+        else body.write(text);
+      };
+      const unsubscribe = stream.subscribe((alert) => {
+        write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`);
+      });
+      const heartbeat = setInterval(() => {
+        write(': heartbeat\n\n');
+      }, stream.heartbeatMs);
+      const stop = (): void => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        open.delete(body);
+      };
+      open.add(body);
+      body.once('close', stop);
+      // The client went away: stop writing to it.
+      reply.raw.once('close', () => {
+        body.destroy();
+      });
+      body.write('retry: 5000\n\n');
+      return reply
+        .header('content-type', 'text/event-stream; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .header('x-accel-buffering', 'no')
+        .send(body);
+    },
+  );
 }

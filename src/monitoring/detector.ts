@@ -47,14 +47,25 @@ export function createDetector(options: DetectorOptions): Detector {
   let dropped = 0;
 
   async function deliver(alert: Alert): Promise<void> {
-    await Promise.all(sinks.map(async (sink) => {
-      try {
-        await sink.deliver(alert);
-      } catch (error) {
-        // Sinks are isolated: one failing never stops the others.
-        logger.error({ event: 'alert.sink_failed', sink: sink.name, kind: alert.kind, alertId: alert.id, errorType: errorType(error) }, 'alert sink failed');
-      }
-    }));
+    await Promise.all(
+      sinks.map(async (sink) => {
+        try {
+          await sink.deliver(alert);
+        } catch (error) {
+          // Sinks are isolated: one failing never stops the others.
+          logger.error(
+            {
+              event: 'alert.sink_failed',
+              sink: sink.name,
+              kind: alert.kind,
+              alertId: alert.id,
+              errorType: errorType(error),
+            },
+            'alert sink failed',
+          );
+        }
+      }),
+    );
   }
 
   const context: RuleContext = {
@@ -70,12 +81,17 @@ export function createDetector(options: DetectorOptions): Detector {
   function track(run: () => Promise<unknown>[]): void {
     if (pending.size >= maxPending) {
       dropped += 1;
-      if (dropped === 1 || dropped % 1000 === 0) logger.error({ event: 'monitoring.events_dropped', dropped }, 'monitoring is behind; events dropped');
+      if (dropped === 1 || dropped % 1000 === 0)
+        logger.error({ event: 'monitoring.events_dropped', dropped }, 'monitoring is behind; events dropped');
       return;
     }
     const work = Promise.allSettled(run()).then((results) => {
       for (const [index, result] of results.entries()) {
-        if (result.status === 'rejected') logger.error({ event: 'monitoring.rule_failed', rule: rules[index]?.kind, errorType: errorType(result.reason) }, 'monitoring rule failed');
+        if (result.status === 'rejected')
+          logger.error(
+            { event: 'monitoring.rule_failed', rule: rules[index]?.kind, errorType: errorType(result.reason) },
+            'monitoring rule failed',
+          );
       }
     });
     pending.add(work);
@@ -99,6 +115,8 @@ export function createDetector(options: DetectorOptions): Detector {
     async settled() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
-    get dropped() { return dropped; },
+    get dropped() {
+      return dropped;
+    },
   };
 }

@@ -51,27 +51,32 @@ function configuredSinks(config: Config, options: MonitoringOptions, stream: Ale
   const { webhook, syslog } = config.monitoring;
   if (webhook !== null) {
     const timeoutMs = 5000;
-    sinks.push(createWebhookSink({
-      url: webhook.url,
-      secret: webhook.secret,
-      allow: webhook.allow,
-      timeoutMs,
-      breaker: options.breakers.create({
-        name: 'alert-webhook',
-        timeoutMs: timeoutMs + 1000,
-        resetMs: 30_000,
-        // A refused target says nothing about the receiver's health.
-        isCallerError: (error) => error instanceof WebhookTargetError,
+    sinks.push(
+      createWebhookSink({
+        url: webhook.url,
+        secret: webhook.secret,
+        allow: webhook.allow,
+        timeoutMs,
+        breaker: options.breakers.create({
+          name: 'alert-webhook',
+          timeoutMs: timeoutMs + 1000,
+          resetMs: 30_000,
+          // A refused target says nothing about the receiver's health.
+          isCallerError: (error) => error instanceof WebhookTargetError,
+        }),
+        ...(options.webhookCa !== undefined && { ca: options.webhookCa }),
+        ...(options.clock !== undefined && { clock: options.clock }),
       }),
-      ...(options.webhookCa !== undefined && { ca: options.webhookCa }),
-      ...(options.clock !== undefined && { clock: options.clock }),
-    }));
+    );
   }
   if (syslog !== null) sinks.push(createSyslogSink(syslog));
   return [...sinks, ...(options.sinks ?? [])];
 }
 
-async function openState(config: Config, options: MonitoringOptions): Promise<{ state: MonitoringState; redis: Redis | null }> {
+async function openState(
+  config: Config,
+  options: MonitoringOptions,
+): Promise<{ state: MonitoringState; redis: Redis | null }> {
   const local = createMemoryState();
   if (config.redisUrl === null) return { state: local, redis: null };
   const redis = await openRedis(config.redisUrl, options.logger, { tls: config.redisTls });
@@ -94,14 +99,26 @@ export async function startMonitoring(config: Config, options: MonitoringOptions
     logger: options.logger,
     ...(options.clock !== undefined && { clock: options.clock }),
   });
-  const unsubscribe = options.events.subscribe((event) => { detector.onSecurity(event); });
+  const unsubscribe = options.events.subscribe((event) => {
+    detector.onSecurity(event);
+  });
   const onListenerError = (error: unknown): void => {
-    options.logger.error({ event: 'monitoring.listener_failed', errorType: error instanceof Error ? error.name : typeof error }, 'monitoring listener failed');
+    options.logger.error(
+      { event: 'monitoring.listener_failed', errorType: error instanceof Error ? error.name : typeof error },
+      'monitoring listener failed',
+    );
   };
   return {
     detector,
     stream,
-    observe: (audit) => observeAuditLog(audit, (event) => { detector.onAudit(event); }, onListenerError),
+    observe: (audit) =>
+      observeAuditLog(
+        audit,
+        (event) => {
+          detector.onAudit(event);
+        },
+        onListenerError,
+      ),
     async close() {
       unsubscribe();
       await detector.settled();

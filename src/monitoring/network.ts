@@ -4,7 +4,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 function ipv6Groups(address: string): number[] | null {
   const [head = '', tail, ...extra] = address.split('::');
   if (extra.length > 0) return null;
-  const parse = (part: string): number[] => (part === '' ? [] : part.split(':').map((group) => Number.parseInt(group, 16)));
+  const parse = (part: string): number[] =>
+    part === '' ? [] : part.split(':').map((group) => Number.parseInt(group, 16));
   const left = parse(head);
   const right = tail === undefined ? [] : parse(tail);
   const missing = 8 - left.length - right.length;
@@ -26,5 +27,8 @@ export function networkOf(address: string | null): string | null {
   if (!isIPv6(bare) || bare.includes('.')) return null;
   const groups = ipv6Groups(bare.toLowerCase());
   if (groups === null) return null;
-  return `${groups.slice(0, 3).map((group) => group.toString(16)).join(':')}::/48`;
+  return `${groups
+    .slice(0, 3)
+    .map((group) => group.toString(16))
+    .join(':')}::/48`;
 }

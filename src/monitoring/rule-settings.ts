@@ -55,7 +55,8 @@ const maxWindowMs = 400 * day;
 function parseWindow(raw: string, rule: string): number {
   const match = /^(\d{1,6})([smhd])$/.exec(raw);
   const ms = match === null ? Number.NaN : Number(match[1]) * (units[match[2] ?? ''] ?? Number.NaN);
-  if (!(ms >= 1000 && ms <= maxWindowMs)) throw new RuleSettingError(`${rule}: the window must be a number with s, m, h or d, from 1s to 400d`);
+  if (!(ms >= 1000 && ms <= maxWindowMs))
+    throw new RuleSettingError(`${rule}: the window must be a number with s, m, h or d, from 1s to 400d`);
   return ms;
 }
 
@@ -70,7 +71,8 @@ function parseSpec(raw: string, rule: AlertKind): RuleSpec | null {
       return { threshold: 1, windowMs: parseWindow(raw, rule) };
     case 'count': {
       const [count = '', window = '', ...extra] = raw.split('/');
-      if (extra.length > 0 || !raw.includes('/') || !/^\d{1,7}$/.test(count) || Number(count) < 1) throw new RuleSettingError(`${rule}: must be N/WINDOW (N from 1) or off`);
+      if (extra.length > 0 || !raw.includes('/') || !/^\d{1,7}$/.test(count) || Number(count) < 1)
+        throw new RuleSettingError(`${rule}: must be N/WINDOW (N from 1) or off`);
       return { threshold: Number(count), windowMs: parseWindow(window, rule) };
     }
   }
@@ -85,10 +87,16 @@ function isRuleName(name: string): name is AlertKind {
  * `patient_snooping=30/1h,bulk_read=off,new_network=90d`.
  */
 export function parseRuleSpecs(raw: string): RuleSpecs {
-  const specs = Object.fromEntries(Object.entries(defaultRuleSpecs).map(([name, entry]) => [name, entry.spec])) as Record<AlertKind, RuleSpec | null>;
-  for (const part of raw.split(',').map((item) => item.trim()).filter((item) => item !== '')) {
+  const specs = Object.fromEntries(
+    Object.entries(defaultRuleSpecs).map(([name, entry]) => [name, entry.spec]),
+  ) as Record<AlertKind, RuleSpec | null>;
+  for (const part of raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')) {
     const [name = '', value = ''] = part.split('=', 2).map((item) => item.trim());
-    if (!isRuleName(name)) throw new RuleSettingError(`names an unknown rule (known: ${Object.keys(defaultRuleSpecs).join(', ')})`);
+    if (!isRuleName(name))
+      throw new RuleSettingError(`names an unknown rule (known: ${Object.keys(defaultRuleSpecs).join(', ')})`);
     specs[name] = parseSpec(value, name);
   }
   return specs;
@@ -96,7 +104,8 @@ export function parseRuleSpecs(raw: string): RuleSpecs {
 
 function minuteOfDay(raw: string): number {
   const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(raw);
-  if (match === null) throw new RuleSettingError('must be HH:MM-HH:MM, optionally followed by a space and an IANA time zone');
+  if (match === null)
+    throw new RuleSettingError('must be HH:MM-HH:MM, optionally followed by a space and an IANA time zone');
   return Number(match[1]) * 60 + Number(match[2]);
 }
 
@@ -106,7 +115,8 @@ export function parseWorkingHours(raw: string): WorkingHours | null {
   if (trimmed === '') return null;
   const [range = '', timeZone = 'UTC', ...rest] = trimmed.split(/\s+/);
   const [start = '', end = '', ...more] = range.split('-');
-  if (rest.length > 0 || more.length > 0) throw new RuleSettingError('must be HH:MM-HH:MM, optionally followed by a space and an IANA time zone');
+  if (rest.length > 0 || more.length > 0)
+    throw new RuleSettingError('must be HH:MM-HH:MM, optionally followed by a space and an IANA time zone');
   const startMinute = minuteOfDay(start);
   const endMinute = minuteOfDay(end);
   if (startMinute === endMinute) throw new RuleSettingError('start and end must differ');

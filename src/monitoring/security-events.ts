@@ -67,13 +67,18 @@ export function createSecurityEvents(logger: Logger): SecurityEvents {
         try {
           listener(event);
         } catch (error) {
-          logger.error({ event: 'security.listener_failed', errorType: (error as Error).name }, 'security event listener failed');
+          logger.error(
+            { event: 'security.listener_failed', errorType: (error as Error).name },
+            'security event listener failed',
+          );
         }
       }
     },
     subscribe(listener) {
       listeners.add(listener);
-      return () => { listeners.delete(listener); };
+      return () => {
+        listeners.delete(listener);
+      };
     },
   };
 }

@@ -7,7 +7,13 @@
  */
 
 const replacements: Readonly<Record<string, string>> = {
-  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;', '=': '&#61;',
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+  '`': '&#96;',
+  '=': '&#61;',
 };
 
 /** Escapes the characters that can end an element or a quoted attribute. */
@@ -45,7 +51,9 @@ function render(value: HtmlValue): string {
 /** Tagged template: the literal parts are markup, every interpolation is escaped. */
 export function html(strings: TemplateStringsArray, ...values: readonly HtmlValue[]): SafeHtml {
   let out = strings[0] ?? '';
-  values.forEach((value, index) => { out += render(value) + (strings[index + 1] ?? ''); });
+  values.forEach((value, index) => {
+    out += render(value) + (strings[index + 1] ?? '');
+  });
   return new SafeHtml(out, construct);
 }
 

@@ -29,40 +29,49 @@ export interface FetchJsonOptions {
 function get(url: URL, options: FetchJsonOptions, target: Parameters<typeof pinnedLookup>[0]): Promise<Buffer> {
   const host = hostOf(url);
   return new Promise((resolve, reject) => {
-    const outgoing = request({
-      host,
-      port: url.port === '' ? 443 : Number(url.port),
-      path: `${url.pathname}${url.search}`,
-      method: 'GET',
-      headers: { accept: 'application/json, application/jwk-set+json', 'user-agent': 'caduceus' },
-      lookup: pinnedLookup(target),
-      ...(isIP(host) === 0 && { servername: host }),
-      ...(options.ca !== undefined && { ca: options.ca }),
-      minVersion: 'TLSv1.2',
-      signal: AbortSignal.timeout(options.timeoutMs),
-      agent: false,
-    }, (response) => {
-      // RFC 9110 §15.4: redirects are not followed; a jwks_uri that moves must be reconfigured.
-      if (response.statusCode !== 200) {
-        response.resume();
-        reject(new OutboundFetchError(`answered ${response.statusCode ?? 0}`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > options.maxBytes) {
-          response.destroy();
-          reject(new OutboundFetchError('response too large'));
+    const outgoing = request(
+      {
+        host,
+        port: url.port === '' ? 443 : Number(url.port),
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
+        headers: { accept: 'application/json, application/jwk-set+json', 'user-agent': 'caduceus' },
+        lookup: pinnedLookup(target),
+        ...(isIP(host) === 0 && { servername: host }),
+        ...(options.ca !== undefined && { ca: options.ca }),
+        minVersion: 'TLSv1.2',
+        signal: AbortSignal.timeout(options.timeoutMs),
+        agent: false,
+      },
+      (response) => {
+        // RFC 9110 §15.4: redirects are not followed; a jwks_uri that moves must be reconfigured.
+        if (response.statusCode !== 200) {
+          response.resume();
+          reject(new OutboundFetchError(`answered ${response.statusCode ?? 0}`));
           return;
         }
-        chunks.push(chunk);
-      });
-      response.on('end', () => { resolve(Buffer.concat(chunks)); });
-      response.on('error', (error: Error & { code?: string }) => { reject(new OutboundFetchError(`response failed (${error.code ?? error.name})`)); });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > options.maxBytes) {
+            response.destroy();
+            reject(new OutboundFetchError('response too large'));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('end', () => {
+          resolve(Buffer.concat(chunks));
+        });
+        response.on('error', (error: Error & { code?: string }) => {
+          reject(new OutboundFetchError(`response failed (${error.code ?? error.name})`));
+        });
+      },
+    );
+    outgoing.on('error', (error: Error & { code?: string }) => {
+      reject(new OutboundFetchError(`request failed (${error.code ?? error.name})`));
     });
-    outgoing.on('error', (error: Error & { code?: string }) => { reject(new OutboundFetchError(`request failed (${error.code ?? error.name})`)); });
     outgoing.end();
   });
 }

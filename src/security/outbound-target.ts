@@ -16,7 +16,11 @@ export class OutboundTargetError extends Error {
   readonly reason: 'unresolved' | 'internal';
 
   constructor(reason: 'unresolved' | 'internal') {
-    super(reason === 'unresolved' ? 'host does not resolve' : 'host resolves to an internal address that is not allow-listed');
+    super(
+      reason === 'unresolved'
+        ? 'host does not resolve'
+        : 'host resolves to an internal address that is not allow-listed',
+    );
     this.reason = reason;
   }
 }
@@ -36,11 +40,27 @@ export interface ResolvedTarget {
 export function internalAddresses(): BlockList {
   const list = new BlockList();
   const v4: [string, number][] = [
-    ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-    ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4],
   ];
   for (const [network, prefix] of v4) list.addSubnet(network, prefix, 'ipv4');
-  const v6: [string, number][] = [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96]];
+  const v6: [string, number][] = [
+    ['::', 128],
+    ['::1', 128],
+    ['fc00::', 7],
+    ['fe80::', 10],
+    ['ff00::', 8],
+    ['64:ff9b::', 96],
+  ];
   for (const [network, prefix] of v6) list.addSubnet(network, prefix, 'ipv6');
   return list;
 }
@@ -54,18 +74,24 @@ export function hostOf(url: URL): string {
  * Resolves the URL's host with dns.lookup and refuses it when any address is
  * internal and not allow-listed; returns the address to connect to.
  */
-export async function resolveOutboundTarget(url: URL, internal: BlockList, allowed: AddressList): Promise<ResolvedTarget> {
+export async function resolveOutboundTarget(
+  url: URL,
+  internal: BlockList,
+  allowed: AddressList,
+): Promise<ResolvedTarget> {
   const host = hostOf(url);
   let addresses: { address: string; family: number }[];
   try {
-    addresses = isIP(host) === 0 ? await lookup(host, { all: true, order: 'verbatim' }) : [{ address: host, family: isIP(host) }];
+    addresses =
+      isIP(host) === 0 ? await lookup(host, { all: true, order: 'verbatim' }) : [{ address: host, family: isIP(host) }];
   } catch {
     throw new OutboundTargetError('unresolved');
   }
   const first = addresses[0];
   if (first === undefined) throw new OutboundTargetError('unresolved');
   for (const { address, family } of addresses) {
-    if (internal.check(address, family === 6 ? 'ipv6' : 'ipv4') && !allowed.has(address)) throw new OutboundTargetError('internal');
+    if (internal.check(address, family === 6 ? 'ipv6' : 'ipv4') && !allowed.has(address))
+      throw new OutboundTargetError('internal');
   }
   return { address: first.address, family: first.family === 6 ? 6 : 4 };
 }
@@ -73,7 +99,8 @@ export async function resolveOutboundTarget(url: URL, internal: BlockList, allow
 /** A `lookup` for node:http(s) that answers only the checked address; TLS still verifies the URL's host name. */
 export function pinnedLookup(target: ResolvedTarget): LookupFunction {
   return (_hostname, lookupOptions, callback) => {
-    if ((lookupOptions as { all?: boolean }).all === true) callback(null, [{ address: target.address, family: target.family }]);
+    if ((lookupOptions as { all?: boolean }).all === true)
+      callback(null, [{ address: target.address, family: target.family }]);
     else callback(null, target.address, target.family);
   };
 }

@@ -21,7 +21,13 @@ const alertId = /^[0-9a-f]{32}$/;
 export function toAlertDbRow(operation: string, alert: Alert): AlertDbRow {
   const instant = Date.parse(alert.time);
   if (!alertId.test(alert.id) || Number.isNaN(instant)) throw new StorageError(operation, 'invalid');
-  return { id: alert.id, time: new Date(instant).toISOString(), kind: alert.kind, severity: alert.severity, body: JSON.stringify(alert) };
+  return {
+    id: alert.id,
+    time: new Date(instant).toISOString(),
+    kind: alert.kind,
+    severity: alert.severity,
+    body: JSON.stringify(alert),
+  };
 }
 
 /** The alert a row holds. */

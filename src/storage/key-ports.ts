@@ -37,7 +37,11 @@ export interface DataKeyStore {
    */
   rotateCurrent(key: Omit<StoredDataKey, 'state'>, expectedCurrentId: string | undefined): Promise<boolean>;
   /** Compare-and-set (KEK rotation): replaces a key's wrapping only while it is still exactly `expected`; false otherwise. */
-  rewrap(id: string, expected: { readonly kekId: string; readonly wrapped: Uint8Array }, next: { readonly kekId: string; readonly wrapped: Uint8Array }): Promise<boolean>;
+  rewrap(
+    id: string,
+    expected: { readonly kekId: string; readonly wrapped: Uint8Array },
+    next: { readonly kekId: string; readonly wrapped: Uint8Array },
+  ): Promise<boolean>;
 }
 
 /** One stored version, by name. */
@@ -63,17 +67,27 @@ export interface SealedBodyStore {
    * `after`. Bodies beginning with `skipPrefix` come back as null, so a page
    * costs `limit` rows however few still need work.
    */
-  scan(options: { readonly after?: VersionRef; readonly skipPrefix?: Uint8Array; readonly limit: number }): Promise<ScannedBody[]>;
+  scan(options: {
+    readonly after?: VersionRef;
+    readonly skipPrefix?: Uint8Array;
+    readonly limit: number;
+  }): Promise<ScannedBody[]>;
   /** Replaces one version's body only while it is still byte-for-byte `expected`; false when it is not (or the version is gone). */
   replace(ref: VersionRef, expected: Uint8Array, body: Uint8Array): Promise<boolean>;
   /** `replace` for each item, in one transaction (one commit per batch, not per version); the results in order. */
-  replaceAll(items: readonly { readonly ref: VersionRef; readonly expected: Uint8Array; readonly body: Uint8Array }[]): Promise<boolean[]>;
+  replaceAll(
+    items: readonly { readonly ref: VersionRef; readonly expected: Uint8Array; readonly body: Uint8Array }[],
+  ): Promise<boolean[]>;
   /**
    * Counts the non-null bodies that begin with `prefix`, grouped by the hex
    * of their bytes [offset, offset + length) (a sealed body's data-key id),
    * and every non-null body in `total`.
    */
-  count(options: { readonly prefix: Uint8Array; readonly offset: number; readonly length: number }): Promise<{ total: number; bySlice: Map<string, number> }>;
+  count(options: {
+    readonly prefix: Uint8Array;
+    readonly offset: number;
+    readonly length: number;
+  }): Promise<{ total: number; bySlice: Map<string, number> }>;
 }
 
 /**
@@ -123,5 +137,9 @@ export interface IndexKeyStore {
   /** How many current, non-deleted resources of the type there are. */
   countCurrent(type: string): Promise<number>;
   /** Compare-and-set (KEK rotation), as DataKeyStore.rewrap: replaces a key's wrapping only while it is still exactly `expected`. */
-  rewrap(id: string, expected: { readonly kekId: string; readonly wrapped: Uint8Array }, next: { readonly kekId: string; readonly wrapped: Uint8Array }): Promise<boolean>;
+  rewrap(
+    id: string,
+    expected: { readonly kekId: string; readonly wrapped: Uint8Array },
+    next: { readonly kekId: string; readonly wrapped: Uint8Array },
+  ): Promise<boolean>;
 }

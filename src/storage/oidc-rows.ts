@@ -12,8 +12,12 @@ export interface ClientRow {
 
 export function toClient(row: ClientRow): StoredClient {
   return {
-    clientId: row.client_id, metadata: row.metadata, secretHash: row.secret_hash,
-    status: row.status, createdAt: row.created_at, updatedAt: row.updated_at,
+    clientId: row.client_id,
+    metadata: row.metadata,
+    secretHash: row.secret_hash,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
   };
 }
 

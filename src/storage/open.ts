@@ -41,7 +41,10 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     const tls = options.postgresTls ?? null;
     if (circuit === undefined) return openPostgresDatabase(url, undefined, tls);
     const breaker = circuit.breakers.create({
-      name: 'postgres', timeoutMs: circuit.timeoutMs, resetMs: circuit.resetMs, isCallerError: isPgCallerError,
+      name: 'postgres',
+      timeoutMs: circuit.timeoutMs,
+      resetMs: circuit.resetMs,
+      isCallerError: isPgCallerError,
     });
     return openPostgresDatabase(url, (call) => breaker.run(call), tls);
   }

@@ -166,10 +166,21 @@ export interface AlertStore {
   /** Stores one alert; storing the same id again is a no-op (a retried delivery is not a second alert). */
   append(alert: Alert): Promise<void>;
   /** Alerts matching every filter, newest first (time, then id, descending), strictly after `after`. */
-  list(query: AlertFilter & { readonly after?: { readonly time: string; readonly id: string }; readonly limit: number }): Promise<Alert[]>;
+  list(
+    query: AlertFilter & { readonly after?: { readonly time: string; readonly id: string }; readonly limit: number },
+  ): Promise<Alert[]>;
 }
 
-export type { StoredDataKey, DataKeyStore, VersionRef, ScannedBody, SealedBodyStore, StoredIndexKey, IndexRotationProgress, IndexKeyStore } from './key-ports.js';
+export type {
+  StoredDataKey,
+  DataKeyStore,
+  VersionRef,
+  ScannedBody,
+  SealedBodyStore,
+  StoredIndexKey,
+  IndexRotationProgress,
+  IndexKeyStore,
+} from './key-ports.js';
 import type { DataKeyStore, SealedBodyStore, IndexKeyStore } from './key-ports.js';
 
 /** One database: the adapters of every port above, migrated and ready. */

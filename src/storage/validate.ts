@@ -8,9 +8,12 @@ import type { VersionWrite } from './ports.js';
  */
 export function assertValidWrite(write: VersionWrite): void {
   const { expectedVersion, version, deleted, body } = write;
-  const ok = Number.isSafeInteger(expectedVersion) && expectedVersion >= 0
-    && Number.isSafeInteger(version) && version > expectedVersion
-    && (!deleted || body === null);
+  const ok =
+    Number.isSafeInteger(expectedVersion) &&
+    expectedVersion >= 0 &&
+    Number.isSafeInteger(version) &&
+    version > expectedVersion &&
+    (!deleted || body === null);
   if (!ok) throw new StorageError('resources.commit', 'invalid');
 }
 

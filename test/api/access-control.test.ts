@@ -31,10 +31,29 @@ const documented: Readonly<Record<Role, readonly Interaction[]>> = {
 
 /** Delete last: it ends the target's life. */
 const order: readonly Interaction[] = ['create', 'read', 'vread', 'search', 'history', 'update', 'delete'];
-const successStatus: Readonly<Record<Interaction, number>> = { create: 201, read: 200, vread: 200, search: 200, history: 200, update: 200, delete: 204 };
+const successStatus: Readonly<Record<Interaction, number>> = {
+  create: 201,
+  read: 200,
+  vread: 200,
+  search: 200,
+  history: 200,
+  update: 200,
+  delete: 204,
+};
 
 /** Demographic elements billing keeps (docs/access-control.md "view demographics"). */
-const demographics = ['identifier', 'active', 'name', 'telecom', 'gender', 'birthDate', 'address', 'maritalStatus', 'communication', 'managingOrganization'];
+const demographics = [
+  'identifier',
+  'active',
+  'name',
+  'telecom',
+  'gender',
+  'birthDate',
+  'address',
+  'maritalStatus',
+  'communication',
+  'managingOrganization',
+];
 
 function auth(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
@@ -67,7 +86,12 @@ function fullPatient(family: string): Record<string, unknown> {
 
 /** Assigns a subject to a patient through the admin API. */
 async function assign(h: TestApp, admin: string, subject: string, patient: string): Promise<void> {
-  const res = await h.app.inject({ method: 'POST', url: '/api/v1/care-team-assignments', headers: auth(admin), payload: { subject, patient } });
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/api/v1/care-team-assignments',
+    headers: auth(admin),
+    payload: { subject, patient },
+  });
   assert.equal(res.statusCode, 201, res.body);
 }
 
@@ -80,20 +104,37 @@ async function createPatient(h: TestApp, admin: string, family: string): Promise
 function requestFor(interaction: Interaction, id: string, family: string, token: string): InjectOptions {
   const headers = auth(token);
   switch (interaction) {
-    case 'create': return { method: 'POST', url: base, headers, payload: fullPatient(`${family}-new`) };
-    case 'read': return { method: 'GET', url: `${base}/${id}`, headers };
-    case 'vread': return { method: 'GET', url: `${base}/${id}/_history/1`, headers };
-    case 'search': return { method: 'GET', url: `${base}?family=${family}`, headers };
-    case 'history': return { method: 'GET', url: `${base}/${id}/_history`, headers };
-    case 'update': return { method: 'PUT', url: `${base}/${id}`, headers, payload: { ...fullPatient(family), id, active: false } };
-    case 'delete': return { method: 'DELETE', url: `${base}/${id}`, headers };
+    case 'create':
+      return { method: 'POST', url: base, headers, payload: fullPatient(`${family}-new`) };
+    case 'read':
+      return { method: 'GET', url: `${base}/${id}`, headers };
+    case 'vread':
+      return { method: 'GET', url: `${base}/${id}/_history/1`, headers };
+    case 'search':
+      return { method: 'GET', url: `${base}?family=${family}`, headers };
+    case 'history':
+      return { method: 'GET', url: `${base}/${id}/_history`, headers };
+    case 'update':
+      return { method: 'PUT', url: `${base}/${id}`, headers, payload: { ...fullPatient(family), id, active: false } };
+    case 'delete':
+      return { method: 'DELETE', url: `${base}/${id}`, headers };
   }
 }
 
 /** Exactly the 403 envelope under the response's request id. */
 function assertForbidden(res: Reply, what: string): void {
   assert.equal(res.statusCode, 403, `${what}: ${res.body}`);
-  assert.deepEqual(res.json(), { error: { code: 'FORBIDDEN', message: errorCatalogue.FORBIDDEN.message, requestId: String(res.headers['x-request-id']) } }, what);
+  assert.deepEqual(
+    res.json(),
+    {
+      error: {
+        code: 'FORBIDDEN',
+        message: errorCatalogue.FORBIDDEN.message,
+        requestId: String(res.headers['x-request-id']),
+      },
+    },
+    what,
+  );
 }
 
 interface Bundle {
@@ -125,7 +166,10 @@ test('the documented role matrix holds over HTTP for every role and interaction'
       if (role === 'clinician' || role === 'nurse') await assign(h, admin, `test-${role}`, id);
       for (const interaction of order) {
         const what = `${role} ${interaction}`;
-        const before = { view: await adminView(h, admin, id), found: idsOf(await h.app.inject(requestFor('search', id, `${family}-new`, admin))) };
+        const before = {
+          view: await adminView(h, admin, id),
+          found: idsOf(await h.app.inject(requestFor('search', id, `${family}-new`, admin))),
+        };
         const res = await h.app.inject(requestFor(interaction, id, family, token));
         if (documented[role].includes(interaction)) {
           assert.equal(res.statusCode, successStatus[interaction], `${what}: ${res.body}`);
@@ -134,7 +178,11 @@ test('the documented role matrix holds over HTTP for every role and interaction'
         assertForbidden(res, what);
         // Refused before storage: nothing was created, changed or deleted.
         assert.equal(await adminView(h, admin, id), before.view, `${what} changed nothing`);
-        assert.deepEqual(idsOf(await h.app.inject(requestFor('search', id, `${family}-new`, admin))), before.found, `${what} created nothing`);
+        assert.deepEqual(
+          idsOf(await h.app.inject(requestFor('search', id, `${family}-new`, admin))),
+          before.found,
+          `${what} created nothing`,
+        );
       }
     });
   }
@@ -146,8 +194,12 @@ test('device and auditor tokens reach no Patient interaction, with or without a 
   const id = await createPatient(h, admin, 'Shut');
   for (const role of ['device', 'auditor'] as const) {
     for (const token of [await h.token(role), await h.token(role, { patient: id })]) {
-      for (const interaction of order) assertForbidden(await h.app.inject(requestFor(interaction, id, 'Shut', token)), `${role} ${interaction}`);
-      assertForbidden(await h.app.inject({ method: 'GET', url: base, headers: auth(token) }), `${role} search without parameters`);
+      for (const interaction of order)
+        assertForbidden(await h.app.inject(requestFor(interaction, id, 'Shut', token)), `${role} ${interaction}`);
+      assertForbidden(
+        await h.app.inject({ method: 'GET', url: base, headers: auth(token) }),
+        `${role} search without parameters`,
+      );
     }
   }
   assert.equal(await adminView(h, admin, id), '200 W/"1"');
@@ -167,12 +219,30 @@ test('billing reads and searches demographics only: exactly the documented eleme
   assert.deepEqual(Object.keys(seen).sort(), expectedKeys);
   for (const key of demographics) assert.deepEqual(seen[key], full[key], `billing keeps ${key}`);
   assert.equal(seen.id, id);
-  for (const secret of ['Zq-narrative', 'Zq-extension', 'Zq-contact', 'zq-gp', 'zq-link', 'QUJD', 'multipleBirth', 'deceased']) {
+  for (const secret of [
+    'Zq-narrative',
+    'Zq-extension',
+    'Zq-contact',
+    'zq-gp',
+    'zq-link',
+    'QUJD',
+    'multipleBirth',
+    'deceased',
+  ]) {
     assert.ok(!read.body.includes(secret), `billing never sees ${secret}`);
   }
   // The admin sees everything, so the view is the role's, not the record's.
   const adminRead = await h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth(admin) });
-  for (const key of ['text', 'extension', 'photo', 'contact', 'link', 'generalPractitioner', 'deceasedBoolean', 'multipleBirthInteger']) {
+  for (const key of [
+    'text',
+    'extension',
+    'photo',
+    'contact',
+    'link',
+    'generalPractitioner',
+    'deceasedBoolean',
+    'multipleBirthInteger',
+  ]) {
     assert.deepEqual(adminRead.json<Record<string, unknown>>()[key], full[key], `admin sees ${key}`);
   }
 
@@ -183,8 +253,14 @@ test('billing reads and searches demographics only: exactly the documented eleme
   assert.ok(!found.body.includes('Zq-'));
 
   // Versions and history would carry the clinical elements: billing has neither.
-  assertForbidden(await h.app.inject({ method: 'GET', url: `${base}/${id}/_history/1`, headers: auth(billing) }), 'billing vread');
-  assertForbidden(await h.app.inject({ method: 'GET', url: `${base}/${id}/_history`, headers: auth(billing) }), 'billing history');
+  assertForbidden(
+    await h.app.inject({ method: 'GET', url: `${base}/${id}/_history/1`, headers: auth(billing) }),
+    'billing vread',
+  );
+  assertForbidden(
+    await h.app.inject({ method: 'GET', url: `${base}/${id}/_history`, headers: auth(billing) }),
+    'billing history',
+  );
 });
 
 test('a patient reaches its own Patient, every read form', async (t) => {
@@ -209,15 +285,29 @@ test('another patient and a nonexistent id answer the same 403: no existence ora
   const own = await createPatient(h, admin, 'Self');
   const other = await createPatient(h, admin, 'Other');
   const deleted = await createPatient(h, admin, 'Removed');
-  assert.equal((await h.app.inject({ method: 'DELETE', url: `${base}/${deleted}`, headers: auth(admin) })).statusCode, 204);
+  assert.equal(
+    (await h.app.inject({ method: 'DELETE', url: `${base}/${deleted}`, headers: auth(admin) })).statusCode,
+    204,
+  );
   const token = await h.token('patient', { patient: own });
   const unbound = await h.token('patient');
 
-  for (const [caller, bearer] of [['bound', token], ['without a patient claim', unbound]] as const) {
+  for (const [caller, bearer] of [
+    ['bound', token],
+    ['without a patient claim', unbound],
+  ] as const) {
     for (const target of [other, deleted, 'no-such-patient', 'also-absent-42']) {
-      for (const url of [`${base}/${target}`, `${base}/${target}/_history/1`, `${base}/${target}/_history/9`, `${base}/${target}/_history`]) {
+      for (const url of [
+        `${base}/${target}`,
+        `${base}/${target}/_history/1`,
+        `${base}/${target}/_history/9`,
+        `${base}/${target}/_history`,
+      ]) {
         const res = await h.app.inject({ method: 'GET', url, headers: auth(bearer) });
-        assertForbidden(res, `${caller} GET ${url === `${base}/${target}` ? 'read' : url.slice(base.length + target.length + 1)} of ${target === other ? 'another' : target === deleted ? 'a deleted' : 'a nonexistent'} patient`);
+        assertForbidden(
+          res,
+          `${caller} GET ${url === `${base}/${target}` ? 'read' : url.slice(base.length + target.length + 1)} of ${target === other ? 'another' : target === deleted ? 'a deleted' : 'a nonexistent'} patient`,
+        );
         assert.equal(res.headers.etag, undefined);
         assert.equal(res.headers['last-modified'], undefined);
       }
@@ -235,14 +325,27 @@ test('a patient search returns only its own record, whatever it asks for', async
   await createPatient(h, admin, 'Elsewhere');
   const token = await h.token('patient', { patient: own });
   for (const query of ['', '?family=Shared', '?gender=male', '?birthdate=1974-12-25']) {
-    assert.deepEqual(idsOf(await h.app.inject({ method: 'GET', url: `${base}${query}`, headers: auth(token) })), [own], query);
+    assert.deepEqual(
+      idsOf(await h.app.inject({ method: 'GET', url: `${base}${query}`, headers: auth(token) })),
+      [own],
+      query,
+    );
   }
-  assert.deepEqual(idsOf(await h.app.inject({ method: 'GET', url: `${base}?family=Elsewhere`, headers: auth(token) })), []);
+  assert.deepEqual(
+    idsOf(await h.app.inject({ method: 'GET', url: `${base}?family=Elsewhere`, headers: auth(token) })),
+    [],
+  );
   // The admin, for contrast, finds all three.
-  assert.equal(idsOf(await h.app.inject({ method: 'GET', url: `${base}?gender=male`, headers: auth(admin) })).length, 3);
+  assert.equal(
+    idsOf(await h.app.inject({ method: 'GET', url: `${base}?gender=male`, headers: auth(admin) })).length,
+    3,
+  );
   // A patient token without a patient claim has no compartment: its searches are refused like its reads.
   const unbound = await h.token('patient');
-  assertForbidden(await h.app.inject({ method: 'GET', url: `${base}?family=Shared`, headers: auth(unbound) }), 'unbound search');
+  assertForbidden(
+    await h.app.inject({ method: 'GET', url: `${base}?family=Shared`, headers: auth(unbound) }),
+    'unbound search',
+  );
 });
 
 test('a patient search page says nothing about other patients: not their number, not their ids', async (t) => {
@@ -258,13 +361,18 @@ test('a patient search page says nothing about other patients: not their number,
     const res: Reply = await h.app.inject({ method: 'GET', url, headers: auth(token) });
     assert.equal(res.statusCode, 200, res.body);
     // Cursors are opaque base64url: decode them too, or a foreign id hides in plain sight.
-    const cursors = [...res.body.matchAll(/_cursor=([A-Za-z0-9_-]+)/g)].map((match) => Buffer.from(match[1] ?? '', 'base64url').toString('utf8'));
+    const cursors = [...res.body.matchAll(/_cursor=([A-Za-z0-9_-]+)/g)].map((match) =>
+      Buffer.from(match[1] ?? '', 'base64url').toString('utf8'),
+    );
     pages.push(`${res.body}\n${cursors.join('\n')}`);
     url = res.json<Bundle>().link?.find((link) => link.relation === 'next')?.url;
   }
   for (const other of others) assert.ok(!pages.some((page) => page.includes(other)), 'no page names another patient');
   assert.equal(pages.length, 1, 'one page: the number of other matches is not revealed');
-  assert.deepEqual((JSON.parse(pages[0]?.split('\n')[0] ?? '{}') as Bundle).entry?.map((entry) => entry.resource.id), [own]);
+  assert.deepEqual(
+    (JSON.parse(pages[0]?.split('\n')[0] ?? '{}') as Bundle).entry?.map((entry) => entry.resource.id),
+    [own],
+  );
 });
 
 test('a patient paging the history of a deleted patient gets the same 403 as for one that never existed', async (t) => {
@@ -272,7 +380,10 @@ test('a patient paging the history of a deleted patient gets the same 403 as for
   const admin = await h.token('admin');
   const own = await createPatient(h, admin, 'Self');
   const deleted = await createPatient(h, admin, 'Removed');
-  assert.equal((await h.app.inject({ method: 'DELETE', url: `${base}/${deleted}`, headers: auth(admin) })).statusCode, 204);
+  assert.equal(
+    (await h.app.inject({ method: 'DELETE', url: `${base}/${deleted}`, headers: auth(admin) })).statusCode,
+    204,
+  );
   const token = await h.token('patient', { patient: own });
   for (const target of [deleted, 'no-such-patient']) {
     const res = await h.app.inject({ method: 'GET', url: `${base}/${target}/_history?_count=1`, headers: auth(token) });

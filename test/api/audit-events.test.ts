@@ -20,8 +20,15 @@ const api = '/api/v1/audit-events';
 /** A PHI stand-in planted in a patient's name and in a search value: it must never come back. */
 const marker = 'Zqxauditmarker';
 
-interface Item { writerId: string; seq: number; event: AuditEvent }
-interface Page { events: Item[]; next: string | null }
+interface Item {
+  writerId: string;
+  seq: number;
+  event: AuditEvent;
+}
+interface Page {
+  events: Item[];
+  next: string | null;
+}
 
 const auth = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
@@ -61,12 +68,20 @@ function assertEnvelope(res: LightMyRequestResponse, status: number, code: strin
 }
 
 /** A small workload by a clinician: create, read, a search by the marker, a 403 and a 401. */
-interface WorkloadIds { created: string; read: string; search: string; denied: string; anonymous: string }
+interface WorkloadIds {
+  created: string;
+  read: string;
+  search: string;
+  denied: string;
+  anonymous: string;
+}
 
 async function workload(h: TestApp): Promise<{ ids: WorkloadIds; patient: string }> {
   const clinician = await h.token('clinician');
   const created = await h.app.inject({
-    method: 'POST', url: '/api/v1/patients', headers: auth(clinician),
+    method: 'POST',
+    url: '/api/v1/patients',
+    headers: auth(clinician),
     payload: { resourceType: 'Patient', name: [{ family: marker, given: ['Ann'] }], birthDate: '1974-12-25' },
   });
   assert.equal(created.statusCode, 201);
@@ -77,7 +92,13 @@ async function workload(h: TestApp): Promise<{ ids: WorkloadIds; patient: string
   assert.equal(denied.statusCode, 403);
   const anonymous = await get(h, `/api/v1/patients/${patient}`);
   assert.equal(anonymous.statusCode, 401);
-  const ids: WorkloadIds = { created: requestIdOf(created), read: requestIdOf(read), search: requestIdOf(search), denied: requestIdOf(denied), anonymous: requestIdOf(anonymous) };
+  const ids: WorkloadIds = {
+    created: requestIdOf(created),
+    read: requestIdOf(read),
+    search: requestIdOf(search),
+    denied: requestIdOf(denied),
+    anonymous: requestIdOf(anonymous),
+  };
   return { ids, patient };
 }
 
@@ -90,7 +111,11 @@ test('an auditor lists the events of earlier requests, newest first, and filters
   const byRequest = new Map(all.events.map((item) => [item.event.requestId, item]));
   for (const id of Object.values(ids) as string[]) assert.ok(byRequest.has(id), `event of request ${id}`);
   assert.equal(all.events[0]?.event.requestId, ids.anonymous, 'newest first');
-  assert.deepEqual(byRequest.get(ids.created)?.event.action, { interaction: 'create', resourceType: 'Patient', resourceId: patient });
+  assert.deepEqual(byRequest.get(ids.created)?.event.action, {
+    interaction: 'create',
+    resourceType: 'Patient',
+    resourceId: patient,
+  });
   assert.equal(byRequest.get(ids.created)?.writerId, h.audit.writerId);
   assert.deepEqual(byRequest.get(ids.search)?.event.action.searchParams, ['family']);
   assert.equal(all.next, null);
@@ -100,18 +125,33 @@ test('an auditor lists the events of earlier requests, newest first, and filters
   assert.deepEqual(requestIds(await page(h, `${api}?status=403`, auditor)), [ids.denied]);
   assert.deepEqual(requestIds(await page(h, `${api}?status=401&resourceType=Patient`, auditor)), [ids.anonymous]);
   assert.deepEqual(requestIds(await page(h, `${api}?subject=test-clinician&interaction=read`, auditor)), [ids.read]);
-  assert.deepEqual(requestIds(await page(h, `${api}?resourceId=${patient}&role=clinician&client=test-client`, auditor)), [ids.denied, ids.read, ids.created]);
-  assert.deepEqual(requestIds(await page(h, `${api}?sourceIp=127.0.0.1&interaction=search&resourceType=Patient`, auditor)), [ids.search]);
+  assert.deepEqual(
+    requestIds(await page(h, `${api}?resourceId=${patient}&role=clinician&client=test-client`, auditor)),
+    [ids.denied, ids.read, ids.created],
+  );
+  assert.deepEqual(
+    requestIds(await page(h, `${api}?sourceIp=127.0.0.1&interaction=search&resourceType=Patient`, auditor)),
+    [ids.search],
+  );
   assert.deepEqual((await page(h, `${api}?subject=nobody`, auditor)).events, []);
 
   const from = byRequest.get(ids.created)!.event.time;
   const to = new Date(Date.parse(byRequest.get(ids.read)!.event.time) + 1).toISOString();
-  const inWindow = all.events.filter((item) => item.event.actor.subject === 'test-clinician' && item.event.time >= from && item.event.time < to);
+  const inWindow = all.events.filter(
+    (item) => item.event.actor.subject === 'test-clinician' && item.event.time >= from && item.event.time < to,
+  );
   assert.ok(inWindow.length >= 2);
   const window = await page(h, `${api}?since=${from}&until=${to}&subject=test-clinician`, auditor);
-  assert.deepEqual(requestIds(window), inWindow.map((item) => item.event.requestId), 'since inclusive, until exclusive');
+  assert.deepEqual(
+    requestIds(window),
+    inWindow.map((item) => item.event.requestId),
+    'since inclusive, until exclusive',
+  );
   assert.deepEqual((await page(h, `${api}?until=2000-01-01`, auditor)).events, []);
-  assert.equal((await page(h, `${api}?since=2000-01-01T00:00:00%2B02:00&subject=test-clinician`, auditor)).events.length, 4);
+  assert.equal(
+    (await page(h, `${api}?since=2000-01-01T00:00:00%2B02:00&subject=test-clinician`, auditor)).events.length,
+    4,
+  );
 });
 
 test('paging follows next links without gaps or duplicates while new events arrive', async (t) => {
@@ -123,7 +163,10 @@ test('paging follows next links without gaps or duplicates while new events arri
   assert.equal(snapshot.length, 10);
   // Each page request adds an event of its own, newer than every page: none of them shows up.
   const paged = await pageAll(h, '', admin, 3);
-  assert.deepEqual(paged.map((item) => `${item.writerId}#${item.seq}`), snapshot.map((row) => `${row.writerId}#${row.seq}`));
+  assert.deepEqual(
+    paged.map((item) => `${item.writerId}#${item.seq}`),
+    snapshot.map((row) => `${row.writerId}#${row.seq}`),
+  );
   const clinicianOnly = await pageAll(h, 'subject=test-clinician', admin, 2);
   assert.equal(clinicianOnly.length, 8);
   assert.equal(new Set(clinicianOnly.map((item) => item.event.requestId)).size, 8);
@@ -145,10 +188,21 @@ test('forged cursors, unknown or repeated parameters and bad dates answer 400 in
     `${realCursor}A`,
     'AAAA',
   ];
-  for (const cursor of forged) assertEnvelope(await get(h, `${api}?_cursor=${cursor}`, auditor), 400, 'VALIDATION_ERROR');
+  for (const cursor of forged)
+    assertEnvelope(await get(h, `${api}?_cursor=${cursor}`, auditor), 400, 'VALIDATION_ERROR');
   for (const query of [
-    'patient=1', 'subject=a&subject=b', '_count=0', '_count=101', 'status=abc', 'status=42', 'since=2024-02-30',
-    'since=2024-01-01T10:00:00', 'until=yesterday', 'since=2025-01-02&until=2025-01-01', 'role=Admin', 'sourceIp=%3Cscript%3E',
+    'patient=1',
+    'subject=a&subject=b',
+    '_count=0',
+    '_count=101',
+    'status=abc',
+    'status=42',
+    'since=2024-02-30',
+    'since=2024-01-01T10:00:00',
+    'until=yesterday',
+    'since=2025-01-02&until=2025-01-01',
+    'role=Admin',
+    'sourceIp=%3Cscript%3E',
     `_cursor=${'A'.repeat(401)}`,
   ]) {
     const res = await get(h, `${api}?${query}`, auditor);
@@ -167,7 +221,11 @@ test('only admins and auditors reach the audit log: other roles 403, no token 40
   }
   assertEnvelope(await get(h, api), 401, 'AUTH_ERROR');
   assertEnvelope(await get(h, `${api}/_export`), 401, 'AUTH_ERROR');
-  assertEnvelope(await h.app.inject({ method: 'POST', url: api, headers: auth(await h.token('auditor')), payload: {} }), 405, 'METHOD_NOT_ALLOWED');
+  assertEnvelope(
+    await h.app.inject({ method: 'POST', url: api, headers: auth(await h.token('auditor')), payload: {} }),
+    405,
+    'METHOD_NOT_ALLOWED',
+  );
   assert.equal((await get(h, api, await h.token('admin'))).statusCode, 200);
 });
 
@@ -181,29 +239,62 @@ test('each query of the audit log is itself audited, with parameter names and ne
   const rows = await h.db.audit.search({ requestId: requestIdOf(res), limit: 5 });
   assert.equal(rows.length, 1);
   const event = JSON.parse(rows[0]!.payload) as AuditEvent;
-  assert.deepEqual(event.action, { interaction: 'search', resourceType: 'AuditEvent', resourceId: null, searchParams: ['status', 'subject'] });
-  assert.deepEqual({ subject: event.actor.subject, role: event.actor.role, status: event.outcome.status }, { subject: 'test-auditor', role: 'auditor', status: 200 });
+  assert.deepEqual(event.action, {
+    interaction: 'search',
+    resourceType: 'AuditEvent',
+    resourceId: null,
+    searchParams: ['status', 'subject'],
+  });
+  assert.deepEqual(
+    { subject: event.actor.subject, role: event.actor.role, status: event.outcome.status },
+    { subject: 'test-auditor', role: 'auditor', status: 200 },
+  );
   const deniedRows = await h.db.audit.search({ requestId: requestIdOf(denied), limit: 5 });
-  assert.deepEqual(deniedRows.map((row) => (JSON.parse(row.payload) as AuditEvent).outcome), [{ status: 403, code: 'FORBIDDEN' }]);
-  for (const row of [...rows, ...deniedRows]) assert.ok(!row.payload.includes(marker), 'search values are never audited');
+  assert.deepEqual(
+    deniedRows.map((row) => (JSON.parse(row.payload) as AuditEvent).outcome),
+    [{ status: 403, code: 'FORBIDDEN' }],
+  );
+  for (const row of [...rows, ...deniedRows])
+    assert.ok(!row.payload.includes(marker), 'search values are never audited');
   // And the auditor sees it through the API too.
   const seen = await page(h, `${api}?requestId=${requestIdOf(res)}`, auditor);
-  assert.deepEqual(seen.events.map((item) => item.event.action.resourceType), ['AuditEvent']);
+  assert.deepEqual(
+    seen.events.map((item) => item.event.action.resourceType),
+    ['AuditEvent'],
+  );
 });
 
-test('postgres: the auditor lists, filters and pages the audit log of a PostgreSQL deployment', { skip: await postgresSkip() }, async (t) => {
-  const h = await build(t, { env, database: 'postgres' });
-  const { ids, patient } = await workload(h);
-  const auditor = await h.token('auditor');
-  const items = await pageAll(h, `resourceId=${patient}`, auditor, 1);
-  assert.deepEqual(items.map((item) => item.event.requestId), [ids.anonymous, ids.denied, ids.read, ids.created]);
-  assert.deepEqual((await page(h, `${api}?status=401`, auditor)).events.map((item) => item.event.requestId), [ids.anonymous]);
-  assertEnvelope(await get(h, `${api}?_cursor=${encodeCursor('x|y|1')}`, auditor), 400, 'VALIDATION_ERROR');
-  const exported = await get(h, `${api}/_export?subject=test-clinician`, auditor);
-  assert.equal(exported.statusCode, 200);
-  assert.match(String(exported.headers['content-type']), /^application\/x-ndjson/);
-  const expected = (await h.db.audit.search({ subject: 'test-clinician', limit: 10 })).map((row) => (JSON.parse(row.payload) as AuditEvent).requestId);
-  assert.equal(expected.length, 4);
-  assert.deepEqual(exported.body.trimEnd().split('\n').map((line) => (JSON.parse(line) as Item).event.requestId), expected);
-  assert.ok(!exported.body.includes(marker));
-});
+test(
+  'postgres: the auditor lists, filters and pages the audit log of a PostgreSQL deployment',
+  { skip: await postgresSkip() },
+  async (t) => {
+    const h = await build(t, { env, database: 'postgres' });
+    const { ids, patient } = await workload(h);
+    const auditor = await h.token('auditor');
+    const items = await pageAll(h, `resourceId=${patient}`, auditor, 1);
+    assert.deepEqual(
+      items.map((item) => item.event.requestId),
+      [ids.anonymous, ids.denied, ids.read, ids.created],
+    );
+    assert.deepEqual(
+      (await page(h, `${api}?status=401`, auditor)).events.map((item) => item.event.requestId),
+      [ids.anonymous],
+    );
+    assertEnvelope(await get(h, `${api}?_cursor=${encodeCursor('x|y|1')}`, auditor), 400, 'VALIDATION_ERROR');
+    const exported = await get(h, `${api}/_export?subject=test-clinician`, auditor);
+    assert.equal(exported.statusCode, 200);
+    assert.match(String(exported.headers['content-type']), /^application\/x-ndjson/);
+    const expected = (await h.db.audit.search({ subject: 'test-clinician', limit: 10 })).map(
+      (row) => (JSON.parse(row.payload) as AuditEvent).requestId,
+    );
+    assert.equal(expected.length, 4);
+    assert.deepEqual(
+      exported.body
+        .trimEnd()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as Item).event.requestId),
+      expected,
+    );
+    assert.ok(!exported.body.includes(marker));
+  },
+);

@@ -40,7 +40,7 @@ function patientBody(family: string): Record<string, unknown> {
 async function createPatient(h: TestApp, token: string, family = 'Durand'): Promise<string> {
   const res = await h.app.inject({ method: 'POST', url: base, headers: auth(token), payload: patientBody(family) });
   assert.equal(res.statusCode, 201, res.body);
-  return (res.json<{ id: string }>()).id;
+  return res.json<{ id: string }>().id;
 }
 
 function requestIdOf(res: Reply): string {
@@ -77,7 +77,10 @@ async function assertEvent(h: TestApp, res: Reply, expected: Pick<AuditEvent, 'a
   assert.ok(Date.parse(event.time) >= loadedAt - 1000 && Date.parse(event.time) <= Date.now(), event.time);
   assert.equal(new Date(event.time).toISOString(), event.time);
   assert.deepEqual(event, {
-    time: event.time, requestId, category: 'api', ...expected,
+    time: event.time,
+    requestId,
+    category: 'api',
+    ...expected,
     outcome: { status: res.statusCode, code: codeOf(res) },
   });
 }
@@ -86,12 +89,18 @@ function actor(role: string | null, subject = role === null ? null : `test-${rol
   return { subject, client: role === null ? null : 'test-client', role, sourceIp: '127.0.0.1' };
 }
 
-function action(interaction: string, resourceId: string | null, extra: Partial<AuditEvent['action']> = {}): AuditEvent['action'] {
+function action(
+  interaction: string,
+  resourceId: string | null,
+  extra: Partial<AuditEvent['action']> = {},
+): AuditEvent['action'] {
   return { interaction, resourceType: 'Patient', resourceId, ...extra };
 }
 
 function verify(h: TestApp, openWriterGraceMs: number): Promise<VerifyReport> {
-  return h.keys.publicKeys('audit-signing').then((publicKeys) => verifyAuditLog({ store: h.db.audit, publicKeys, openWriterGraceMs }));
+  return h.keys
+    .publicKeys('audit-signing')
+    .then((publicKeys) => verifyAuditLog({ store: h.db.audit, publicKeys, openWriterGraceMs }));
 }
 
 /** The real audit log, whose record() rejects (the store is full, say) while `state.failing` is set. */
@@ -124,14 +133,21 @@ test('exactly one event per request that reaches authentication, matching the re
   await assertEvent(h, read, { actor: actor('clinician'), action: action('read', id) });
 
   const stale = await send({
-    method: 'PUT', url: `${base}/${id}`, headers: { ...auth(clinician), 'if-match': 'W/"9"' },
+    method: 'PUT',
+    url: `${base}/${id}`,
+    headers: { ...auth(clinician), 'if-match': 'W/"9"' },
     payload: { ...patientBody('Durand'), id },
   });
   assert.equal(stale.statusCode, 412);
   assert.equal(codeOf(stale), 'PRECONDITION_FAILED');
   await assertEvent(h, stale, { actor: actor('clinician'), action: action('update', id) });
 
-  const invalid = await send({ method: 'POST', url: base, headers: auth(clinician), payload: { resourceType: 'Patient', gender: 'robot' } });
+  const invalid = await send({
+    method: 'POST',
+    url: base,
+    headers: auth(clinician),
+    payload: { resourceType: 'Patient', gender: 'robot' },
+  });
   assert.equal(invalid.statusCode, 400);
   assert.equal(codeOf(invalid), 'VALIDATION_ERROR');
   await assertEvent(h, invalid, { actor: actor('clinician'), action: action('create', null) });
@@ -159,11 +175,17 @@ test('exactly one event per request that reaches authentication, matching the re
   assert.equal(badToken.statusCode, 401);
   assert.equal(codeOf(badToken), 'AUTH_ERROR');
   // No actor (nothing was verified), but the subject the forgery claimed, for per-account burst detection.
-  await assertEvent(h, badToken, { actor: actor(null), action: action('read', id, { details: { authFailure: 'bad_signature', claimedSubject: 'test-clinician' } }) });
+  await assertEvent(h, badToken, {
+    actor: actor(null),
+    action: action('read', id, { details: { authFailure: 'bad_signature', claimedSubject: 'test-clinician' } }),
+  });
 
   const garbage = await send({ method: 'GET', url: `${base}/${id}`, headers: auth('not.a.token') });
   assert.equal(garbage.statusCode, 401);
-  await assertEvent(h, garbage, { actor: actor(null), action: action('read', id, { details: { authFailure: 'malformed' } }) });
+  await assertEvent(h, garbage, {
+    actor: actor(null),
+    action: action('read', id, { details: { authFailure: 'malformed' } }),
+  });
 
   const deleted = await send({ method: 'DELETE', url: `${base}/${id}`, headers: auth(admin) });
   assert.equal(deleted.statusCode, 204);
@@ -173,7 +195,8 @@ test('exactly one event per request that reaches authentication, matching the re
   assert.equal(events.length, requests);
   assert.equal(new Set(events.map((event) => event.requestId)).size, requests);
   const stored = JSON.stringify(await rowsOf(h));
-  for (const secret of [clinician, admin, billing, forged, ...forged.split('.')]) assert.equal(stored.includes(secret), false);
+  for (const secret of [clinician, admin, billing, forged, ...forged.split('.')])
+    assert.equal(stored.includes(secret), false);
   assert.doesNotMatch(stored, jwtPattern);
 });
 
@@ -184,18 +207,32 @@ test('a search event lists parameter names and returned ids; no value or token i
   const second = await createPatient(h, clinician, marker);
   await createPatient(h, clinician, 'Durand');
 
-  const res = await h.app.inject({ method: 'GET', url: `${base}?family=${marker}&birthdate=1974-12-25`, headers: auth(clinician) });
+  const res = await h.app.inject({
+    method: 'GET',
+    url: `${base}?family=${marker}&birthdate=1974-12-25`,
+    headers: auth(clinician),
+  });
   assert.equal(res.statusCode, 200);
   const ids = res.json<{ entry: { resource: { id: string } }[] }>().entry.map((entry) => entry.resource.id);
   assert.deepEqual([...ids].sort(), [first, second].sort());
   // routes.ts sorts the names, so the event does not depend on the URL's parameter order.
-  await assertEvent(h, res, { actor: actor('clinician'), action: action('search', null, { searchParams: ['birthdate', 'family'], resultIds: ids }) });
+  await assertEvent(h, res, {
+    actor: actor('clinician'),
+    action: action('search', null, { searchParams: ['birthdate', 'family'], resultIds: ids }),
+  });
 
   const none = await h.app.inject({ method: 'GET', url: `${base}?name=${marker}x`, headers: auth(clinician) });
   assert.equal(none.statusCode, 200);
-  await assertEvent(h, none, { actor: actor('clinician'), action: action('search', null, { searchParams: ['name'], resultIds: [] }) });
+  await assertEvent(h, none, {
+    actor: actor('clinician'),
+    action: action('search', null, { searchParams: ['name'], resultIds: [] }),
+  });
 
-  const refused = await h.app.inject({ method: 'GET', url: `${base}?family=${marker}&nonsense=${marker}`, headers: auth(clinician) });
+  const refused = await h.app.inject({
+    method: 'GET',
+    url: `${base}?family=${marker}&nonsense=${marker}`,
+    headers: auth(clinician),
+  });
   assert.equal(refused.statusCode, 400);
   assert.equal(codeOf(refused), 'VALIDATION_ERROR');
   await assertEvent(h, refused, { actor: actor('clinician'), action: action('search', null) });
@@ -270,7 +307,11 @@ test('an audit write that fails turns a read and a create into 503 SERVICE_UNAVA
     assert.equal(res.statusCode, 503);
     assert.equal(res.headers['content-type'], 'application/json; charset=utf-8');
     assert.deepEqual(res.json(), {
-      error: { code: 'SERVICE_UNAVAILABLE', message: res.json<{ error: { message: string } }>().error.message, requestId: requestIdOf(res) },
+      error: {
+        code: 'SERVICE_UNAVAILABLE',
+        message: res.json<{ error: { message: string } }>().error.message,
+        requestId: requestIdOf(res),
+      },
     });
     assert.equal(res.headers.etag, undefined);
     assert.equal(res.headers.location, undefined);
@@ -280,7 +321,12 @@ test('an audit write that fails turns a read and a create into 503 SERVICE_UNAVA
 
   const read = await h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth(clinician) });
   assertFailedClosed(read);
-  const created = await h.app.inject({ method: 'POST', url: base, headers: auth(clinician), payload: patientBody(marker) });
+  const created = await h.app.inject({
+    method: 'POST',
+    url: base,
+    headers: auth(clinician),
+    payload: patientBody(marker),
+  });
   assertFailedClosed(created);
   assert.equal((await eventsOf(h)).length, eventsBefore);
 
@@ -310,39 +356,83 @@ test('the event is in the store by the time its response arrives', async (t) => 
   const clinician = await h.token('clinician');
   const id = await createPatient(h, clinician);
   for (let i = 0; i < 10; i += 1) {
-    const res = await h.app.inject({ method: 'GET', url: i % 2 === 0 ? `${base}/${id}` : `${base}/missing-${String(i)}`, headers: auth(clinician) });
+    const res = await h.app.inject({
+      method: 'GET',
+      url: i % 2 === 0 ? `${base}/${id}` : `${base}/missing-${String(i)}`,
+      headers: auth(clinician),
+    });
     const requestId = requestIdOf(res);
     // Read at once: no close, no checkpoint, no wait.
     const rows = await h.db.audit.read({ writerId: h.audit.writerId, limit: 100_000 });
-    assert.equal(rows.filter((row) => row.kind === 'event' && row.payload.includes(`"requestId":"${requestId}"`)).length, 1, `request ${String(i)}`);
+    assert.equal(
+      rows.filter((row) => row.kind === 'event' && row.payload.includes(`"requestId":"${requestId}"`)).length,
+      1,
+      `request ${String(i)}`,
+    );
     assert.equal(rows.length, 1 + 1 + i + 1);
   }
 });
 
 test('a mixed workload leaves an intact log; an edited row is named as the first bad one', async (t) => {
   const h = await build(t, { env });
-  const tokens = { admin: await h.token('admin'), clinician: await h.token('clinician'), billing: await h.token('billing'), nurse: await h.token('nurse'), patient: await h.token('patient', { patient: 'x' }) };
+  const tokens = {
+    admin: await h.token('admin'),
+    clinician: await h.token('clinician'),
+    billing: await h.token('billing'),
+    nurse: await h.token('nurse'),
+    patient: await h.token('patient', { patient: 'x' }),
+  };
   const ids = await Promise.all([1, 2, 3, 4].map(() => createPatient(h, tokens.clinician)));
   const [a = '', b = '', c = '', d = ''] = ids;
   // The nurse updates b below: assigned to it in the store (no request, so the audited count stays as it was).
-  await h.db.careTeam.assign({ id: randomUUID(), subject: 'test-nurse', patient: b, assignedBy: 'test-admin', assignedAt: new Date().toISOString() });
+  await h.db.careTeam.assign({
+    id: randomUUID(),
+    subject: 'test-nurse',
+    patient: b,
+    assignedBy: 'test-admin',
+    assignedAt: new Date().toISOString(),
+  });
   const sequential: Reply[] = [];
   for (const [method, url, token] of [
-    ['GET', `${base}/${a}`, tokens.billing], ['GET', `${base}?family=durand`, tokens.clinician], ['GET', `${base}/${b}/_history`, tokens.clinician],
-    ['GET', `${base}/${c}/_history/1`, tokens.clinician], ['DELETE', `${base}/${d}`, tokens.admin], ['GET', `${base}/${d}`, tokens.admin],
-    ['GET', `${base}/${a}`, tokens.patient], ['DELETE', `${base}/${a}`, tokens.clinician], ['GET', `${base}/${a}`, ''], ['GET', '/health', ''],
+    ['GET', `${base}/${a}`, tokens.billing],
+    ['GET', `${base}?family=durand`, tokens.clinician],
+    ['GET', `${base}/${b}/_history`, tokens.clinician],
+    ['GET', `${base}/${c}/_history/1`, tokens.clinician],
+    ['DELETE', `${base}/${d}`, tokens.admin],
+    ['GET', `${base}/${d}`, tokens.admin],
+    ['GET', `${base}/${a}`, tokens.patient],
+    ['DELETE', `${base}/${a}`, tokens.clinician],
+    ['GET', `${base}/${a}`, ''],
+    ['GET', '/health', ''],
   ] as const) {
     sequential.push(await h.app.inject({ method, url, headers: token === '' ? {} : auth(token) }));
   }
-  assert.deepEqual(sequential.map((res) => res.statusCode), [200, 200, 200, 200, 204, 410, 403, 403, 401, 200]);
+  assert.deepEqual(
+    sequential.map((res) => res.statusCode),
+    [200, 200, 200, 200, 204, 410, 403, 403, 401, 200],
+  );
   const concurrent = await Promise.all([
-    ...ids.slice(0, 3).flatMap((id) => [1, 2, 3].map(() => h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth(tokens.clinician) }))),
-    ...[1, 2].map(() => h.app.inject({ method: 'POST', url: base, headers: auth(tokens.clinician), payload: patientBody('Durand') })),
-    h.app.inject({ method: 'PUT', url: `${base}/${b}`, headers: auth(tokens.nurse), payload: { ...patientBody('Martin'), id: b } }),
+    ...ids
+      .slice(0, 3)
+      .flatMap((id) =>
+        [1, 2, 3].map(() => h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth(tokens.clinician) })),
+      ),
+    ...[1, 2].map(() =>
+      h.app.inject({ method: 'POST', url: base, headers: auth(tokens.clinician), payload: patientBody('Durand') }),
+    ),
+    h.app.inject({
+      method: 'PUT',
+      url: `${base}/${b}`,
+      headers: auth(tokens.nurse),
+      payload: { ...patientBody('Martin'), id: b },
+    }),
     h.app.inject({ method: 'GET', url: `${base}?name=ann`, headers: auth(tokens.billing) }),
     h.app.inject({ method: 'GET', url: '/ready' }),
   ]);
-  assert.deepEqual(concurrent.map((res) => res.statusCode), [...Array<number>(9).fill(200), 201, 201, 200, 200, 200]);
+  assert.deepEqual(
+    concurrent.map((res) => res.statusCode),
+    [...Array<number>(9).fill(200), 201, 201, 200, 200, 200],
+  );
   // 4 creates + 9 sequential API requests + 13 concurrent API requests; /health and /ready have none.
   const audited = 4 + 9 + 13;
   assert.equal((await eventsOf(h)).length, audited);
@@ -353,19 +443,26 @@ test('a mixed workload leaves an intact log; an edited row is named as the first
   await h.audit.close();
   const closed = await verify(h, 0);
   assert.equal(closed.ok, true, JSON.stringify(closed.firstBad));
-  assert.deepEqual(closed.writers, [{ writerId: h.audit.writerId, rows: 2 + audited, checkpoints: 2, status: 'closed' }]);
+  assert.deepEqual(closed.writers, [
+    { writerId: h.audit.writerId, rows: 2 + audited, checkpoints: 2, status: 'closed' },
+  ]);
 
   // An operator with file access drops the append-only triggers and rewrites one outcome.
   const target = (await rowsOf(h)).find((row) => row.kind === 'event' && row.payload.includes('"status":403'));
   assert.ok(target !== undefined);
   const raw = new BetterSqlite3(sqliteAuditFile(h.databaseUrl));
   try {
-    for (const name of raw.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").pluck().all() as string[]) {
+    for (const name of raw
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")
+      .pluck()
+      .all() as string[]) {
       raw.exec(`DROP TRIGGER "${name.replaceAll('"', '""')}"`);
     }
     const event = JSON.parse(target.payload) as { outcome: { status: number; code: string | null } };
     event.outcome = { status: 200, code: null };
-    const changed = raw.prepare('UPDATE audit_log SET payload = ? WHERE writer_id = ? AND seq = ?').run(canonicalJson(event), target.writerId, target.seq);
+    const changed = raw
+      .prepare('UPDATE audit_log SET payload = ? WHERE writer_id = ? AND seq = ?')
+      .run(canonicalJson(event), target.writerId, target.seq);
     assert.equal(changed.changes, 1);
   } finally {
     raw.close();
@@ -381,7 +478,9 @@ test('50 concurrent reads: 50 events with 50 distinct request ids, chain intact'
   const h = await build(t, { env });
   const clinician = await h.token('clinician');
   const id = await createPatient(h, clinician);
-  const responses = await Promise.all(Array.from({ length: 50 }, () => h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth(clinician) })));
+  const responses = await Promise.all(
+    Array.from({ length: 50 }, () => h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth(clinician) })),
+  );
   assert.deepEqual(new Set(responses.map((res) => res.statusCode)), new Set([200]));
   const requestIds = responses.map(requestIdOf);
   assert.equal(new Set(requestIds).size, 50);

@@ -45,16 +45,20 @@ function assertNoEcho(res: Reply, token: string, what: string): void {
 }
 
 async function claimsOf(h: TestApp, overrides: Partial<AccessTokenClaims> = {}, now?: number): Promise<string> {
-  const issued = await issueAccessToken(h.keys, {
-    issuer: h.config.auth.issuer,
-    audience: h.config.auth.audience,
-    subject: 'gate-user',
-    clientId: 'gate-client',
-    role: 'admin',
-    scopes: ['user/*.cruds'],
-    ttlSeconds: 600,
-    ...overrides,
-  }, now);
+  const issued = await issueAccessToken(
+    h.keys,
+    {
+      issuer: h.config.auth.issuer,
+      audience: h.config.auth.audience,
+      subject: 'gate-user',
+      clientId: 'gate-client',
+      role: 'admin',
+      scopes: ['user/*.cruds'],
+      ttlSeconds: 600,
+      ...overrides,
+    },
+    now,
+  );
   return issued.token;
 }
 
@@ -62,12 +66,23 @@ async function claimsOf(h: TestApp, overrides: Partial<AccessTokenClaims> = {}, 
 function goodClaims(h: TestApp): Record<string, unknown> {
   const iat = Math.floor(Date.now() / 1000);
   return {
-    iss: h.config.auth.issuer, aud: h.config.auth.audience, sub: 'gate-user', client_id: 'gate-client',
-    jti: `jti-${String(Math.random()).slice(2)}`, iat, exp: iat + 600, role: 'admin', scope: 'user/*.cruds',
+    iss: h.config.auth.issuer,
+    aud: h.config.auth.audience,
+    sub: 'gate-user',
+    client_id: 'gate-client',
+    jti: `jti-${String(Math.random()).slice(2)}`,
+    iat,
+    exp: iat + 600,
+    role: 'admin',
+    scope: 'user/*.cruds',
   };
 }
 
-async function keyringToken(h: TestApp, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+async function keyringToken(
+  h: TestApp,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+): Promise<string> {
   const { kid, alg } = await h.keys.currentKey('token-signing');
   return craftToken({ alg, kid, typ: 'at+jwt', ...header }, claims, keyringSigner(h.keys));
 }
@@ -91,7 +106,8 @@ test('a request without credentials gets 401 with a bare Bearer challenge (RFC 6
     assert401(res, 'Bearer', what);
     assert.equal(res.json<{ error: { message: string } }>().error.message, 'A bearer access token is required');
     // Non-hex fragments only: the random request id may contain any run of hex letters like "def".
-    for (const echoed of ['dXNlcjpwYXNz', 'abc def', 'abc,def', 'Basic']) assert.ok(!res.body.includes(echoed), `${what} echoed ${echoed}`);
+    for (const echoed of ['dXNlcjpwYXNz', 'abc def', 'abc,def', 'Basic'])
+      assert.ok(!res.body.includes(echoed), `${what} echoed ${echoed}`);
   }
 });
 
@@ -101,8 +117,12 @@ test('every token that fails verification answers 401 invalid_token and never ec
   const claims = goodClaims(h);
   const [publicKey] = await h.keys.publicKeys('token-signing');
   assert.ok(publicKey !== undefined);
-  const publicBytes = [publicKey.key.export({ type: 'spki', format: 'pem' }), publicKey.key.export({ type: 'spki', format: 'der' })];
-  const hmacWith = (secret: string | Buffer) => (input: Uint8Array) => createHmac('sha256', secret).update(input).digest();
+  const publicBytes = [
+    publicKey.key.export({ type: 'spki', format: 'pem' }),
+    publicKey.key.export({ type: 'spki', format: 'der' }),
+  ];
+  const hmacWith = (secret: string | Buffer) => (input: Uint8Array) =>
+    createHmac('sha256', secret).update(input).digest();
   const without = (name: string) => Object.fromEntries(Object.entries(claims).filter(([key]) => key !== name));
   const now = Date.now();
 
@@ -117,14 +137,29 @@ test('every token that fails verification answers 401 invalid_token and never ec
     ['wrong issuer', await claimsOf(h, { issuer: 'https://evil.example' })],
     ['typ JWT', await keyringToken(h, claims, { typ: 'JWT' })],
     ['no typ', await keyringToken(h, claims, { typ: undefined })],
-    ['alg none, empty signature', `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt', kid }))}.${base64url.encode(JSON.stringify(claims))}.`],
-    ['alg none, junk signature', await craftToken({ alg: 'none', typ: 'at+jwt', kid }, claims, () => new Uint8Array([1, 2, 3]))],
-    ['HS256 with the public key PEM', await craftToken({ alg: 'HS256', typ: 'at+jwt', kid }, claims, hmacWith(String(publicBytes[0])))],
-    ['HS256 with the public key DER', await craftToken({ alg: 'HS256', typ: 'at+jwt', kid }, claims, hmacWith(publicBytes[1] as Buffer))],
+    [
+      'alg none, empty signature',
+      `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt', kid }))}.${base64url.encode(JSON.stringify(claims))}.`,
+    ],
+    [
+      'alg none, junk signature',
+      await craftToken({ alg: 'none', typ: 'at+jwt', kid }, claims, () => new Uint8Array([1, 2, 3])),
+    ],
+    [
+      'HS256 with the public key PEM',
+      await craftToken({ alg: 'HS256', typ: 'at+jwt', kid }, claims, hmacWith(String(publicBytes[0]))),
+    ],
+    [
+      'HS256 with the public key DER',
+      await craftToken({ alg: 'HS256', typ: 'at+jwt', kid }, claims, hmacWith(publicBytes[1] as Buffer)),
+    ],
     ['another key, same kid', await craftToken({ alg, kid, typ: 'at+jwt' }, claims, strangerSigner().signer)],
     ['unknown kid', await keyringToken(h, claims, { kid: 'no-such-kid' })],
     ['embedded jwk', await keyringToken(h, claims, { jwk: strangerSigner().publicKey.export({ format: 'jwk' }) })],
-    ['signature of other claims', `${(await keyringToken(h, { ...claims, role: 'patient' })).split('.').slice(0, 2).join('.')}.${(await keyringToken(h, claims)).split('.')[2] ?? ''}`],
+    [
+      'signature of other claims',
+      `${(await keyringToken(h, { ...claims, role: 'patient' })).split('.').slice(0, 2).join('.')}.${(await keyringToken(h, claims)).split('.')[2] ?? ''}`,
+    ],
     ['missing sub', await keyringToken(h, without('sub'))],
     ['missing client_id', await keyringToken(h, without('client_id'))],
     ['missing jti', await keyringToken(h, without('jti'))],
@@ -139,7 +174,11 @@ test('every token that fails verification answers 401 invalid_token and never ec
     const res = await search(h, auth(token));
     assert401(res, 'Bearer error="invalid_token"', what);
     assertNoEcho(res, token, what);
-    assert.notEqual(res.json<{ error: { message: string } }>().error.message, 'A bearer access token is required', what);
+    assert.notEqual(
+      res.json<{ error: { message: string } }>().error.message,
+      'A bearer access token is required',
+      what,
+    );
   }
 });
 
@@ -186,7 +225,12 @@ test('revoking the subject refuses its tokens issued until now on the next reque
   assert.equal((await search(h, auth(token))).statusCode, 200);
   await h.revocation.revokeSubject('user-to-revoke');
   assert401(await search(h, auth(token)), 'Bearer error="invalid_token"', 'revoked subject');
-  const create = await h.app.inject({ method: 'POST', url: base, headers: auth(token), payload: { resourceType: 'Patient', gender: 'male' } });
+  const create = await h.app.inject({
+    method: 'POST',
+    url: base,
+    headers: auth(token),
+    payload: { resourceType: 'Patient', gender: 'male' },
+  });
   assert401(create, 'Bearer error="invalid_token"', 'revoked subject, write');
   assert.equal((await search(h, auth(bystander))).statusCode, 200);
   // A token issued after the revocation instant (the next second on) is unaffected.
@@ -206,16 +250,30 @@ test('deny by default: a route without an access rule answers 403 to an admin, 4
     return { reached: true };
   });
   // A rule naming a resource type no role has a grant on is as closed.
-  h.app.get('/api/v1/unknown-type', { config: { access: { resourceType: 'Practitioner', interaction: 'read' } } }, () => {
-    reached += 1;
-    return { reached: true };
-  });
+  h.app.get(
+    '/api/v1/unknown-type',
+    { config: { access: { resourceType: 'Practitioner', interaction: 'read' } } },
+    () => {
+      reached += 1;
+      return { reached: true };
+    },
+  );
   for (const role of ['admin', 'clinician', 'auditor'] as const) {
     const token = await h.token(role);
-    for (const [method, url] of [['GET', '/api/v1/unruled'], ['POST', '/api/v1/unruled'], ['GET', '/api/v1/unknown-type']] as const) {
+    for (const [method, url] of [
+      ['GET', '/api/v1/unruled'],
+      ['POST', '/api/v1/unruled'],
+      ['GET', '/api/v1/unknown-type'],
+    ] as const) {
       const res = await h.app.inject({ method, url, headers: auth(token), ...(method === 'POST' && { payload: {} }) });
       assert.equal(res.statusCode, 403, `${role} ${method} ${url}: ${res.body}`);
-      assert.deepEqual(res.json(), { error: { code: 'FORBIDDEN', message: errorCatalogue.FORBIDDEN.message, requestId: String(res.headers['x-request-id']) } });
+      assert.deepEqual(res.json(), {
+        error: {
+          code: 'FORBIDDEN',
+          message: errorCatalogue.FORBIDDEN.message,
+          requestId: String(res.headers['x-request-id']),
+        },
+      });
     }
   }
   assert401(await h.app.inject({ method: 'GET', url: '/api/v1/unruled' }), 'Bearer', 'unruled, no token');

@@ -36,9 +36,15 @@ async function contract(t: TestContext, kind: 'sqlite' | 'postgres'): Promise<vo
 
   const all = await store.list({ limit: 10 });
   assert.equal(all.length, 4);
-  assert.deepEqual(all.map((row) => row.id), [...all.map((row) => row.id)].sort());
+  assert.deepEqual(
+    all.map((row) => row.id),
+    [...all.map((row) => row.id)].sort(),
+  );
   assert.deepEqual((await store.list({ subject: 'dr-a', limit: 10 })).map((row) => row.patient).sort(), ['p-1', 'p-2']);
-  assert.deepEqual((await store.list({ patient: 'p-1', limit: 10 })).map((row) => row.subject).sort(), ['dr-a', 'dr-b']);
+  assert.deepEqual((await store.list({ patient: 'p-1', limit: 10 })).map((row) => row.subject).sort(), [
+    'dr-a',
+    'dr-b',
+  ]);
   assert.deepEqual(await store.list({ subject: 'dr-b', patient: 'p-2', limit: 10 }), []);
   // Keyset pages: two, then the rest, no overlap.
   const page1 = await store.list({ limit: 2 });
@@ -57,7 +63,10 @@ async function contract(t: TestContext, kind: 'sqlite' | 'postgres'): Promise<vo
   // Two processes assign one pair at once: exactly one creates it, both see the same row.
   const second = await openDatabase(opened.url);
   t.after(() => second.close());
-  const racers = await Promise.all([store.assign(assignment('dr-c', 'p-9')), second.careTeam.assign(assignment('dr-c', 'p-9'))]);
+  const racers = await Promise.all([
+    store.assign(assignment('dr-c', 'p-9')),
+    second.careTeam.assign(assignment('dr-c', 'p-9')),
+  ]);
   assert.deepEqual(racers.map((result) => result.created).sort(), [false, true]);
   assert.equal(racers[0].assignment.id, racers[1].assignment.id);
   assert.equal(await second.careTeam.isAssigned('dr-c', 'p-9'), true);

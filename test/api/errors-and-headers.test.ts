@@ -29,7 +29,13 @@ function auth(token: string): Record<string, string> {
 }
 
 function patientBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { resourceType: 'Patient', name: [{ family: 'Chalmers', given: ['Peter'] }], gender: 'male', birthDate: '1974-12-25', ...extra };
+  return {
+    resourceType: 'Patient',
+    name: [{ family: 'Chalmers', given: ['Peter'] }],
+    gender: 'male',
+    birthDate: '1974-12-25',
+    ...extra,
+  };
 }
 
 /** The seed's headers with their exact values, no software banner, and a well-formed X-Request-Id; returns the id. */
@@ -63,7 +69,10 @@ test('every status the API answers carries the seed headers and the envelope und
   const billing = await h.token('billing');
   const id = await createPatient(h, admin);
   const gone = await createPatient(h, admin);
-  assert.equal((await h.app.inject({ method: 'DELETE', url: `${base}/${gone}`, headers: auth(admin) })).statusCode, 204);
+  assert.equal(
+    (await h.app.inject({ method: 'DELETE', url: `${base}/${gone}`, headers: auth(admin) })).statusCode,
+    204,
+  );
 
   const successes: [number, InjectOptions][] = [
     [200, { method: 'GET', url: `${base}/${id}`, headers: auth(admin) }],
@@ -81,20 +90,45 @@ test('every status the API answers carries the seed headers and the envelope und
   }
 
   const failures: [ErrorCode, InjectOptions][] = [
-    ['BAD_REQUEST', { method: 'POST', url: base, headers: { ...auth(admin), 'content-type': 'application/json' }, payload: '{"resourceType":' }],
+    [
+      'BAD_REQUEST',
+      {
+        method: 'POST',
+        url: base,
+        headers: { ...auth(admin), 'content-type': 'application/json' },
+        payload: '{"resourceType":',
+      },
+    ],
     ['AUTH_ERROR', { method: 'GET', url: `${base}/${id}` }],
     ['FORBIDDEN', { method: 'POST', url: base, headers: auth(billing), payload: patientBody() }],
     ['NOT_FOUND', { method: 'GET', url: '/no/such/path' }],
     ['NOT_FOUND', { method: 'GET', url: `${base}/does-not-exist`, headers: auth(admin) }],
     ['METHOD_NOT_ALLOWED', { method: 'PATCH', url: `${base}/${id}` }],
     ['GONE', { method: 'GET', url: `${base}/${gone}`, headers: auth(admin) }],
-    ['PRECONDITION_FAILED', { method: 'PUT', url: `${base}/${id}`, headers: { ...auth(admin), 'if-match': 'W/"7"' }, payload: patientBody({ id }) }],
-    ['UNSUPPORTED_MEDIA_TYPE', { method: 'POST', url: base, headers: { ...auth(admin), 'content-type': 'text/plain' }, payload: 'hello' }],
+    [
+      'PRECONDITION_FAILED',
+      {
+        method: 'PUT',
+        url: `${base}/${id}`,
+        headers: { ...auth(admin), 'if-match': 'W/"7"' },
+        payload: patientBody({ id }),
+      },
+    ],
+    [
+      'UNSUPPORTED_MEDIA_TYPE',
+      { method: 'POST', url: base, headers: { ...auth(admin), 'content-type': 'text/plain' }, payload: 'hello' },
+    ],
   ];
   for (const [code, request] of failures) {
     const res = await h.app.inject(request);
-    const message = code === 'AUTH_ERROR' ? 'A bearer access token is required' : code === 'BAD_REQUEST' ? 'The request body is not valid JSON'
-      : code === 'UNSUPPORTED_MEDIA_TYPE' ? 'Content-Type must be application/fhir+json or application/json' : undefined;
+    const message =
+      code === 'AUTH_ERROR'
+        ? 'A bearer access token is required'
+        : code === 'BAD_REQUEST'
+          ? 'The request body is not valid JSON'
+          : code === 'UNSUPPORTED_MEDIA_TYPE'
+            ? 'Content-Type must be application/fhir+json or application/json'
+            : undefined;
     assertEnvelope(res, code, message);
     ids.add(String(res.headers['x-request-id']));
   }
@@ -105,15 +139,25 @@ test('over a real socket, too: the seed headers, no Server or X-Powered-By banne
   const h = await build(t);
   const address = await h.app.listen({ port: 0, host: '127.0.0.1' });
   const admin = await h.token('admin');
-  for (const [path, headers, status] of [['/health', {}, 200], [base, auth(admin), 200], [base, {}, 401], ['/nowhere', {}, 404]] as const) {
+  for (const [path, headers, status] of [
+    ['/health', {}, 200],
+    [base, auth(admin), 200],
+    [base, {}, 401],
+    ['/nowhere', {}, 404],
+  ] as const) {
     const res = await fetch(`${address}${path}`, { headers });
     const body = await res.text();
     assert.equal(res.status, status, `${path}: ${body}`);
-    for (const [name, value] of Object.entries(seedHeaders)) assert.equal(res.headers.get(name), value, `${path}: ${name}`);
+    for (const [name, value] of Object.entries(seedHeaders))
+      assert.equal(res.headers.get(name), value, `${path}: ${name}`);
     assert.equal(res.headers.get('server'), null);
     assert.equal(res.headers.get('x-powered-by'), null);
     assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/);
-    if (status >= 400) assert.equal((JSON.parse(body) as { error: { requestId: string } }).error.requestId, res.headers.get('x-request-id'));
+    if (status >= 400)
+      assert.equal(
+        (JSON.parse(body) as { error: { requestId: string } }).error.requestId,
+        res.headers.get('x-request-id'),
+      );
   }
 });
 
@@ -123,12 +167,22 @@ test('413 PAYLOAD_TOO_LARGE for a valid JSON body over CADUCEUS_BODY_LIMIT_BYTES
   const admin = await h.token('admin');
   const large = JSON.stringify(patientBody({ identifier: [{ system: 'urn:oid:1.2.3', value: 'x'.repeat(2100) }] }));
   assert.ok(Buffer.byteLength(large) > 2048);
-  const res = await h.app.inject({ method: 'POST', url: base, headers: { ...auth(admin), 'content-type': 'application/fhir+json' }, payload: large });
+  const res = await h.app.inject({
+    method: 'POST',
+    url: base,
+    headers: { ...auth(admin), 'content-type': 'application/fhir+json' },
+    payload: large,
+  });
   assertEnvelope(res, 'PAYLOAD_TOO_LARGE');
   assert.ok(!res.body.includes('xxxxxxxx'));
   const small = JSON.stringify(patientBody());
   assert.ok(Buffer.byteLength(small) < 2048);
-  const ok = await h.app.inject({ method: 'POST', url: base, headers: { ...auth(admin), 'content-type': 'application/fhir+json' }, payload: small });
+  const ok = await h.app.inject({
+    method: 'POST',
+    url: base,
+    headers: { ...auth(admin), 'content-type': 'application/fhir+json' },
+    payload: small,
+  });
   assert.equal(ok.statusCode, 201, ok.body);
   assertEdgeHeaders(ok, '201');
 });
@@ -143,12 +197,22 @@ test('415 for bodies that are not JSON media types, whatever they contain', asyn
     ['application/fhir+xml', '<Patient xmlns="http://hl7.org/fhir"/>'],
     ['application/x-www-form-urlencoded', 'resourceType=Patient'],
   ] as const) {
-    const res = await h.app.inject({ method: 'POST', url: base, headers: { ...auth(admin), 'content-type': type }, payload });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: base,
+      headers: { ...auth(admin), 'content-type': type },
+      payload,
+    });
     assertEnvelope(res, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/fhir+json or application/json');
   }
   // The JSON types themselves pass, with or without a charset.
   for (const type of ['application/json', 'application/fhir+json; charset=utf-8']) {
-    const res = await h.app.inject({ method: 'POST', url: base, headers: { ...auth(admin), 'content-type': type }, payload: json });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: base,
+      headers: { ...auth(admin), 'content-type': type },
+      payload: json,
+    });
     assert.equal(res.statusCode, 201, `${type}: ${res.body}`);
   }
 });
@@ -156,8 +220,18 @@ test('415 for bodies that are not JSON media types, whatever they contain', asyn
 test('invalid JSON answers 400 BAD_REQUEST with a fixed message that does not echo the input', async (t) => {
   const h = await build(t);
   const admin = await h.token('admin');
-  for (const payload of ['{"resourceType":"Patient","name":[{"family":"Zq9echo"', '{Zq9echo}', "{'resourceType':'Zq9echo'}", '[1,,2] Zq9echo']) {
-    const res = await h.app.inject({ method: 'POST', url: base, headers: { ...auth(admin), 'content-type': 'application/fhir+json' }, payload });
+  for (const payload of [
+    '{"resourceType":"Patient","name":[{"family":"Zq9echo"',
+    '{Zq9echo}',
+    "{'resourceType':'Zq9echo'}",
+    '[1,,2] Zq9echo',
+  ]) {
+    const res = await h.app.inject({
+      method: 'POST',
+      url: base,
+      headers: { ...auth(admin), 'content-type': 'application/fhir+json' },
+      payload,
+    });
     assertEnvelope(res, 'BAD_REQUEST', 'The request body is not valid JSON');
     assert.ok(!res.body.includes('Zq9echo') && !res.body.includes('position'), res.body);
   }
@@ -173,12 +247,20 @@ test('__proto__ and constructor.prototype keys are refused with 400, and nothing
     '{"resourceType":"Patient","name":[{"constructor":{"prototype":{"polluted":"yes"}}}]}',
   ];
   for (const payload of hostile) {
-    for (const [method, url] of [['POST', base], ['PUT', `${base}/abc`]] as const) {
-      const res = await h.app.inject({ method, url, headers: { ...auth(admin), 'content-type': 'application/json' }, payload });
+    for (const [method, url] of [
+      ['POST', base],
+      ['PUT', `${base}/abc`],
+    ] as const) {
+      const res = await h.app.inject({
+        method,
+        url,
+        headers: { ...auth(admin), 'content-type': 'application/json' },
+        payload,
+      });
       assertEnvelope(res, 'BAD_REQUEST', 'The request body is not valid JSON');
     }
   }
-  assert.equal((({}) as Record<string, unknown>).polluted, undefined);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
 });
 
@@ -203,7 +285,17 @@ test('405 METHOD_NOT_ALLOWED names the allowed methods in Allow, before authenti
 test('unknown paths answer the 404 envelope to anyone, token or not', async (t) => {
   const h = await build(t);
   const admin = await h.token('admin');
-  for (const url of ['/', '/api', '/api/v1', '/api/v2/patients', '/api/v2/patients/abc', '/api/v1/observations', '/api/v1/patients/a/b/c', '/.env', '/health/x']) {
+  for (const url of [
+    '/',
+    '/api',
+    '/api/v1',
+    '/api/v2/patients',
+    '/api/v2/patients/abc',
+    '/api/v1/observations',
+    '/api/v1/patients/a/b/c',
+    '/.env',
+    '/health/x',
+  ]) {
     assertEnvelope(await h.app.inject({ method: 'GET', url }), 'NOT_FOUND');
     assertEnvelope(await h.app.inject({ method: 'GET', url, headers: auth(admin) }), 'NOT_FOUND');
   }
@@ -232,11 +324,17 @@ test('a temporary storage failure (database unreachable or busy) answers 503 wit
   for (const reason of ['unavailable', 'busy'] as const) {
     // The sealer runs inside the engine's write path, where a store's StorageError would surface.
     const sealer: Sealer = {
-      seal: () => Promise.reject(new StorageError('resources.write', reason, { cause: new Error('SQL: SELECT secret') })),
+      seal: () =>
+        Promise.reject(new StorageError('resources.write', reason, { cause: new Error('SQL: SELECT secret') })),
       open: (sealed) => Promise.resolve(sealed),
     };
     const h = await build(t, { sealer });
-    const res = await h.app.inject({ method: 'POST', url: base, headers: auth(await h.token('admin')), payload: patientBody() });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: base,
+      headers: auth(await h.token('admin')),
+      payload: patientBody(),
+    });
     assertEnvelope(res, 'SERVICE_UNAVAILABLE');
     assert.equal(res.headers['retry-after'], '1');
     assert.ok(!res.body.includes('SQL') && !res.body.includes('resources.write'), res.body);
@@ -245,7 +343,10 @@ test('a temporary storage failure (database unreachable or busy) answers 503 wit
 
 test('/health and /ready answer 200 without a token and say nothing but their status', async (t) => {
   const h = await build(t);
-  for (const [url, body] of [['/health', { status: 'ok' }], ['/ready', { status: 'ready' }]] as const) {
+  for (const [url, body] of [
+    ['/health', { status: 'ok' }],
+    ['/ready', { status: 'ready' }],
+  ] as const) {
     const res = await h.app.inject({ method: 'GET', url });
     assert.equal(res.statusCode, 200, res.body);
     assertEdgeHeaders(res, url);
@@ -267,7 +368,10 @@ test('/ready answers 503 SERVICE_UNAVAILABLE in the envelope when the database c
 
 test('a fail-closed 503 (audit not durable) carries the seed headers and the envelope', async (t) => {
   const h = await build(t, {
-    wrapAudit: (audit: AuditLog): AuditLog => ({ ...audit, record: () => Promise.reject(new Error('disk full /var/lib/caduceus')) }),
+    wrapAudit: (audit: AuditLog): AuditLog => ({
+      ...audit,
+      record: () => Promise.reject(new Error('disk full /var/lib/caduceus')),
+    }),
   });
   const admin = await h.token('admin');
   const res = await h.app.inject({ method: 'POST', url: base, headers: auth(admin), payload: patientBody() });

@@ -20,8 +20,15 @@ import { postgresSkip } from '../helpers/database.js';
 
 type Json = Record<string, unknown>;
 type Reply = LightMyRequestResponse;
-interface Envelope { error: { code: string; message: string; requestId: string } }
-interface Bundle { resourceType: string; type: string; link?: { relation: string; url: string }[]; entry: Json[] }
+interface Envelope {
+  error: { code: string; message: string; requestId: string };
+}
+interface Bundle {
+  resourceType: string;
+  type: string;
+  link?: { relation: string; url: string }[];
+  entry: Json[];
+}
 type Stored = Json & { id: string; meta: { versionId: string; lastUpdated: string } };
 
 const base = '/api/v1/patients';
@@ -29,23 +36,41 @@ const examplesDir = '/work/shared/fhir-r4-examples';
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 function patient(family: string, extra: Json = {}): Json {
-  return { resourceType: 'Patient', name: [{ family, given: ['Ann'] }], gender: 'female', birthDate: '1974-12-25', ...extra };
+  return {
+    resourceType: 'Patient',
+    name: [{ family, given: ['Ann'] }],
+    gender: 'female',
+    birthDate: '1974-12-25',
+    ...extra,
+  };
 }
 
 /** A client for one app and one role. */
 function client(h: TestApp, token: string) {
   const headers = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
   return {
-    post: (payload: unknown) => h.app.inject({ method: 'POST', url: base, headers: headers(), payload: payload as Json }),
-    get: (path: string) => h.app.inject({ method: 'GET', url: path.startsWith('/') ? path : `${base}/${path}`, headers: headers() }),
+    post: (payload: unknown) =>
+      h.app.inject({ method: 'POST', url: base, headers: headers(), payload: payload as Json }),
+    get: (path: string) =>
+      h.app.inject({ method: 'GET', url: path.startsWith('/') ? path : `${base}/${path}`, headers: headers() }),
     put: (id: string, payload: Json, ifMatch?: string) =>
-      h.app.inject({ method: 'PUT', url: `${base}/${id}`, headers: headers(ifMatch === undefined ? {} : { 'if-match': ifMatch }), payload }),
+      h.app.inject({
+        method: 'PUT',
+        url: `${base}/${id}`,
+        headers: headers(ifMatch === undefined ? {} : { 'if-match': ifMatch }),
+        payload,
+      }),
     del: (id: string) => h.app.inject({ method: 'DELETE', url: `${base}/${id}`, headers: headers() }),
   };
 }
 
 /** Asserts the exact envelope of docs/errors.md, optionally the field named and values never echoed. */
-function assertError(res: Reply, status: number, code: string, options: { field?: string; secrets?: readonly string[] } = {}): string {
+function assertError(
+  res: Reply,
+  status: number,
+  code: string,
+  options: { field?: string; secrets?: readonly string[] } = {},
+): string {
   assert.equal(res.statusCode, status, res.body);
   assert.match(String(res.headers['content-type']), /^application\/json/);
   const body = res.json<Envelope>();
@@ -99,8 +124,14 @@ test('create assigns id and meta, keeps client meta, and reads back identically'
   const before = Date.now();
   const created = await create(c, sent);
   assert.match(created.id, uuid);
-  assert.ok(Date.parse(created.meta.lastUpdated) >= before - 1000 && Date.parse(created.meta.lastUpdated) <= Date.now());
-  assert.deepEqual(created, { ...sent, id: created.id, meta: { ...clientMeta, versionId: '1', lastUpdated: created.meta.lastUpdated } });
+  assert.ok(
+    Date.parse(created.meta.lastUpdated) >= before - 1000 && Date.parse(created.meta.lastUpdated) <= Date.now(),
+  );
+  assert.deepEqual(created, {
+    ...sent,
+    id: created.id,
+    meta: { ...clientMeta, versionId: '1', lastUpdated: created.meta.lastUpdated },
+  });
 
   assert.deepEqual(assertResource(await c.get(created.id), 200, 1), created);
   assert.deepEqual(assertResource(await c.get(`${created.id}/_history/1`), 200, 1), created);
@@ -110,11 +141,22 @@ test('create assigns id and meta, keeps client meta, and reads back identically'
 test('create refuses server-owned id and meta.versionId/lastUpdated, naming the field, and stores nothing', async (t) => {
   const h = await build(t);
   const c = client(h, await h.token('clinician'));
-  assertError(await c.post(patient('Ids', { id: 'zqx-chosen-id' })), 400, 'VALIDATION_ERROR', { field: 'Patient.id', secrets: ['zqx-chosen-id'] });
-  assertError(await c.post(patient('Ids', { meta: { versionId: '77' } })), 400, 'VALIDATION_ERROR', { field: 'Patient.meta.versionId' });
-  assertError(await c.post(patient('Ids', { meta: { lastUpdated: '2001-01-01T00:00:00Z' } })), 400, 'VALIDATION_ERROR', {
-    field: 'Patient.meta.lastUpdated', secrets: ['2001-01-01'],
+  assertError(await c.post(patient('Ids', { id: 'zqx-chosen-id' })), 400, 'VALIDATION_ERROR', {
+    field: 'Patient.id',
+    secrets: ['zqx-chosen-id'],
   });
+  assertError(await c.post(patient('Ids', { meta: { versionId: '77' } })), 400, 'VALIDATION_ERROR', {
+    field: 'Patient.meta.versionId',
+  });
+  assertError(
+    await c.post(patient('Ids', { meta: { lastUpdated: '2001-01-01T00:00:00Z' } })),
+    400,
+    'VALIDATION_ERROR',
+    {
+      field: 'Patient.meta.lastUpdated',
+      secrets: ['2001-01-01'],
+    },
+  );
   assert.deepEqual((await c.get(base)).json<Bundle>().entry, []);
 });
 
@@ -122,7 +164,11 @@ test('read: unknown id is 404, malformed ids are 400 VALIDATION_ERROR, always th
   const h = await build(t);
   const c = client(h, await h.token('clinician'));
   const admin = client(h, await h.token('admin'));
-  for (const path of ['00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000000/_history/1', '00000000-0000-4000-8000-000000000000/_history']) {
+  for (const path of [
+    '00000000-0000-4000-8000-000000000000',
+    '00000000-0000-4000-8000-000000000000/_history/1',
+    '00000000-0000-4000-8000-000000000000/_history',
+  ]) {
     assertError(await admin.get(path), 404, 'NOT_FOUND');
     // A clinician reaches only assigned patients: an unknown id answers as an unassigned one (docs/access-control.md, no existence oracle).
     assertError(await c.get(path), 403, 'FORBIDDEN');
@@ -135,7 +181,9 @@ test('read: unknown id is 404, malformed ids are 400 VALIDATION_ERROR, always th
   assertError(await c.get(`${created.id}/_history/2`), 404, 'NOT_FOUND');
   assertError(await c.get(`${created.id}/_history/0`), 400, 'VALIDATION_ERROR');
   // Unknown query parameters are refused, never silently dropped.
-  assertError(await c.get(`${created.id}/_history?_since=2020-01-01`), 400, 'VALIDATION_ERROR', { secrets: ['2020-01-01'] });
+  assertError(await c.get(`${created.id}/_history?_since=2020-01-01`), 400, 'VALIDATION_ERROR', {
+    secrets: ['2020-01-01'],
+  });
   assertError(await c.get(`${created.id}?_elements=name`), 400, 'VALIDATION_ERROR', { secrets: ['name'] });
   assertError(await c.get(`${created.id}/_history/1?_pretty=true`), 400, 'VALIDATION_ERROR');
 });
@@ -148,10 +196,20 @@ test('update: versions, id checks, If-Match, and no update-as-create', async (t)
 
   // A client sends back what it read; the stale meta is replaced, not kept.
   const v2 = assertResource(await c.put(id, { ...created, name: [{ family: 'After' }] }), 200, 2);
-  assert.deepEqual(v2, { ...patient('After'), name: [{ family: 'After' }], id, meta: { versionId: '2', lastUpdated: v2.meta.lastUpdated } });
+  assert.deepEqual(v2, {
+    ...patient('After'),
+    name: [{ family: 'After' }],
+    id,
+    meta: { versionId: '2', lastUpdated: v2.meta.lastUpdated },
+  });
   assert.deepEqual(assertResource(await c.get(id), 200, 2), v2);
 
-  assertError(await c.put(id, patient('Other', { id: '00000000-0000-4000-8000-000000000000' })), 400, 'VALIDATION_ERROR', { field: 'Patient.id' });
+  assertError(
+    await c.put(id, patient('Other', { id: '00000000-0000-4000-8000-000000000000' })),
+    400,
+    'VALIDATION_ERROR',
+    { field: 'Patient.id' },
+  );
   assertError(await c.put(id, patient('NoId')), 400, 'VALIDATION_ERROR', { field: 'Patient.id' });
   assertError(await c.put(id, patient('Stale', { id }), 'W/"1"'), 412, 'PRECONDITION_FAILED');
   assertError(await c.put(id, patient('Future', { id }), 'W/"9"'), 412, 'PRECONDITION_FAILED');
@@ -170,7 +228,10 @@ test('update: versions, id checks, If-Match, and no update-as-create', async (t)
   assertError(await c.put(missing, patient('Ghost', { id: missing })), 403, 'FORBIDDEN');
 
   const history = historyOf(await c.get(`${id}/_history`));
-  assert.deepEqual(history.entry.map((e) => (e['response'] as Json)['etag']), ['W/"4"', 'W/"3"', 'W/"2"', 'W/"1"']);
+  assert.deepEqual(
+    history.entry.map((e) => (e['response'] as Json)['etag']),
+    ['W/"4"', 'W/"3"', 'W/"2"', 'W/"1"'],
+  );
 });
 
 test('delete: admin only, 204, then 410; history keeps every version newest first with the tombstone', async (t) => {
@@ -196,19 +257,39 @@ test('delete: admin only, 204, then 410; history keeps every version newest firs
   const v3 = bundle.entry[0]?.['response'] as { lastModified: string } | undefined;
   assert.ok(v3 !== undefined);
   assert.deepEqual(bundle.entry, [
-    { fullUrl: `${base}/${id}`, request: { method: 'DELETE', url: `${base}/${id}` }, response: { status: '204', etag: 'W/"3"', lastModified: v3.lastModified } },
-    { fullUrl: `${base}/${id}`, resource: v2, request: { method: 'PUT', url: `${base}/${id}` }, response: { status: '200', etag: 'W/"2"', lastModified: v2.meta.lastUpdated } },
-    { fullUrl: `${base}/${id}`, resource: created, request: { method: 'POST', url: base }, response: { status: '201', etag: 'W/"1"', lastModified: created.meta.lastUpdated } },
+    {
+      fullUrl: `${base}/${id}`,
+      request: { method: 'DELETE', url: `${base}/${id}` },
+      response: { status: '204', etag: 'W/"3"', lastModified: v3.lastModified },
+    },
+    {
+      fullUrl: `${base}/${id}`,
+      resource: v2,
+      request: { method: 'PUT', url: `${base}/${id}` },
+      response: { status: '200', etag: 'W/"2"', lastModified: v2.meta.lastUpdated },
+    },
+    {
+      fullUrl: `${base}/${id}`,
+      resource: created,
+      request: { method: 'POST', url: base },
+      response: { status: '201', etag: 'W/"1"', lastModified: created.meta.lastUpdated },
+    },
   ]);
   assert.ok(Date.parse(v3.lastModified) >= Date.parse(v2.meta.lastUpdated));
 
   // Paging the history: newest first, the next link walks to the oldest.
   const page1 = historyOf(await c.get(`${id}/_history?_count=2`));
-  assert.deepEqual(page1.entry.map((e) => (e['response'] as Json)['etag']), ['W/"3"', 'W/"2"']);
+  assert.deepEqual(
+    page1.entry.map((e) => (e['response'] as Json)['etag']),
+    ['W/"3"', 'W/"2"'],
+  );
   const next = page1.link?.find((l) => l.relation === 'next')?.url;
   assert.ok(next !== undefined);
   const page2 = historyOf(await c.get(next));
-  assert.deepEqual(page2.entry.map((e) => (e['response'] as Json)['etag']), ['W/"1"']);
+  assert.deepEqual(
+    page2.entry.map((e) => (e['response'] as Json)['etag']),
+    ['W/"1"'],
+  );
   assert.equal(page2.link, undefined);
   assert.equal(historyOf(await c.get(`${id}/_history?_count=3`)).link, undefined); // no trailing empty page
 
@@ -225,7 +306,9 @@ test('10 concurrent PUTs with the same If-Match: exactly one wins, nine get 412'
   const h = await build(t);
   const c = client(h, await h.token('clinician'));
   const { id } = await create(c, patient('Race'));
-  const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => c.put(id, patient(`Racer${String(i)}`, { id }), 'W/"1"')));
+  const replies = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => c.put(id, patient(`Racer${String(i)}`, { id }), 'W/"1"')),
+  );
   const winners = replies.filter((r) => r.statusCode === 200);
   assert.equal(winners.length, 1);
   for (const r of replies.filter((x) => x.statusCode !== 200)) assertError(r, 412, 'PRECONDITION_FAILED');
@@ -240,13 +323,28 @@ async function assertCrowdAllCommit(t: TestContext, sealer?: Sealer): Promise<vo
   const h = await build(t, sealer === undefined ? {} : { sealer });
   const c = client(h, await h.token('clinician'));
   const { id } = await create(c, patient('Crowd'));
-  const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => c.put(id, patient(`Crowd${String(i)}`, { id }))));
-  assert.deepEqual(replies.map((r) => r.statusCode), Array.from({ length: 10 }, () => 200));
+  const replies = await Promise.all(
+    Array.from({ length: 10 }, (_, i) => c.put(id, patient(`Crowd${String(i)}`, { id }))),
+  );
+  assert.deepEqual(
+    replies.map((r) => r.statusCode),
+    Array.from({ length: 10 }, () => 200),
+  );
   const bodies = replies.map((r) => r.json<Stored>());
-  assert.deepEqual(bodies.map((b) => Number(b.meta.versionId)).sort((a, b) => a - b), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(
+    bodies.map((b) => Number(b.meta.versionId)).sort((a, b) => a - b),
+    [2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+  );
   const bundle = historyOf(await c.get(`${id}/_history`));
-  assert.deepEqual(bundle.entry.map((e) => (e['response'] as Json)['etag']), Array.from({ length: 11 }, (_, i) => `W/"${String(11 - i)}"`));
-  for (const body of bodies) assert.deepEqual(assertResource(await c.get(`${id}/_history/${body.meta.versionId}`), 200, Number(body.meta.versionId)), body);
+  assert.deepEqual(
+    bundle.entry.map((e) => (e['response'] as Json)['etag']),
+    Array.from({ length: 11 }, (_, i) => `W/"${String(11 - i)}"`),
+  );
+  for (const body of bodies)
+    assert.deepEqual(
+      assertResource(await c.get(`${id}/_history/${body.meta.versionId}`), 200, Number(body.meta.versionId)),
+      body,
+    );
 }
 
 test('10 concurrent PUTs without If-Match all succeed with distinct versions 2..11', async (t) => {
@@ -298,11 +396,19 @@ test('validation errors name the field path, use the exact envelope and never ec
     { body: patient('Date', { birthDate: '2021-02-30' }), field: 'Patient.birthDate' },
     { body: patient(`${secret}${'x'.repeat(4096)}`), field: 'Patient.name[0].family' },
     { body: patient('Array', { name: Array.from({ length: 21 }, () => ({ family: secret })) }), field: 'Patient.name' },
-    { body: patient('Array', { identifier: Array.from({ length: 101 }, (_, i) => ({ value: `${secret}${String(i)}` })) }), field: 'Patient.identifier' },
+    {
+      body: patient('Array', {
+        identifier: Array.from({ length: 101 }, (_, i) => ({ value: `${secret}${String(i)}` })),
+      }),
+      field: 'Patient.identifier',
+    },
     { body: patient('Nested', { name: [{ family: 'Ok', given: [secret, 7] }] }), field: 'Patient.name[0].given[1]' },
   ];
   for (const { body, field } of cases) {
-    const message = assertError(await c.post(body), 400, 'VALIDATION_ERROR', { field, secrets: [secret, '2021-02-30'] });
+    const message = assertError(await c.post(body), 400, 'VALIDATION_ERROR', {
+      field,
+      secrets: [secret, '2021-02-30'],
+    });
     assert.ok(message.length > field.length + 2, message);
   }
   assert.deepEqual((await c.get(base)).json<Bundle>().entry, []);
@@ -328,8 +434,12 @@ function gatedSealer() {
   function hold(): { entered: Promise<void>; release: () => void } {
     let release = (): void => undefined;
     let entered = (): void => undefined;
-    const enteredPromise = new Promise<void>((resolve) => { entered = resolve; });
-    const released = new Promise<void>((resolve) => { release = resolve; });
+    const enteredPromise = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     gate = { entered, released };
     return { entered: enteredPromise, release };
   }
@@ -346,7 +456,7 @@ function rivalProcess(h: TestApp): { engine: ResourceEngine; patients: ResourceD
   return { engine: createResourceEngine({ store: h.db.resources, sealer: identitySealer }), patients };
 }
 
-test('a writer whose seal is overtaken by another process\'s commit re-reads, re-seals and commits the next version', async (t) => {
+test("a writer whose seal is overtaken by another process's commit re-reads, re-seals and commits the next version", async (t) => {
   const gated = gatedSealer();
   const h = await build(t, { sealer: gated.sealer });
   const c = client(h, await h.token('clinician'));
@@ -400,7 +510,11 @@ test('a writer that loses every race to another process gives up after 8 seals w
       if (ref.rival !== undefined && body.name?.[0]?.family === 'Loser') {
         slowSeals += 1;
         // While the loser seals, another process commits: the loser's version check then fails.
-        await ref.rival.engine.update(ref.rival.patients, context.id, patient(`Winner${String(slowSeals)}`, { id: context.id }));
+        await ref.rival.engine.update(
+          ref.rival.patients,
+          context.id,
+          patient(`Winner${String(slowSeals)}`, { id: context.id }),
+        );
       }
       return identitySealer.seal(plaintext, context);
     },
@@ -427,15 +541,23 @@ test('the core CRUD flow on PostgreSQL', { skip: await postgresSkip() }, async (
   assertError(await c.put(id, patient('Stale', { id }), 'W/"1"'), 412, 'PRECONDITION_FAILED');
   assertError(await admin.get('33333333-3333-4333-8333-333333333333'), 404, 'NOT_FOUND');
 
-  const race = await Promise.all(Array.from({ length: 5 }, (_, i) => c.put(id, patient(`Pg${String(i)}`, { id }), 'W/"2"')));
+  const race = await Promise.all(
+    Array.from({ length: 5 }, (_, i) => c.put(id, patient(`Pg${String(i)}`, { id }), 'W/"2"')),
+  );
   assert.deepEqual(race.map((r) => r.statusCode).sort(), [200, 412, 412, 412, 412]);
 
   assert.equal((await admin.del(id)).statusCode, 204);
   assertError(await c.get(id), 410, 'GONE');
   const bundle = historyOf(await c.get(`${id}/_history`));
-  assert.deepEqual(bundle.entry.map((e) => [(e['request'] as Json)['method'], (e['response'] as Json)['etag']]), [
-    ['DELETE', 'W/"4"'], ['PUT', 'W/"3"'], ['PUT', 'W/"2"'], ['POST', 'W/"1"'],
-  ]);
+  assert.deepEqual(
+    bundle.entry.map((e) => [(e['request'] as Json)['method'], (e['response'] as Json)['etag']]),
+    [
+      ['DELETE', 'W/"4"'],
+      ['PUT', 'W/"3"'],
+      ['PUT', 'W/"2"'],
+      ['POST', 'W/"1"'],
+    ],
+  );
   assert.deepEqual(bundle.entry[2]?.['resource'], v2);
   assert.deepEqual(bundle.entry[3]?.['resource'], created);
 });

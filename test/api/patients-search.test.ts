@@ -13,41 +13,94 @@ import { postgresSkip } from '../helpers/database.js';
 
 type Json = Record<string, unknown>;
 type Reply = LightMyRequestResponse;
-interface Envelope { error: { code: string; message: string; requestId: string } }
-interface Entry { fullUrl: string; resource: Json & { id: string }; search: { mode: string } }
-interface Bundle { resourceType: string; type: string; link?: { relation: string; url: string }[]; entry: Entry[] }
+interface Envelope {
+  error: { code: string; message: string; requestId: string };
+}
+interface Entry {
+  fullUrl: string;
+  resource: Json & { id: string };
+  search: { mode: string };
+}
+interface Bundle {
+  resourceType: string;
+  type: string;
+  link?: { relation: string; url: string }[];
+  entry: Entry[];
+}
 
 const base = '/api/v1/patients';
 const mrn = 'http://hospital.example/mrn';
 
 /** The seed, by a short key used in expectations. */
 const seed: Record<string, Json> = {
-  muller: { name: [{ family: 'Müller', given: ['Hans'] }], gender: 'male', birthDate: '1974-12-25', identifier: [{ system: mrn, value: 'M-1001' }] },
-  mullerova: { name: [{ family: 'Müllerová', given: ['Jana'] }], gender: 'female', birthDate: '1974-12-25', identifier: [{ system: 'urn:x', value: 'A|B' }] },
-  chalmers: {
-    name: [{ family: 'Chalmers', given: ['Peter', 'James'], prefix: ['Mr.'] }], gender: 'male', birthDate: '1974-12',
-    identifier: [{ system: mrn, value: 'C-2002' }, { system: 'urn:oid:2.16.840.1.113883.4.1', value: '123-45-6789' }],
+  muller: {
+    name: [{ family: 'Müller', given: ['Hans'] }],
+    gender: 'male',
+    birthDate: '1974-12-25',
+    identifier: [{ system: mrn, value: 'M-1001' }],
   },
-  durand: { name: [{ family: 'Durand', given: ['Chloé'] }], gender: 'female', birthDate: '1974', identifier: [{ value: 'M-1001' }] },
-  obrien: { name: [{ family: "O'Brien", given: ['Seán'] }, { use: 'maiden', family: 'Smith-Jones' }], gender: 'male', birthDate: '1980-02-29' },
-  marche: { name: [{ family: 'du Marché', given: ['Amélie'], text: 'Amélie du Marché' }], gender: 'female', birthDate: '1990-06-15' },
+  mullerova: {
+    name: [{ family: 'Müllerová', given: ['Jana'] }],
+    gender: 'female',
+    birthDate: '1974-12-25',
+    identifier: [{ system: 'urn:x', value: 'A|B' }],
+  },
+  chalmers: {
+    name: [{ family: 'Chalmers', given: ['Peter', 'James'], prefix: ['Mr.'] }],
+    gender: 'male',
+    birthDate: '1974-12',
+    identifier: [
+      { system: mrn, value: 'C-2002' },
+      { system: 'urn:oid:2.16.840.1.113883.4.1', value: '123-45-6789' },
+    ],
+  },
+  durand: {
+    name: [{ family: 'Durand', given: ['Chloé'] }],
+    gender: 'female',
+    birthDate: '1974',
+    identifier: [{ value: 'M-1001' }],
+  },
+  obrien: {
+    name: [
+      { family: "O'Brien", given: ['Seán'] },
+      { use: 'maiden', family: 'Smith-Jones' },
+    ],
+    gender: 'male',
+    birthDate: '1980-02-29',
+  },
+  marche: {
+    name: [{ family: 'du Marché', given: ['Amélie'], text: 'Amélie du Marché' }],
+    gender: 'female',
+    birthDate: '1990-06-15',
+  },
   charleston: { name: [{ family: 'Charleston', given: ['Ch'] }], gender: 'other', birthDate: '2001-01-01' },
   anon: { gender: 'unknown', birthDate: '2020' },
 };
 
-interface Seeded { h: TestApp; ids: Record<string, string>; byId: Map<string, string>; search: (query: string) => Promise<Reply> }
+interface Seeded {
+  h: TestApp;
+  ids: Record<string, string>;
+  byId: Map<string, string>;
+  search: (query: string) => Promise<Reply>;
+}
 
 async function seeded(t: TestContext, options: Parameters<typeof build>[1] = {}): Promise<Seeded> {
   const h = await build(t, options);
   const headers = { authorization: `Bearer ${await h.token('clinician')}` };
   const ids: Record<string, string> = {};
   for (const [key, body] of Object.entries(seed)) {
-    const res = await h.app.inject({ method: 'POST', url: base, headers, payload: { resourceType: 'Patient', ...body } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: base,
+      headers,
+      payload: { resourceType: 'Patient', ...body },
+    });
     assert.equal(res.statusCode, 201, res.body);
     ids[key] = res.json<{ id: string }>().id;
   }
   const byId = new Map(Object.entries(ids).map(([key, id]) => [id, key]));
-  const search = (query: string) => h.app.inject({ method: 'GET', url: query.startsWith('/') ? query : `${base}?${query}`, headers });
+  const search = (query: string) =>
+    h.app.inject({ method: 'GET', url: query.startsWith('/') ? query : `${base}?${query}`, headers });
   return { h, ids, byId, search };
 }
 
@@ -56,7 +109,10 @@ function bundleOf(res: Reply): Bundle {
   assert.equal(res.statusCode, 200, res.body);
   assert.equal(res.headers['content-type'], 'application/fhir+json; charset=utf-8');
   const bundle = res.json<Bundle>();
-  assert.deepEqual(Object.keys(bundle).filter((k) => k !== 'link'), ['resourceType', 'type', 'entry']);
+  assert.deepEqual(
+    Object.keys(bundle).filter((k) => k !== 'link'),
+    ['resourceType', 'type', 'entry'],
+  );
   assert.equal(bundle.resourceType, 'Bundle');
   assert.equal(bundle.type, 'searchset');
   for (const entry of bundle.entry) {
@@ -72,11 +128,14 @@ function bundleOf(res: Reply): Bundle {
 
 /** The seed keys a search finds (sorted), after checking the bundle. */
 async function found(s: Seeded, query: string): Promise<string[]> {
-  return bundleOf(await s.search(query)).entry.map((e) => s.byId.get(e.resource.id) ?? `unknown:${e.resource.id}`).sort();
+  return bundleOf(await s.search(query))
+    .entry.map((e) => s.byId.get(e.resource.id) ?? `unknown:${e.resource.id}`)
+    .sort();
 }
 
 async function assertFinds(s: Seeded, cases: Record<string, string[]>): Promise<void> {
-  for (const [query, expected] of Object.entries(cases)) assert.deepEqual(await found(s, query), [...expected].sort(), query);
+  for (const [query, expected] of Object.entries(cases))
+    assert.deepEqual(await found(s, query), [...expected].sort(), query);
 }
 
 function assertRefused(res: Reply, parameter: string, secrets: readonly string[] = []): void {
@@ -220,11 +279,21 @@ test('a search entry is the current resource, with its version; deleted patients
   const read = await s.h.app.inject({ method: 'GET', url: `${base}/${s.ids['muller'] ?? ''}`, headers });
   assert.deepEqual(hit?.resource, read.json());
 
-  const ghost = await s.h.app.inject({ method: 'POST', url: base, headers, payload: { resourceType: 'Patient', name: [{ family: 'Müller', given: ['Ghost'] }] } });
+  const ghost = await s.h.app.inject({
+    method: 'POST',
+    url: base,
+    headers,
+    payload: { resourceType: 'Patient', name: [{ family: 'Müller', given: ['Ghost'] }] },
+  });
   const ghostId = ghost.json<{ id: string }>().id;
   s.byId.set(ghostId, 'ghost');
   // The searching clinician reaches the admin's new patient once assigned to it (docs/access-control.md "Care teams").
-  const assigned = await s.h.app.inject({ method: 'POST', url: '/api/v1/care-team-assignments', headers, payload: { subject: 'test-clinician', patient: ghostId } });
+  const assigned = await s.h.app.inject({
+    method: 'POST',
+    url: '/api/v1/care-team-assignments',
+    headers,
+    payload: { subject: 'test-clinician', patient: ghostId },
+  });
   assert.equal(assigned.statusCode, 201, assigned.body);
   assert.deepEqual(await found(s, q({ family: 'muller' })), ['ghost', 'muller', 'mullerova']);
   const deleted = await s.h.app.inject({ method: 'DELETE', url: `${base}/${ghostId}`, headers });
@@ -237,7 +306,13 @@ test('search reads the index, not bodies: an update makes the old name unfindabl
   const s = await seeded(t);
   const id = s.ids['charleston'] ?? '';
   const headers = { authorization: `Bearer ${await s.h.token('clinician')}` };
-  const body = { resourceType: 'Patient', id, name: [{ family: 'Whitfield', given: ['Ch'] }], gender: 'male', birthDate: '2001-01-01' };
+  const body = {
+    resourceType: 'Patient',
+    id,
+    name: [{ family: 'Whitfield', given: ['Ch'] }],
+    gender: 'male',
+    birthDate: '2001-01-01',
+  };
   const put = await s.h.app.inject({ method: 'PUT', url: `${base}/${id}`, headers, payload: body });
   assert.equal(put.statusCode, 200, put.body);
   await assertFinds(s, {
@@ -280,7 +355,9 @@ test('pagination: _count and the next cursor walk every match once, in id order'
   for (const count of [1, 2, 4, 5]) {
     const paged = await walk(s, `${base}?_count=${String(count)}`);
     assert.deepEqual(paged.ids, all, `_count=${String(count)}`);
-    const expected = Array.from({ length: Math.ceil(all.length / count) }, (_, i) => Math.min(count, all.length - i * count));
+    const expected = Array.from({ length: Math.ceil(all.length / count) }, (_, i) =>
+      Math.min(count, all.length - i * count),
+    );
     assert.deepEqual(paged.sizes, expected, `_count=${String(count)}`);
   }
 
@@ -323,8 +400,12 @@ test('the same semantics and pagination on PostgreSQL', { skip: await postgresSk
   assert.deepEqual((await walk(s, `${base}?_count=3`)).ids, Object.values(s.ids).sort());
 });
 
-test('a cursor that decodes to NUL bytes is refused with 400 on PostgreSQL, not a 500', { skip: await postgresSkip() }, async (t) => {
-  const s = await seeded(t, { database: 'postgres' });
-  assertRefused(await s.search('_cursor=AAAA'), '_cursor');
-  assertRefused(await s.search(q({ family: 'mul', _cursor: 'AAAA' })), '_cursor');
-});
+test(
+  'a cursor that decodes to NUL bytes is refused with 400 on PostgreSQL, not a 500',
+  { skip: await postgresSkip() },
+  async (t) => {
+    const s = await seeded(t, { database: 'postgres' });
+    assertRefused(await s.search('_cursor=AAAA'), '_cursor');
+    assertRefused(await s.search(q({ family: 'mul', _cursor: 'AAAA' })), '_cursor');
+  },
+);

@@ -37,7 +37,10 @@ test('canonical JSON accepts a value seen twice when it is not a cycle', () => {
 
 test('chainHash is hex SHA-256 of prevHash, a newline and the payload', () => {
   // Vectors computed with `printf '\n{"a":1}' | sha256sum` and `printf 'abc\n{}' | sha256sum`.
-  assert.equal(chainHash(GENESIS_PREV_HASH, '{"a":1}'), '7395dc66860499cb2b8970e17094ec53ed1ff54e7067ad619f884917096166b0');
+  assert.equal(
+    chainHash(GENESIS_PREV_HASH, '{"a":1}'),
+    '7395dc66860499cb2b8970e17094ec53ed1ff54e7067ad619f884917096166b0',
+  );
   assert.equal(chainHash('abc', '{}'), 'b4157e40dd21db67528800eb46fe6641eaa5e321734b6890e43e9ce6ed37d91b');
 });
 

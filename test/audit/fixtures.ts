@@ -36,7 +36,10 @@ export async function openTestKeys(t: TestContext): Promise<LocalKeyManager> {
 }
 
 /** A migrated test database, closed and removed after the test. */
-export async function openAuditDatabase(t: TestContext, kind: 'sqlite' | 'postgres'): Promise<{ db: Database; url: string }> {
+export async function openAuditDatabase(
+  t: TestContext,
+  kind: 'sqlite' | 'postgres',
+): Promise<{ db: Database; url: string }> {
   const opened = await openTestDatabase(kind);
   t.after(() => opened.cleanup());
   return { db: opened.db, url: opened.url };

@@ -19,11 +19,15 @@ test('the listener hears each event after it is durable, and its failure does no
   const inner = memoryLog(false);
   const heard: string[] = [];
   const errors: unknown[] = [];
-  const observed = observeAuditLog(inner, (event) => {
-    heard.push(event.requestId);
-    assert.equal(inner.written.includes(event), true, 'durable before it is heard');
-    throw new Error('detector bug');
-  }, (error) => errors.push(error));
+  const observed = observeAuditLog(
+    inner,
+    (event) => {
+      heard.push(event.requestId);
+      assert.equal(inner.written.includes(event), true, 'durable before it is heard');
+      throw new Error('detector bug');
+    },
+    (error) => errors.push(error),
+  );
   await observed.record({ ...makeEvent(1), requestId: 'a'.repeat(32) });
   assert.deepEqual(heard, ['a'.repeat(32)]);
   assert.equal(errors.length, 1);
@@ -32,7 +36,11 @@ test('the listener hears each event after it is durable, and its failure does no
 
 test('an event that could not be written is not heard, and the failure reaches the caller', async () => {
   const heard: AuditEvent[] = [];
-  const observed = observeAuditLog(memoryLog(true), (event) => heard.push(event), () => undefined);
+  const observed = observeAuditLog(
+    memoryLog(true),
+    (event) => heard.push(event),
+    () => undefined,
+  );
   await assert.rejects(observed.record(makeEvent(2)), /disk full/);
   assert.equal(heard.length, 0);
 });

@@ -14,14 +14,22 @@ test('the verifier needs only the database file and an exported JWK Set', async 
   await log.record(makeEvent(1));
   await log.close();
   const jwks = JSON.stringify({
-    keys: (await keys.publicKeys('audit-signing')).map(({ kid, alg, key }) => ({ ...key.export({ format: 'jwk' }), kid, alg })),
+    keys: (await keys.publicKeys('audit-signing')).map(({ kid, alg, key }) => ({
+      ...key.export({ format: 'jwk' }),
+      kid,
+      alg,
+    })),
   });
   await keys.close();
 
   // A second, independent connection: what an operator's offline `verify` would open.
   const offline = await openDatabase(url);
   t.after(() => offline.close());
-  const report = await verifyAuditLog({ store: offline.audit, publicKeys: publicKeysFromJwks(JSON.parse(jwks)), openWriterGraceMs: 0 });
+  const report = await verifyAuditLog({
+    store: offline.audit,
+    publicKeys: publicKeysFromJwks(JSON.parse(jwks)),
+    openWriterGraceMs: 0,
+  });
   assert.equal(report.ok, true, JSON.stringify(report.firstBad));
   assert.equal(report.writers[0]!.rows, 3);
 });
@@ -32,7 +40,10 @@ test('a JWK Set is refused without kid or alg, with a private key, or when malfo
   assert.equal(publicKeysFromJwks({ keys: [{ ...pub, kid: 'k1', alg: 'ES256' }] })[0]!.kid, 'k1');
   assert.throws(() => publicKeysFromJwks({ keys: [{ ...pub, alg: 'ES256' }] }), /kid is required/);
   assert.throws(() => publicKeysFromJwks({ keys: [{ ...pub, kid: 'k1', alg: 'HS256' }] }), /alg must be/);
-  assert.throws(() => publicKeysFromJwks({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256' }] }), /private key/);
+  assert.throws(
+    () => publicKeysFromJwks({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'k1', alg: 'ES256' }] }),
+    /private key/,
+  );
   assert.throws(() => publicKeysFromJwks({}), /not a JWK Set/);
   assert.throws(() => publicKeysFromJwks(null), /not a JWK Set/);
 });

@@ -30,19 +30,28 @@ test('PostgreSQL: group-committed events verify, and an edited payload is caught
   const publicKeys = await keys.publicKeys('audit-signing');
   const report = await verifyAuditLog({ store: db.audit, publicKeys, openWriterGraceMs: 0, pageSize: 7 });
   assert.equal(report.ok, true, JSON.stringify(report.firstBad));
-  assert.deepEqual(report.writers.map((w) => [w.writerId, w.rows, w.checkpoints, w.status]), [
-    ['pg-a', 38, 3, 'closed'],
-    ['pg-b', 27, 2, 'closed'],
-  ]);
+  assert.deepEqual(
+    report.writers.map((w) => [w.writerId, w.rows, w.checkpoints, w.status]),
+    [
+      ['pg-a', 38, 3, 'closed'],
+      ['pg-b', 27, 2, 'closed'],
+    ],
+  );
 
   const target = (await readAll(db.audit, 'pg-a'))[5]!;
   const edited = { ...payloadOf(target), outcome: { status: 403, code: 'FORBIDDEN' } };
   const schema = new URL(url).searchParams.get('schema')!;
   // A superuser can disable the append-only triggers; the chain must still tell.
-  await rawPostgresExec(schema, `ALTER TABLE audit_log DISABLE TRIGGER USER;
-    UPDATE audit_log SET payload = '${canonicalJson(edited).replaceAll("'", "''")}' WHERE writer_id = 'pg-a' AND seq = ${target.seq}`);
+  await rawPostgresExec(
+    schema,
+    `ALTER TABLE audit_log DISABLE TRIGGER USER;
+    UPDATE audit_log SET payload = '${canonicalJson(edited).replaceAll("'", "''")}' WHERE writer_id = 'pg-a' AND seq = ${target.seq}`,
+  );
   const tampered = await verifyAuditLog({ store: db.audit, publicKeys, openWriterGraceMs: 0 });
   assert.equal(tampered.ok, false);
   assert.deepEqual(tampered.firstBad, { writerId: 'pg-a', seq: target.seq, reason: 'hash mismatch: row edited' });
-  assert.deepEqual(tampered.writers.map((w) => w.status), ['bad', 'closed']);
+  assert.deepEqual(
+    tampered.writers.map((w) => w.status),
+    ['bad', 'closed'],
+  );
 });

@@ -29,29 +29,42 @@ interface Logged {
  * seq 1 open, 2-6 events req-0..4, 7 checkpoint, 8-12 events req-5..9, 13 close.
  */
 async function closedLog(t: TestContext, writerId = WRITER, existing?: Logged): Promise<Logged> {
-  const { db, url } = existing ?? await openAuditDatabase(t, 'sqlite');
-  const keys = existing?.keys ?? await openTestKeys(t);
+  const { db, url } = existing ?? (await openAuditDatabase(t, 'sqlite'));
+  const keys = existing?.keys ?? (await openTestKeys(t));
   const log = await createAuditLog({ store: db.audit, keys, writerId, checkpointIntervalMs: HOUR });
   for (let i = 0; i < 5; i += 1) await log.record(makeEvent(i));
   await log.checkpoint();
   for (let i = 5; i < 10; i += 1) await log.record(makeEvent(i));
   await log.close();
   return {
-    db, url, keys,
-    verify: async (options = {}) => verifyAuditLog({
-      store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 60_000, ...options,
-    }),
+    db,
+    url,
+    keys,
+    verify: async (options = {}) =>
+      verifyAuditLog({
+        store: db.audit,
+        publicKeys: await keys.publicKeys('audit-signing'),
+        openWriterGraceMs: 60_000,
+        ...options,
+      }),
   };
 }
 
-interface RawRow { seq: number; payload: string; prev_hash: string; hash: string }
+interface RawRow {
+  seq: number;
+  payload: string;
+  prev_hash: string;
+  hash: string;
+}
 
 /** Opens the file directly, drops the append-only triggers (an attacker with file access can), runs `change`. */
 function tamper(url: string, change: (raw: BetterSqlite3.Database) => void): void {
   const raw = new BetterSqlite3(sqliteAuditFile(url));
   try {
-    const triggers = raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`)
-      .pluck().all() as string[];
+    const triggers = raw
+      .prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'`)
+      .pluck()
+      .all() as string[];
     for (const name of triggers) raw.exec(`DROP TRIGGER "${name}"`);
     change(raw);
   } finally {
@@ -60,7 +73,9 @@ function tamper(url: string, change: (raw: BetterSqlite3.Database) => void): voi
 }
 
 function rowAt(raw: BetterSqlite3.Database, seq: number, writerId = WRITER): RawRow {
-  return raw.prepare('SELECT seq, payload, prev_hash, hash FROM audit_log WHERE writer_id = ? AND seq = ?').get(writerId, seq) as RawRow;
+  return raw
+    .prepare('SELECT seq, payload, prev_hash, hash FROM audit_log WHERE writer_id = ? AND seq = ?')
+    .get(writerId, seq) as RawRow;
 }
 
 /** An edited event payload, still canonical JSON. */
@@ -72,12 +87,15 @@ function editedPayload(row: RawRow): string {
 
 /** Recomputes prev_hash and hash of every row from `fromSeq` on, as a forger without the signing key would. */
 function rechain(raw: BetterSqlite3.Database, fromSeq: number): void {
-  const rows = raw.prepare('SELECT seq, payload, prev_hash, hash FROM audit_log WHERE writer_id = ? AND seq >= ? ORDER BY seq')
+  const rows = raw
+    .prepare('SELECT seq, payload, prev_hash, hash FROM audit_log WHERE writer_id = ? AND seq >= ? ORDER BY seq')
     .all(WRITER, fromSeq) as RawRow[];
   let prev = fromSeq === 1 ? '' : rowAt(raw, fromSeq - 1).hash;
   for (const row of rows) {
     const hash = chainHash(prev, row.payload);
-    raw.prepare('UPDATE audit_log SET prev_hash = ?, hash = ? WHERE writer_id = ? AND seq = ?').run(prev, hash, WRITER, row.seq);
+    raw
+      .prepare('UPDATE audit_log SET prev_hash = ?, hash = ? WHERE writer_id = ? AND seq = ?')
+      .run(prev, hash, WRITER, row.seq);
     prev = hash;
   }
 }
@@ -118,7 +136,9 @@ test('an edited payload with its hash recomputed breaks the chain at the next ro
   const log = await closedLog(t);
   tamper(log.url, (raw) => {
     const payload = editedPayload(rowAt(raw, 4));
-    raw.prepare('UPDATE audit_log SET payload = ?, hash = ? WHERE seq = 4').run(payload, chainHash(rowAt(raw, 4).prev_hash, payload));
+    raw
+      .prepare('UPDATE audit_log SET payload = ?, hash = ? WHERE seq = 4')
+      .run(payload, chainHash(rowAt(raw, 4).prev_hash, payload));
   });
   assertBad(await log.verify(), 5, /chain break/);
 });
@@ -134,13 +154,17 @@ test('an edit with every later hash recomputed is caught by the next signed chec
 
 test('a deleted middle row is a seq gap', async (t) => {
   const log = await closedLog(t);
-  tamper(log.url, (raw) => { raw.prepare('DELETE FROM audit_log WHERE seq = 4').run(); });
+  tamper(log.url, (raw) => {
+    raw.prepare('DELETE FROM audit_log WHERE seq = 4').run();
+  });
   assertBad(await log.verify(), 5, /seq gap: expected 4, found 5/);
 });
 
 test('a deleted head is detected, even when the rest is renumbered and rechained', async (t) => {
   const log = await closedLog(t);
-  tamper(log.url, (raw) => { raw.prepare('DELETE FROM audit_log WHERE seq = 1').run(); });
+  tamper(log.url, (raw) => {
+    raw.prepare('DELETE FROM audit_log WHERE seq = 1').run();
+  });
   assertBad(await log.verify(), 2, /seq gap: expected 1, found 2/);
   tamper(log.url, (raw) => {
     raw.prepare('UPDATE audit_log SET seq = seq - 1').run();
@@ -157,7 +181,10 @@ test('a forged row inserted in the middle breaks the chain after it', async (t) 
     raw.prepare('UPDATE audit_log SET seq = seq - 999 WHERE seq > 1000').run();
     const payload = canonicalJson(makeEvent(666));
     const prev = rowAt(raw, 4).hash;
-    raw.prepare('INSERT INTO audit_log (writer_id, seq, time, kind, payload, prev_hash, hash) VALUES (?, 5, ?, ?, ?, ?, ?)')
+    raw
+      .prepare(
+        'INSERT INTO audit_log (writer_id, seq, time, kind, payload, prev_hash, hash) VALUES (?, 5, ?, ?, ?, ?, ?)',
+      )
       .run(WRITER, (JSON.parse(payload) as { time: string }).time, 'event', payload, prev, chainHash(prev, payload));
   });
   assertBad(await log.verify(), 6, /chain break/);
@@ -168,7 +195,10 @@ test('a forged row appended after the close checkpoint is detected', async (t) =
   tamper(log.url, (raw) => {
     const payload = canonicalJson(makeEvent(666));
     const prev = rowAt(raw, 13).hash;
-    raw.prepare('INSERT INTO audit_log (writer_id, seq, time, kind, payload, prev_hash, hash) VALUES (?, 14, ?, ?, ?, ?, ?)')
+    raw
+      .prepare(
+        'INSERT INTO audit_log (writer_id, seq, time, kind, payload, prev_hash, hash) VALUES (?, 14, ?, ?, ?, ?, ?)',
+      )
       .run(WRITER, (JSON.parse(payload) as { time: string }).time, 'event', payload, prev, chainHash(prev, payload));
   });
   assertBad(await log.verify(), 14, /after the close checkpoint/);
@@ -186,7 +216,9 @@ test('two rows with swapped seqs break the chain at the first of them', async (t
 
 test('a tail cut back to an earlier checkpoint is an error once the grace period is over', async (t) => {
   const log = await closedLog(t);
-  tamper(log.url, (raw) => { raw.prepare('DELETE FROM audit_log WHERE seq >= 8').run(); });
+  tamper(log.url, (raw) => {
+    raw.prepare('DELETE FROM audit_log WHERE seq >= 8').run();
+  });
   const later = new Date(Date.now() + HOUR);
   const report = await log.verify({ now: later });
   assertBad(report, 7, /^tail cut or writer crashed: 0 rows after last checkpoint$/);
@@ -197,19 +229,29 @@ test('a tail cut back to an earlier checkpoint is an error once the grace period
 
 test('a removed close checkpoint leaves a tail of uncovered rows', async (t) => {
   const log = await closedLog(t);
-  tamper(log.url, (raw) => { raw.prepare('DELETE FROM audit_log WHERE seq = 13').run(); });
-  assertBad(await log.verify({ now: new Date(Date.now() + HOUR) }), 12, /^tail cut or writer crashed: 5 rows after last checkpoint$/);
+  tamper(log.url, (raw) => {
+    raw.prepare('DELETE FROM audit_log WHERE seq = 13').run();
+  });
+  assertBad(
+    await log.verify({ now: new Date(Date.now() + HOUR) }),
+    12,
+    /^tail cut or writer crashed: 5 rows after last checkpoint$/,
+  );
 });
 
 test('an edited time column no longer matches the hashed payload', async (t) => {
   const log = await closedLog(t);
-  tamper(log.url, (raw) => { raw.prepare("UPDATE audit_log SET time = '2000-01-01T00:00:00.000Z' WHERE seq = 3").run(); });
+  tamper(log.url, (raw) => {
+    raw.prepare("UPDATE audit_log SET time = '2000-01-01T00:00:00.000Z' WHERE seq = 3").run();
+  });
   assertBad(await log.verify(), 3, /row time does not match/);
 });
 
 test('a checkpoint relabelled as an event is detected', async (t) => {
   const log = await closedLog(t);
-  tamper(log.url, (raw) => { raw.prepare("UPDATE audit_log SET kind = 'event' WHERE seq = 7").run(); });
+  tamper(log.url, (raw) => {
+    raw.prepare("UPDATE audit_log SET kind = 'event' WHERE seq = 7").run();
+  });
   assertBad(await log.verify(), 7, /not an audit event/);
 });
 
@@ -227,7 +269,11 @@ test('a checkpoint with a forged signature is detected even when rechained', asy
 test('checkpoints signed by a key the verifier does not know are rejected', async (t) => {
   const log = await closedLog(t);
   const strangers = await openTestKeys(t);
-  const report = await verifyAuditLog({ store: log.db.audit, publicKeys: await strangers.publicKeys('audit-signing'), openWriterGraceMs: 0 });
+  const report = await verifyAuditLog({
+    store: log.db.audit,
+    publicKeys: await strangers.publicKeys('audit-signing'),
+    openWriterGraceMs: 0,
+  });
   assertBad(report, 1, /checkpoint signed by unknown key/);
 });
 
@@ -240,7 +286,11 @@ test('after a key rotation both keys verify, and the new checkpoints need the ne
   await keys.rotate('audit-signing');
   await log.record(makeEvent(1));
   await log.close();
-  const all = await verifyAuditLog({ store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 0 });
+  const all = await verifyAuditLog({
+    store: db.audit,
+    publicKeys: await keys.publicKeys('audit-signing'),
+    openWriterGraceMs: 0,
+  });
   assert.equal(all.ok, true, JSON.stringify(all.firstBad));
   const oldOnly = await verifyAuditLog({ store: db.audit, publicKeys: [oldKey!], openWriterGraceMs: 0 });
   assertBad(oldOnly, 4, /unknown key/);
@@ -249,8 +299,16 @@ test('after a key rotation both keys verify, and the new checkpoints need the ne
 test('tampering in one writer names that writer; the other still verifies', async (t) => {
   const first = await closedLog(t, 'w-a');
   const log = await closedLog(t, WRITER, first);
-  tamper(log.url, (raw) => { raw.prepare('DELETE FROM audit_log WHERE writer_id = ? AND seq = 9').run(WRITER); });
+  tamper(log.url, (raw) => {
+    raw.prepare('DELETE FROM audit_log WHERE writer_id = ? AND seq = 9').run(WRITER);
+  });
   const report = await log.verify();
   assertBad(report, 10, /seq gap/);
-  assert.deepEqual(report.writers.map((w) => [w.writerId, w.status]), [['w-a', 'closed'], [WRITER, 'bad']]);
+  assert.deepEqual(
+    report.writers.map((w) => [w.writerId, w.status]),
+    [
+      ['w-a', 'closed'],
+      [WRITER, 'bad'],
+    ],
+  );
 });

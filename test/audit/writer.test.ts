@@ -19,8 +19,14 @@ test('events commit in order with contiguous seqs, between the signed open and c
   await log.close();
 
   const rows = await readAll(db.audit, log.writerId);
-  assert.deepEqual(rows.map((row) => row.seq), Array.from({ length: 12 }, (_, i) => i + 1));
-  assert.deepEqual(rows.slice(1, 11).map((row) => payloadOf(row).requestId), Array.from({ length: 10 }, (_, i) => `req-${i}`));
+  assert.deepEqual(
+    rows.map((row) => row.seq),
+    Array.from({ length: 12 }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    rows.slice(1, 11).map((row) => payloadOf(row).requestId),
+    Array.from({ length: 10 }, (_, i) => `req-${i}`),
+  );
   const open = payloadOf(rows[0]!);
   assert.equal(rows[0]!.kind, 'checkpoint');
   assert.equal(open.type, 'open');
@@ -37,7 +43,11 @@ test('events commit in order with contiguous seqs, between the signed open and c
     if (i > 0) assert.equal(row.prevHash, rows[i - 1]!.hash);
   }
 
-  const report = await verifyAuditLog({ store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 0 });
+  const report = await verifyAuditLog({
+    store: db.audit,
+    publicKeys: await keys.publicKeys('audit-signing'),
+    openWriterGraceMs: 0,
+  });
   assert.equal(report.ok, true);
   assert.equal(report.firstBad, undefined);
   assert.deepEqual(report.writers, [{ writerId: log.writerId, rows: 12, checkpoints: 2, status: 'closed' }]);
@@ -51,8 +61,15 @@ test('group commit: 100 concurrent records go into one append', async (t) => {
   await Promise.all(Array.from({ length: 100 }, (_, i) => log.record(makeEvent(i))));
   await log.close();
   // open, one batch of 100 events, close.
-  assert.deepEqual(store.batches.map((batch) => batch.length), [1, 100, 1]);
-  const report = await verifyAuditLog({ store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 0 });
+  assert.deepEqual(
+    store.batches.map((batch) => batch.length),
+    [1, 100, 1],
+  );
+  const report = await verifyAuditLog({
+    store: db.audit,
+    publicKeys: await keys.publicKeys('audit-signing'),
+    openWriterGraceMs: 0,
+  });
   assert.equal(report.ok, true);
 });
 
@@ -63,9 +80,15 @@ test('group commit: maxBatch splits a burst and flushes without waiting for the 
   const log = await createAuditLog({ store, keys, checkpointIntervalMs: HOUR, maxBatch: 10 });
   await Promise.all(Array.from({ length: 95 }, (_, i) => log.record(makeEvent(i))));
   await log.close();
-  assert.deepEqual(store.batches.map((batch) => batch.length), [1, 10, 10, 10, 10, 10, 10, 10, 10, 10, 5, 1]);
+  assert.deepEqual(
+    store.batches.map((batch) => batch.length),
+    [1, 10, 10, 10, 10, 10, 10, 10, 10, 10, 5, 1],
+  );
   const rows = await readAll(db.audit, log.writerId);
-  assert.deepEqual(rows.slice(1, -1).map((row) => payloadOf(row).requestId), Array.from({ length: 95 }, (_, i) => `req-${i}`));
+  assert.deepEqual(
+    rows.slice(1, -1).map((row) => payloadOf(row).requestId),
+    Array.from({ length: 95 }, (_, i) => `req-${i}`),
+  );
 });
 
 test('events recorded while an append is in flight form the next batch; one append at a time', async (t) => {
@@ -77,7 +100,10 @@ test('events recorded while an append is in flight form the next batch; one appe
   const store = recordingStore(db.audit, async (call, _rows, append) => {
     inFlight += 1;
     maxInFlight = Math.max(maxInFlight, inFlight);
-    if (call === 2) await new Promise<void>((resolve) => { release = resolve; });
+    if (call === 2)
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
     await append();
     inFlight -= 1;
   });
@@ -85,7 +111,9 @@ test('events recorded while an append is in flight form the next batch; one appe
   const first = log.record(makeEvent(0));
   while (store.batches.length < 2) await sleep(1);
   let firstDone = false;
-  void first.then(() => { firstDone = true; });
+  void first.then(() => {
+    firstDone = true;
+  });
   const later = [1, 2, 3].map((i) => log.record(makeEvent(i)));
   await sleep(20);
   assert.equal(firstDone, false, 'record resolves only after its batch commits');
@@ -94,7 +122,10 @@ test('events recorded while an append is in flight form the next batch; one appe
   await Promise.all([first, ...later]);
   await log.close();
   assert.equal(maxInFlight, 1);
-  assert.deepEqual(store.batches.map((batch) => batch.length), [1, 1, 3, 1]);
+  assert.deepEqual(
+    store.batches.map((batch) => batch.length),
+    [1, 1, 3, 1],
+  );
 });
 
 test('a failing append rejects exactly its batch, and the chain continues from the last committed row', async (t) => {
@@ -116,9 +147,19 @@ test('a failing append rejects exactly its batch, and the chain continues from t
   await log.close();
 
   const rows = await readAll(db.audit, log.writerId);
-  assert.deepEqual(rows.map((row) => row.seq), [1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(rows.slice(1, 5).map((row) => payloadOf(row).requestId), ['req-0', 'req-1', 'req-5', 'req-6']);
-  const report = await verifyAuditLog({ store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 0 });
+  assert.deepEqual(
+    rows.map((row) => row.seq),
+    [1, 2, 3, 4, 5, 6],
+  );
+  assert.deepEqual(
+    rows.slice(1, 5).map((row) => payloadOf(row).requestId),
+    ['req-0', 'req-1', 'req-5', 'req-6'],
+  );
+  const report = await verifyAuditLog({
+    store: db.audit,
+    publicKeys: await keys.publicKeys('audit-signing'),
+    openWriterGraceMs: 0,
+  });
   assert.equal(report.ok, true, JSON.stringify(report.firstBad));
 });
 
@@ -134,8 +175,15 @@ test('an append that committed but reported failure is adopted, so the next batc
   await log.record(makeEvent(1));
   await log.close();
   const rows = await readAll(db.audit, log.writerId);
-  assert.deepEqual(rows.map((row) => payloadOf(row).requestId ?? payloadOf(row).type), ['open', 'req-0', 'req-1', 'close']);
-  const report = await verifyAuditLog({ store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 0 });
+  assert.deepEqual(
+    rows.map((row) => payloadOf(row).requestId ?? payloadOf(row).type),
+    ['open', 'req-0', 'req-1', 'close'],
+  );
+  const report = await verifyAuditLog({
+    store: db.audit,
+    publicKeys: await keys.publicKeys('audit-signing'),
+    openWriterGraceMs: 0,
+  });
   assert.equal(report.ok, true, JSON.stringify(report.firstBad));
 });
 
@@ -145,10 +193,16 @@ test('an event that is not JSON is rejected alone; the rest of its batch commits
   const log = await createAuditLog({ store: db.audit, keys, checkpointIntervalMs: HOUR });
   const broken = { ...makeEvent(1), outcome: { status: Number.NaN, code: null } } satisfies AuditEvent;
   const results = await Promise.allSettled([log.record(makeEvent(0)), log.record(broken), log.record(makeEvent(2))]);
-  assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    results.map((result) => result.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   await log.close();
   const rows = await readAll(db.audit, log.writerId);
-  assert.deepEqual(rows.slice(1, -1).map((row) => payloadOf(row).requestId), ['req-0', 'req-2']);
+  assert.deepEqual(
+    rows.slice(1, -1).map((row) => payloadOf(row).requestId),
+    ['req-0', 'req-2'],
+  );
 });
 
 test('two writers interleaving on one database each keep their own chain', async (t) => {
@@ -160,9 +214,19 @@ test('two writers interleaving on one database each keep their own chain', async
     await Promise.all([a.record(makeEvent(i)), b.record(makeEvent(100 + i)), a.record(makeEvent(200 + i))]);
   }
   await Promise.all([a.close(), b.close()]);
-  const report = await verifyAuditLog({ store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 0 });
+  const report = await verifyAuditLog({
+    store: db.audit,
+    publicKeys: await keys.publicKeys('audit-signing'),
+    openWriterGraceMs: 0,
+  });
   assert.equal(report.ok, true, JSON.stringify(report.firstBad));
-  assert.deepEqual(report.writers.map((w) => [w.writerId, w.rows, w.status]), [['cli-b', 12, 'closed'], ['server-a', 22, 'closed']]);
+  assert.deepEqual(
+    report.writers.map((w) => [w.writerId, w.rows, w.status]),
+    [
+      ['cli-b', 12, 'closed'],
+      ['server-a', 22, 'closed'],
+    ],
+  );
 });
 
 test('close flushes pending events, writes the close checkpoint, and later writes reject', async (t) => {
@@ -176,7 +240,10 @@ test('close flushes pending events, writes the close checkpoint, and later write
   await assert.rejects(log.checkpoint(), AuditWriteError);
   await log.close();
   const rows = await readAll(db.audit, log.writerId);
-  assert.deepEqual(rows.map((row) => payloadOf(row).requestId ?? payloadOf(row).type), ['open', 'req-0', 'close']);
+  assert.deepEqual(
+    rows.map((row) => payloadOf(row).requestId ?? payloadOf(row).type),
+    ['open', 'req-0', 'close'],
+  );
 });
 
 test('periodic checkpoints are signed only when events were written since the last one', async (t) => {
@@ -190,8 +257,15 @@ test('periodic checkpoints are signed only when events were written since the la
   await sleep(80);
   assert.deepEqual(await kinds(), ['open', 'event', 'checkpoint'], 'no checkpoint without new events');
   await log.close();
-  const report = await verifyAuditLog({ store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 0 });
-  assert.deepEqual(report.writers.map((w) => [w.checkpoints, w.status]), [[3, 'closed']]);
+  const report = await verifyAuditLog({
+    store: db.audit,
+    publicKeys: await keys.publicKeys('audit-signing'),
+    openWriterGraceMs: 0,
+  });
+  assert.deepEqual(
+    report.writers.map((w) => [w.checkpoints, w.status]),
+    [[3, 'closed']],
+  );
 });
 
 test('a live writer is ok within the grace period, and a cut tail once it has passed', async (t) => {
@@ -204,9 +278,18 @@ test('a live writer is ok within the grace period, and a cut tail once it has pa
   const live = await verifyAuditLog({ store: db.audit, publicKeys, openWriterGraceMs: 60_000 });
   assert.equal(live.ok, true);
   assert.equal(live.writers[0]!.status, 'open');
-  const later = await verifyAuditLog({ store: db.audit, publicKeys, openWriterGraceMs: 60_000, now: new Date(Date.now() + HOUR) });
+  const later = await verifyAuditLog({
+    store: db.audit,
+    publicKeys,
+    openWriterGraceMs: 60_000,
+    now: new Date(Date.now() + HOUR),
+  });
   assert.equal(later.ok, false);
-  assert.deepEqual(later.firstBad, { writerId: log.writerId, seq: 3, reason: 'tail cut or writer crashed: 2 rows after last checkpoint' });
+  assert.deepEqual(later.firstBad, {
+    writerId: log.writerId,
+    seq: 3,
+    reason: 'tail cut or writer crashed: 2 rows after last checkpoint',
+  });
   await log.close();
 });
 
@@ -215,6 +298,9 @@ test('writer options are validated', async (t) => {
   const keys = await openTestKeys(t);
   await assert.rejects(createAuditLog({ store: db.audit, keys, checkpointIntervalMs: 0 }), RangeError);
   await assert.rejects(createAuditLog({ store: db.audit, keys, checkpointIntervalMs: HOUR, maxBatch: 0 }), RangeError);
-  await assert.rejects(createAuditLog({ store: db.audit, keys, checkpointIntervalMs: HOUR, writerId: 'a b' }), RangeError);
+  await assert.rejects(
+    createAuditLog({ store: db.audit, keys, checkpointIntervalMs: HOUR, writerId: 'a b' }),
+    RangeError,
+  );
   assert.deepEqual(await db.audit.writers(), []);
 });

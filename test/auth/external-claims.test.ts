@@ -11,12 +11,23 @@ import { TokenError } from '../../src/auth/token-error.js';
 
 function rsaJwk(bits: number, extra: Record<string, unknown>): Record<string, unknown> {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  return { ...publicKey.export({ format: 'jwk' }), ...extra, ...(extra.d === true && { d: privateKey.export({ format: 'jwk' }).d }) };
+  return {
+    ...publicKey.export({ format: 'jwk' }),
+    ...extra,
+    ...(extra.d === true && { d: privateKey.export({ format: 'jwk' }).d }),
+  };
 }
 
-test('only public signing keys of the profile\'s algorithms and approved sizes survive a JWK Set', () => {
-  const ec = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), kid: 'ec1', alg: 'ES256' };
-  const p384 = { ...generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' }), kid: 'ec384' };
+test("only public signing keys of the profile's algorithms and approved sizes survive a JWK Set", () => {
+  const ec = {
+    ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+    kid: 'ec1',
+    alg: 'ES256',
+  };
+  const p384 = {
+    ...generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'jwk' }),
+    kid: 'ec384',
+  };
   const set = {
     keys: [
       rsaJwk(2048, { kid: 'good', alg: 'RS256', use: 'sig' }),
@@ -34,32 +45,54 @@ test('only public signing keys of the profile\'s algorithms and approved sizes s
     ],
   };
   const keys = keysFromJwks(set, ['RS256', 'PS256']);
-  assert.deepEqual(keys.map((key) => `${key.kid}/${key.alg}`), ['good/RS256', 'entra/RS256', 'entra/PS256', 'leaky/RS256']);
+  assert.deepEqual(
+    keys.map((key) => `${key.kid}/${key.alg}`),
+    ['good/RS256', 'entra/RS256', 'entra/PS256', 'leaky/RS256'],
+  );
   assert.ok(keys.every((key) => key.key.type === 'public'));
-  assert.deepEqual(keysFromJwks(set, ['ES256']).map((key) => key.kid), ['ec1']);
+  assert.deepEqual(
+    keysFromJwks(set, ['ES256']).map((key) => key.kid),
+    ['ec1'],
+  );
   assert.throws(() => keysFromJwks({ keys: 'x' }, ['RS256']), JwksFormatError);
   assert.throws(() => keysFromJwks([], ['RS256']), JwksFormatError);
   assert.throws(() => keysFromJwks({ keys: Array.from({ length: 101 }, () => ({})) }, ['RS256']), JwksFormatError);
 });
 
-const [entra] = parseIssuersFile({
-  issuers: [{
-    issuer: 'https://login.microsoftonline.com/tenant/v2.0', jwks_uri: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
-    audience: 'api://caduceus', role_claim: 'roles', roles: { 'Caduceus.Nurse': 'nurse', 'Caduceus.Admin': 'admin' },
-    scope_claim: 'scp', client_id_claim: 'azp', token_id_claim: 'uti',
-  }],
-}, '/');
+const [entra] = parseIssuersFile(
+  {
+    issuers: [
+      {
+        issuer: 'https://login.microsoftonline.com/tenant/v2.0',
+        jwks_uri: 'https://login.microsoftonline.com/tenant/discovery/v2.0/keys',
+        audience: 'api://caduceus',
+        role_claim: 'roles',
+        roles: { 'Caduceus.Nurse': 'nurse', 'Caduceus.Admin': 'admin' },
+        scope_claim: 'scp',
+        client_id_claim: 'azp',
+        token_id_claim: 'uti',
+      },
+    ],
+  },
+  '/',
+);
 
 test('Entra-shaped claims map: roles array, scp, azp and uti become role, scope, client_id and jti', () => {
   assert.ok(entra !== undefined);
-  const mapped = mapExternalClaims({ sub: 'u1', roles: ['Caduceus.Nurse', 'Other'], scp: 'user/Patient.rs', azp: 'app-1', uti: 'abc', role: 'admin' }, entra);
+  const mapped = mapExternalClaims(
+    { sub: 'u1', roles: ['Caduceus.Nurse', 'Other'], scp: 'user/Patient.rs', azp: 'app-1', uti: 'abc', role: 'admin' },
+    entra,
+  );
   assert.equal(mapped.role, 'nurse', 'a `role` claim sent by the IdP is replaced, never trusted');
   assert.equal(mapped.scope, 'user/Patient.rs');
   assert.equal(mapped.client_id, 'app-1');
   assert.equal(mapped.jti, 'abc');
   assert.equal(mapExternalClaims({ roles: 'Caduceus.Admin', scp: ['a', 'b'] }, entra).scope, 'a b');
   const refusal = (claims: Record<string, unknown>, reason: string): void => {
-    assert.throws(() => mapExternalClaims(claims, entra), (error: unknown) => error instanceof TokenError && error.reason === reason);
+    assert.throws(
+      () => mapExternalClaims(claims, entra),
+      (error: unknown) => error instanceof TokenError && error.reason === reason,
+    );
   };
   refusal({ roles: [] }, 'unknown_role');
   refusal({ roles: ['Caduceus.Nurse', 'Caduceus.Admin'] }, 'unknown_role');

@@ -14,13 +14,24 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
-import { caduceusEnv, httpsRequest, processScope, startInProcess, type InProcessServer, type ProcessScope } from '../helpers/process.js';
+import {
+  caduceusEnv,
+  httpsRequest,
+  processScope,
+  startInProcess,
+  type InProcessServer,
+  type ProcessScope,
+} from '../helpers/process.js';
 import { createTestCa, type TestCa } from '../helpers/test-ca.js';
 
 const issuer = 'https://idp.hospital.test/realms/caduceus';
 const audience = 'caduceus-api';
 
-interface SigningKey { readonly kid: string; readonly privateKey: KeyObject; readonly jwk: Record<string, unknown> }
+interface SigningKey {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  readonly jwk: Record<string, unknown>;
+}
 
 function rsaKey(kid: string, bits = 2048): SigningKey {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
@@ -37,26 +48,60 @@ interface FakeIdp {
 
 async function startIdp(t: TestContext, ca: TestCa): Promise<FakeIdp> {
   const idp: FakeIdp = { jwksUri: '', keys: [], down: false, fetches: 0 };
-  const server: Server = createServer({ cert: readFileSync(ca.certFile), key: readFileSync(ca.keyFile) }, (request, response) => {
-    idp.fetches += 1;
-    // Down: the connection drops, as when the IdP's host is unreachable mid-way.
-    if (idp.down) { request.socket.destroy(); return; }
-    if (request.url !== '/certs') { response.writeHead(404).end(); return; }
-    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: idp.keys.map((key) => key.jwk) }));
+  const server: Server = createServer(
+    { cert: readFileSync(ca.certFile), key: readFileSync(ca.keyFile) },
+    (request, response) => {
+      idp.fetches += 1;
+      // Down: the connection drops, as when the IdP's host is unreachable mid-way.
+      if (idp.down) {
+        request.socket.destroy();
+        return;
+      }
+      if (request.url !== '/certs') {
+        response.writeHead(404).end();
+        return;
+      }
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ keys: idp.keys.map((key) => key.jwk) }));
+    },
+  );
+  await new Promise<void>((resolve) => {
+    server.listen(0, '127.0.0.1', resolve);
   });
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve); });
-  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => { resolve(); }); }));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  );
   const address = server.address();
-  return Object.assign(idp, { jwksUri: `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/certs` });
+  return Object.assign(idp, {
+    jwksUri: `https://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/certs`,
+  });
 }
 
 function issuersFile(idp: FakeIdp, ca: TestCa, extra: Record<string, unknown> = {}): unknown {
   return {
-    issuers: [{
-      issuer, jwks_uri: idp.jwksUri, audience, algorithms: ['RS256'], accepted_typ: ['JWT', 'at+jwt'],
-      role_claim: 'realm_access.roles', roles: { 'caduceus-auditor': 'auditor', 'caduceus-clinician': 'clinician' },
-      client_id_claim: 'azp', jwks_ca_file: ca.caFile, allow_addresses: ['127.0.0.1'], jwks_refresh_cooldown_seconds: 1, ...extra,
-    }],
+    issuers: [
+      {
+        issuer,
+        jwks_uri: idp.jwksUri,
+        audience,
+        algorithms: ['RS256'],
+        accepted_typ: ['JWT', 'at+jwt'],
+        role_claim: 'realm_access.roles',
+        roles: { 'caduceus-auditor': 'auditor', 'caduceus-clinician': 'clinician' },
+        client_id_claim: 'azp',
+        jwks_ca_file: ca.caFile,
+        allow_addresses: ['127.0.0.1'],
+        jwks_refresh_cooldown_seconds: 1,
+        ...extra,
+      },
+    ],
   };
 }
 
@@ -66,23 +111,38 @@ async function startCaduceus(scope: ProcessScope, document: unknown): Promise<In
   return startInProcess(scope, caduceusEnv(path.join(scope.dir, 'data'), { CADUCEUS_EXTERNAL_ISSUERS_FILE: file }));
 }
 
-interface TokenOptions { readonly roles?: unknown; readonly typ?: string; readonly aud?: string; readonly key: SigningKey }
+interface TokenOptions {
+  readonly roles?: unknown;
+  readonly typ?: string;
+  readonly aud?: string;
+  readonly key: SigningKey;
+}
 
 function idpToken(options: TokenOptions): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ azp: 'ward-portal', scope: 'openid user/*.rs', realm_access: { roles: options.roles ?? ['caduceus-auditor', 'offline_access'] } })
+  return new SignJWT({
+    azp: 'ward-portal',
+    scope: 'openid user/*.rs',
+    realm_access: { roles: options.roles ?? ['caduceus-auditor', 'offline_access'] },
+  })
     .setProtectedHeader({ alg: 'RS256', kid: options.key.kid, typ: options.typ ?? 'JWT' })
-    .setIssuer(issuer).setAudience(options.aud ?? audience).setSubject('f3a9c2e0-user').setJti(randomUUID())
-    .setIssuedAt(now).setExpirationTime(now + 300)
+    .setIssuer(issuer)
+    .setAudience(options.aud ?? audience)
+    .setSubject('f3a9c2e0-user')
+    .setJti(randomUUID())
+    .setIssuedAt(now)
+    .setExpirationTime(now + 300)
     .sign(options.key.privateKey);
 }
 
 async function auditSearch(server: InProcessServer, token: string): Promise<number> {
-  const response = await httpsRequest(`${server.url}/api/v1/audit-events?_count=1`, server.ca, { headers: { authorization: `Bearer ${token}` } });
+  const response = await httpsRequest(`${server.url}/api/v1/audit-events?_count=1`, server.ca, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   return response.status;
 }
 
-test('an external IdP\'s RS256 tokens are accepted, its roles mapped, its key rotation followed, its outage answered 503', async (t) => {
+test("an external IdP's RS256 tokens are accepted, its roles mapped, its key rotation followed, its outage answered 503", async (t) => {
   const scope = await processScope(t, 'caduceus-idp-');
   const ca = createTestCa(scope.dir, 'IP:127.0.0.1');
   const idp = await startIdp(t, ca);
@@ -96,7 +156,10 @@ test('an external IdP\'s RS256 tokens are accepted, its roles mapped, its key ro
   assert.equal(await auditSearch(server, await idpToken({ key: first, roles: ['caduceus-clinician'] })), 403);
   // No mapped role, two different mapped roles, a bare string that maps to nothing: refused, never guessed.
   assert.equal(await auditSearch(server, await idpToken({ key: first, roles: ['offline_access'] })), 401);
-  assert.equal(await auditSearch(server, await idpToken({ key: first, roles: ['caduceus-auditor', 'caduceus-clinician'] })), 401);
+  assert.equal(
+    await auditSearch(server, await idpToken({ key: first, roles: ['caduceus-auditor', 'caduceus-clinician'] })),
+    401,
+  );
   assert.equal(await auditSearch(server, await idpToken({ key: first, roles: 'admin' })), 401);
   // The audience is the IdP profile's own; the wrong typ and an unknown signer fail too.
   assert.equal(await auditSearch(server, await idpToken({ key: first, aud: server.config.auth.audience })), 401);
@@ -124,7 +187,9 @@ test('an external IdP\'s RS256 tokens are accepted, its roles mapped, its key ro
   idp.down = true;
   await sleep(1100);
   assert.equal(await auditSearch(server, await idpToken({ key: second })), 200);
-  const unknown = await httpsRequest(`${server.url}/api/v1/audit-events`, server.ca, { headers: { authorization: `Bearer ${await idpToken({ key: rsaKey('k3') })}` } });
+  const unknown = await httpsRequest(`${server.url}/api/v1/audit-events`, server.ca, {
+    headers: { authorization: `Bearer ${await idpToken({ key: rsaKey('k3') })}` },
+  });
   assert.equal(unknown.status, 503);
   assert.equal((JSON.parse(unknown.body) as { error: { code: string } }).error.code, 'SERVICE_UNAVAILABLE');
 });
@@ -147,11 +212,17 @@ test('the external issuers file is validated strictly at start', async (t) => {
   const file = path.join(scope.dir, 'issuers.json');
   const refused = async (document: unknown, message: RegExp, env: Record<string, string> = {}): Promise<void> => {
     await writeFile(file, typeof document === 'string' ? document : JSON.stringify(document));
-    assert.throws(() => loadConfig(caduceusEnv(scope.dir, { CADUCEUS_EXTERNAL_ISSUERS_FILE: file, ...env })),
-      (error: unknown) => error instanceof ConfigError && message.test(error.message), String(message));
+    assert.throws(
+      () => loadConfig(caduceusEnv(scope.dir, { CADUCEUS_EXTERNAL_ISSUERS_FILE: file, ...env })),
+      (error: unknown) => error instanceof ConfigError && message.test(error.message),
+      String(message),
+    );
   };
   const entry = (issuersFile(idp, ca) as { issuers: Record<string, unknown>[] }).issuers[0]!;
-  await refused({ issuers: [{ ...entry, jwks_uri: 'http://idp.hospital.test/certs' }] }, /jwks_uri must be an https:\/\/ URL/);
+  await refused(
+    { issuers: [{ ...entry, jwks_uri: 'http://idp.hospital.test/certs' }] },
+    /jwks_uri must be an https:\/\/ URL/,
+  );
   await refused({ issuers: [{ ...entry, issuer: 'http://idp.hospital.test' }] }, /issuer must be an https:\/\/ URL/);
   await refused({ issuers: [{ ...entry, jwks_uri: 'https://user:pw@idp.hospital.test/certs' }] }, /credentials/);
   await refused({ issuers: [{ ...entry, algorithms: ['HS256'] }] }, /algorithms must be/);
@@ -168,8 +239,12 @@ test('the external issuers file is validated strictly at start', async (t) => {
   await refused({ issuers: [entry], extra: true }, /one field/);
   await refused('{not json', /readable JSON/);
   await refused({ issuers: [entry] }, /differ from CADUCEUS_ISSUER/, { CADUCEUS_ISSUER: issuer });
-  await writeFile(file, JSON.stringify({ issuers: [{ ...entry, role_claim: ['https://hospital.test/roles'], scope_claim: 'scp' }] }));
-  const [only, ...rest] = loadConfig(caduceusEnv(scope.dir, { CADUCEUS_EXTERNAL_ISSUERS_FILE: file })).auth.externalIssuers;
+  await writeFile(
+    file,
+    JSON.stringify({ issuers: [{ ...entry, role_claim: ['https://hospital.test/roles'], scope_claim: 'scp' }] }),
+  );
+  const [only, ...rest] = loadConfig(caduceusEnv(scope.dir, { CADUCEUS_EXTERNAL_ISSUERS_FILE: file })).auth
+    .externalIssuers;
   assert.equal(rest.length, 0);
   assert.ok(only !== undefined);
   assert.deepEqual(only.roleClaim, ['https://hospital.test/roles']);

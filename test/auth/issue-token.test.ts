@@ -27,12 +27,25 @@ test('issues an RFC 9068 access token that jose and our verifier accept', async 
   assert.deepEqual(decodeProtectedHeader(issued.token), { typ: 'at+jwt', alg: 'ES256', kid: current.kid });
   const [key] = await world.keys.publicKeys('token-signing');
   const { payload } = await jwtVerify(issued.token, key!.key, {
-    issuer, audience, typ: 'at+jwt', algorithms: ['ES256'], currentDate: new Date(start),
+    issuer,
+    audience,
+    typ: 'at+jwt',
+    algorithms: ['ES256'],
+    currentDate: new Date(start),
   });
   assert.deepEqual(payload, {
-    iss: issuer, sub: 'operator-1', aud: audience, exp: iat + 900, iat, jti: issued.jti,
-    client_id: 'caduceus-cli', scope: 'system/*.rs system/Patient.cruds', role: 'admin',
-    patient: 'p-1', grant_id: 'g-1', amr: ['pwd'],
+    iss: issuer,
+    sub: 'operator-1',
+    aud: audience,
+    exp: iat + 900,
+    iat,
+    jti: issued.jti,
+    client_id: 'caduceus-cli',
+    scope: 'system/*.rs system/Patient.cruds',
+    role: 'admin',
+    patient: 'p-1',
+    grant_id: 'g-1',
+    amr: ['pwd'],
   });
 
   const principal = await world.verifier.verify(issued.token);
@@ -45,7 +58,10 @@ test('issues an RFC 9068 access token that jose and our verifier accept', async 
 
 test('every token gets a fresh jti, and optional claims are left out when not given', async (t) => {
   const world = await openTokenWorld(t);
-  const [a, b] = await Promise.all([issueAccessToken(world.keys, claims, start), issueAccessToken(world.keys, claims, start)]);
+  const [a, b] = await Promise.all([
+    issueAccessToken(world.keys, claims, start),
+    issueAccessToken(world.keys, claims, start),
+  ]);
   assert.notEqual(a.jti, b.jti);
   const principal = await world.verifier.verify(a.token);
   assert.deepEqual([principal.patient, principal.grantId, principal.amr], [null, null, []]);
@@ -62,7 +78,10 @@ test('refuses a lifetime outside 1..3600 seconds and malformed claims', async (t
   }
   await assert.rejects(issueAccessToken(world.keys, { ...claims, scopes: ['two words'] }, start), RangeError);
   await assert.rejects(issueAccessToken(world.keys, { ...claims, scopes: ['quo"te'] }, start), RangeError);
-  await assert.rejects(issueAccessToken(world.keys, { ...claims, role: 'root' as AccessTokenClaims['role'] }, start), RangeError);
+  await assert.rejects(
+    issueAccessToken(world.keys, { ...claims, role: 'root' as AccessTokenClaims['role'] }, start),
+    RangeError,
+  );
   await assert.rejects(issueAccessToken(world.keys, { ...claims, subject: '' }, start), RangeError);
   await assert.rejects(issueAccessToken(world.keys, { ...claims, patient: '' }, start), RangeError);
 });

@@ -16,18 +16,45 @@ interface CountingStore extends KeyValueStore {
 function counting(kv: KeyValueStore): CountingStore {
   const calls: Record<string, number> = {};
   const ttls = new Map<string, number>();
-  const count = (name: string): void => { calls[name] = (calls[name] ?? 0) + 1; };
+  const count = (name: string): void => {
+    calls[name] = (calls[name] ?? 0) + 1;
+  };
   return {
     calls,
     ttls,
-    get: (key) => { count('get'); return kv.get(key); },
-    getMany: (keys) => { count('getMany'); return kv.getMany(keys); },
-    set: (key, value, ttlMs) => { count('set'); ttls.set(key, ttlMs); return kv.set(key, value, ttlMs); },
-    setIfAbsent: (key, value, ttlMs) => { count('setIfAbsent'); return kv.setIfAbsent(key, value, ttlMs); },
-    increment: (key, ttlMs) => { count('increment'); return kv.increment(key, ttlMs); },
-    take: (key) => { count('take'); return kv.take(key); },
-    delete: (key) => { count('delete'); return kv.delete(key); },
-    purgeExpired: () => { count('purgeExpired'); return kv.purgeExpired(); },
+    get: (key) => {
+      count('get');
+      return kv.get(key);
+    },
+    getMany: (keys) => {
+      count('getMany');
+      return kv.getMany(keys);
+    },
+    set: (key, value, ttlMs) => {
+      count('set');
+      ttls.set(key, ttlMs);
+      return kv.set(key, value, ttlMs);
+    },
+    setIfAbsent: (key, value, ttlMs) => {
+      count('setIfAbsent');
+      return kv.setIfAbsent(key, value, ttlMs);
+    },
+    increment: (key, ttlMs) => {
+      count('increment');
+      return kv.increment(key, ttlMs);
+    },
+    take: (key) => {
+      count('take');
+      return kv.take(key);
+    },
+    delete: (key) => {
+      count('delete');
+      return kv.delete(key);
+    },
+    purgeExpired: () => {
+      count('purgeExpired');
+      return kv.purgeExpired();
+    },
   };
 }
 
@@ -37,27 +64,39 @@ async function openStore(t: TestContext, kind: 'sqlite' | 'postgres'): Promise<C
   return counting(database.db.kv);
 }
 
-function principal(overrides: Partial<{ tokenId: string; grantId: string | null; subject: string; issuedAt: number }> = {}) {
-  return { tokenId: 'jti-1', grantId: 'grant-1', subject: 'user-1', issuedAt: Math.floor(start / 1000) - 60, ...overrides };
+function principal(
+  overrides: Partial<{ tokenId: string; grantId: string | null; subject: string; issuedAt: number }> = {},
+) {
+  return {
+    tokenId: 'jti-1',
+    grantId: 'grant-1',
+    subject: 'user-1',
+    issuedAt: Math.floor(start / 1000) - 60,
+    ...overrides,
+  };
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {
   const skip = kind === 'postgres' ? await postgresSkip() : false;
 
-  test(`${kind}: a token revocation refuses that jti only, and lasts until expiry plus retention`, { skip }, async (t) => {
-    const kv = await openStore(t, kind);
-    let clock = start;
-    const store = createRevocationStore(kv, { retentionMs: 2 * hour, now: () => clock });
-    const expiresAt = Math.floor(start / 1000) + 600;
-    await store.revokeToken('jti-1', expiresAt);
-    assert.equal(await kv.get('revoked:jti:jti-1'), '1');
-    assert.equal(kv.ttls.get('revoked:jti:jti-1'), 600_000 + 2 * hour);
-    assert.equal(await store.isRevoked(principal()), true);
-    assert.equal(await store.isRevoked(principal({ tokenId: 'jti-2' })), false);
-    clock = start + hour;
-    await store.revokeToken('jti-late', expiresAt);
-    assert.equal(kv.ttls.get('revoked:jti:jti-late'), 2 * hour, 'an already expired token keeps the margin only');
-  });
+  test(
+    `${kind}: a token revocation refuses that jti only, and lasts until expiry plus retention`,
+    { skip },
+    async (t) => {
+      const kv = await openStore(t, kind);
+      let clock = start;
+      const store = createRevocationStore(kv, { retentionMs: 2 * hour, now: () => clock });
+      const expiresAt = Math.floor(start / 1000) + 600;
+      await store.revokeToken('jti-1', expiresAt);
+      assert.equal(await kv.get('revoked:jti:jti-1'), '1');
+      assert.equal(kv.ttls.get('revoked:jti:jti-1'), 600_000 + 2 * hour);
+      assert.equal(await store.isRevoked(principal()), true);
+      assert.equal(await store.isRevoked(principal({ tokenId: 'jti-2' })), false);
+      clock = start + hour;
+      await store.revokeToken('jti-late', expiresAt);
+      assert.equal(kv.ttls.get('revoked:jti:jti-late'), 2 * hour, 'an already expired token keeps the margin only');
+    },
+  );
 
   test(`${kind}: a grant revocation refuses every token of the grant`, { skip }, async (t) => {
     const kv = await openStore(t, kind);
@@ -78,12 +117,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     const revokedAt = Math.floor(start / 1000);
     assert.equal(await kv.get('revoked:sub:user-1'), String(revokedAt));
     assert.equal(await store.isRevoked(principal({ issuedAt: revokedAt - 100 })), true);
-    assert.equal(await store.isRevoked(principal({ issuedAt: revokedAt })), true, 'the same second is covered (fails closed)');
+    assert.equal(
+      await store.isRevoked(principal({ issuedAt: revokedAt })),
+      true,
+      'the same second is covered (fails closed)',
+    );
     assert.equal(await store.isRevoked(principal({ issuedAt: revokedAt + 1 })), false);
     assert.equal(await store.isRevoked(principal({ subject: 'user-2', issuedAt: revokedAt - 100 })), false);
     clock = start + 60_000;
     await store.revokeSubject('user-1');
-    assert.equal(await store.isRevoked(principal({ issuedAt: revokedAt + 1 })), true, 'a second revocation moves the instant');
+    assert.equal(
+      await store.isRevoked(principal({ issuedAt: revokedAt + 1 })),
+      true,
+      'a second revocation moves the instant',
+    );
   });
 
   test(`${kind}: isRevoked makes exactly one getMany round trip`, { skip }, async (t) => {

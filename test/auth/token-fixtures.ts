@@ -52,7 +52,13 @@ export async function openTokenWorld(t: TestContext): Promise<TokenWorld> {
   const world = {} as TokenWorld;
   const revocation = createRevocationStore(database.db.kv, { retentionMs: 2 * 3600 * 1000, now: () => world.clock });
   const profile = localIssuerProfile(issuer, keys);
-  const base: TokenVerifierOptions = { profiles: [profile], audience, clockSkewSeconds, revocation, now: () => world.clock };
+  const base: TokenVerifierOptions = {
+    profiles: [profile],
+    audience,
+    clockSkewSeconds,
+    revocation,
+    now: () => world.clock,
+  };
   return Object.assign(world, {
     keys,
     kv: database.db.kv,
@@ -106,19 +112,32 @@ export function strangerSigner(): { publicKey: KeyObject; signer: (input: Uint8A
 }
 
 /** A token signed by the keyring with a correct header unless overridden. */
-export async function signedToken(world: TokenWorld, claims: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+export async function signedToken(
+  world: TokenWorld,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+): Promise<string> {
   const { kid, alg } = await world.keys.currentKey('token-signing');
   return craftToken({ alg, kid, typ: 'at+jwt', ...header }, claims, keyringSigner(world.keys));
 }
 
 /** Asserts the promise rejects with AUTH_ERROR (or the given code) for `reason`, and never echoes the token. */
-export async function assertRefused(promise: Promise<unknown>, reason: TokenFailureReason, token?: string, code = 'AUTH_ERROR'): Promise<void> {
-  const error: unknown = await promise.then(() => undefined, (cause: unknown) => cause);
+export async function assertRefused(
+  promise: Promise<unknown>,
+  reason: TokenFailureReason,
+  token?: string,
+  code = 'AUTH_ERROR',
+): Promise<void> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (cause: unknown) => cause,
+  );
   assert.ok(isApiError(error), `expected an ApiError for ${reason}, got ${String(error)}`);
   assert.equal(error.code, code);
   assert.equal((error as { reason?: unknown }).reason, reason);
   if (token !== undefined && token.length > 0) {
     const serialized = `${error.message} ${JSON.stringify(error)} ${JSON.stringify(error.headers)}`;
-    for (const segment of token.split('.').filter((part) => part.length > 8)) assert.ok(!serialized.includes(segment), 'the error never echoes the token');
+    for (const segment of token.split('.').filter((part) => part.length > 8))
+      assert.ok(!serialized.includes(segment), 'the error never echoes the token');
   }
 }

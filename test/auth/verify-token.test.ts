@@ -5,7 +5,16 @@ import { base64url, decodeJwt, decodeProtectedHeader } from 'jose';
 import type { IssuerProfile } from '../../src/auth/issuer-profile.js';
 import { maxTokenLength } from '../../src/auth/token-parts.js';
 import {
-  assertRefused, audience, craftToken, goodClaims, issuer, keyringSigner, openTokenWorld, signedToken, start, strangerSigner,
+  assertRefused,
+  audience,
+  craftToken,
+  goodClaims,
+  issuer,
+  keyringSigner,
+  openTokenWorld,
+  signedToken,
+  start,
+  strangerSigner,
 } from './token-fixtures.js';
 
 test('a valid access token yields the Principal it proves', async (t) => {
@@ -21,21 +30,24 @@ test('a valid access token yields the Principal it proves', async (t) => {
     nbf: Math.floor(start / 1000) - 10,
   };
   const principal = await world.verifier.verify(await signedToken(world, claims));
-  assert.deepEqual({ ...principal }, {
-    subject: 'user-1',
-    clientId: 'client-1',
-    role: 'clinician',
-    scopes: ['user/Patient.rs', 'openid'],
-    patient: 'p-123',
-    grantId: 'grant-9',
-    amr: ['pwd', 'otp'],
-    acr: 'urn:mace:incommon:iap:silver',
-    certificateThumbprint: 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2',
-    tokenId: claims.jti,
-    issuer,
-    issuedAt: claims.iat,
-    expiresAt: claims.exp,
-  });
+  assert.deepEqual(
+    { ...principal },
+    {
+      subject: 'user-1',
+      clientId: 'client-1',
+      role: 'clinician',
+      scopes: ['user/Patient.rs', 'openid'],
+      patient: 'p-123',
+      grantId: 'grant-9',
+      amr: ['pwd', 'otp'],
+      acr: 'urn:mace:incommon:iap:silver',
+      certificateThumbprint: 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2',
+      tokenId: claims.jti,
+      issuer,
+      issuedAt: claims.iat,
+      expiresAt: claims.exp,
+    },
+  );
   assert.ok(Object.isFrozen(principal) && Object.isFrozen(principal.scopes));
 });
 
@@ -43,8 +55,17 @@ test('optional claims default to null or empty, and sid stands in for grant_id',
   const world = await openTokenWorld(t);
   const claims = { ...goodClaims(), sid: 'session-4', scope: undefined };
   const principal = await world.verifier.verify(await signedToken(world, claims));
-  assert.deepEqual([principal.scopes, principal.patient, principal.grantId, principal.amr, principal.acr, principal.certificateThumbprint],
-    [[], null, 'session-4', [], null, null]);
+  assert.deepEqual(
+    [
+      principal.scopes,
+      principal.patient,
+      principal.grantId,
+      principal.amr,
+      principal.acr,
+      principal.certificateThumbprint,
+    ],
+    [[], null, 'session-4', [], null, null],
+  );
 });
 
 test('typ: at+jwt is matched case-insensitively, with or without application/', async (t) => {
@@ -87,8 +108,11 @@ test('HS256 signed with the public key bytes (algorithm confusion) is refused', 
   const secrets = [key!.key.export({ format: 'pem', type: 'spki' }), key!.key.export({ format: 'der', type: 'spki' })];
   for (const secret of secrets) {
     for (const alg of ['HS256', 'HS384', 'HS512']) {
-      const token = await craftToken({ alg, typ: 'at+jwt', kid: key!.kid }, goodClaims(),
-        (input) => createHmac(`sha${alg.slice(2)}`, secret).update(input).digest());
+      const token = await craftToken({ alg, typ: 'at+jwt', kid: key!.kid }, goodClaims(), (input) =>
+        createHmac(`sha${alg.slice(2)}`, secret)
+          .update(input)
+          .digest(),
+      );
       await assertRefused(world.verifier.verify(token), 'bad_algorithm', token);
     }
   }
@@ -105,8 +129,12 @@ test('headers that bring their own key or change processing are refused', async 
   const stranger = strangerSigner();
   const jwk = stranger.publicKey.export({ format: 'jwk' });
   const cases: Record<string, unknown>[] = [
-    { jwk }, { jku: 'https://attacker.example/jwks' }, { x5u: 'https://attacker.example/cert' }, { x5c: ['MIIB'] },
-    { crit: ['exp'] }, { b64: false },
+    { jwk },
+    { jku: 'https://attacker.example/jwks' },
+    { x5u: 'https://attacker.example/cert' },
+    { x5c: ['MIIB'] },
+    { crit: ['exp'] },
+    { b64: false },
   ];
   for (const extra of cases) {
     const token = await signedToken(world, goodClaims(), extra);
@@ -154,7 +182,10 @@ test('issuer and audience must match exactly', async (t) => {
     const token = await signedToken(world, { ...goodClaims(), aud });
     await assertRefused(world.verifier.verify(token), 'bad_audience', token);
   }
-  await assertRefused(world.verifier.verify(await signedToken(world, { ...goodClaims(), aud: undefined })), 'missing_claim');
+  await assertRefused(
+    world.verifier.verify(await signedToken(world, { ...goodClaims(), aud: undefined })),
+    'missing_claim',
+  );
 });
 
 test('expiry, not-before and issued-at are enforced with the clock skew', async (t) => {
@@ -167,11 +198,17 @@ test('expiry, not-before and issued-at are enforced with the clock skew', async 
 
   const early = await signedToken(world, { ...goodClaims(), nbf: now + 31 });
   await assertRefused(world.verifier.verify(early), 'not_yet_valid', early);
-  assert.equal((await world.verifier.verify(await signedToken(world, { ...goodClaims(), nbf: now + 29 }))).subject, 'user-1');
+  assert.equal(
+    (await world.verifier.verify(await signedToken(world, { ...goodClaims(), nbf: now + 29 }))).subject,
+    'user-1',
+  );
 
   const future = await signedToken(world, { ...goodClaims(), iat: now + 31, exp: now + 600 });
   await assertRefused(world.verifier.verify(future), 'issued_in_future', future);
-  await assertRefused(world.verifier.verify(await signedToken(world, { ...goodClaims(), exp: '9999999999' })), 'bad_claim');
+  await assertRefused(
+    world.verifier.verify(await signedToken(world, { ...goodClaims(), exp: '9999999999' })),
+    'bad_claim',
+  );
 });
 
 test('each required claim must be present', async (t) => {
@@ -180,8 +217,18 @@ test('each required claim must be present', async (t) => {
     const token = await signedToken(world, { ...goodClaims(), [name]: undefined });
     await assertRefused(world.verifier.verify(token), 'missing_claim', token);
   }
-  for (const [name, value] of [['sub', ''], ['client_id', 5], ['scope', ['a']], ['amr', 'pwd'], ['cnf', 'x'], ['patient', 1]] as const) {
-    await assertRefused(world.verifier.verify(await signedToken(world, { ...goodClaims(), [name]: value })), 'bad_claim');
+  for (const [name, value] of [
+    ['sub', ''],
+    ['client_id', 5],
+    ['scope', ['a']],
+    ['amr', 'pwd'],
+    ['cnf', 'x'],
+    ['patient', 1],
+  ] as const) {
+    await assertRefused(
+      world.verifier.verify(await signedToken(world, { ...goodClaims(), [name]: value })),
+      'bad_claim',
+    );
   }
 });
 
@@ -198,8 +245,20 @@ test('oversize tokens and garbage are refused before any parsing', async (t) => 
   const big = await signedToken(world, { ...goodClaims(), padding: 'x'.repeat(maxTokenLength) });
   await assertRefused(world.verifier.verify(big), 'too_large', big);
   await assertRefused(world.verifier.verify('a'.repeat(10 * 1024 * 1024)), 'too_large');
-  const garbage = ['', 'abc', 'a.b', 'a.b.c.d', '..', 'a..c', 'Bearer x.y.z', 'a b.c.d', 'W10.e30.AA', '!!!.???.###',
-    `${base64url.encode('not json')}.e30.AA`, `${base64url.encode(new Uint8Array([0xff, 0xfe]))}.e30.AA`];
+  const garbage = [
+    '',
+    'abc',
+    'a.b',
+    'a.b.c.d',
+    '..',
+    'a..c',
+    'Bearer x.y.z',
+    'a b.c.d',
+    'W10.e30.AA',
+    '!!!.???.###',
+    `${base64url.encode('not json')}.e30.AA`,
+    `${base64url.encode(new Uint8Array([0xff, 0xfe]))}.e30.AA`,
+  ];
   for (const token of garbage) await assertRefused(world.verifier.verify(token), 'malformed');
   await assertRefused(world.verifier.verify('e30.e30.e30'), 'bad_algorithm');
   const { kid } = await world.keys.currentKey('token-signing');
@@ -236,7 +295,13 @@ test('revoked tokens, grants and subjects are refused; a token issued after a su
 test('a cached token is still refused after revocation and after expiry', async (t) => {
   const world = await openTokenWorld(t);
   let keyLookups = 0;
-  const counting: IssuerProfile = { ...world.profile, keys: () => { keyLookups += 1; return world.profile.keys(); } };
+  const counting: IssuerProfile = {
+    ...world.profile,
+    keys: () => {
+      keyLookups += 1;
+      return world.profile.keys();
+    },
+  };
   const verifier = world.verifierWith({ profiles: [counting] });
   const claims = goodClaims();
   const token = await signedToken(world, claims);
@@ -258,7 +323,13 @@ test('a cached token is still refused after revocation and after expiry', async 
 test('the cache is bounded and evicts the least recently used token', async (t) => {
   const world = await openTokenWorld(t);
   let keyLookups = 0;
-  const counting: IssuerProfile = { ...world.profile, keys: () => { keyLookups += 1; return world.profile.keys(); } };
+  const counting: IssuerProfile = {
+    ...world.profile,
+    keys: () => {
+      keyLookups += 1;
+      return world.profile.keys();
+    },
+  };
   const verifier = world.verifierWith({ profiles: [counting], cacheSize: 2 });
   const [a, b, c] = await Promise.all([1, 2, 3].map(async () => signedToken(world, goodClaims())));
   await verifier.verify(a!);
@@ -276,9 +347,19 @@ test('unreachable keys or revocation store fail closed with SERVICE_UNAVAILABLE'
   const world = await openTokenWorld(t);
   const token = await signedToken(world, goodClaims());
   const broken: IssuerProfile = { ...world.profile, keys: () => Promise.reject(new Error('jwks fetch failed')) };
-  await assertRefused(world.verifierWith({ profiles: [broken] }).verify(token), 'keys_unavailable', token, 'SERVICE_UNAVAILABLE');
+  await assertRefused(
+    world.verifierWith({ profiles: [broken] }).verify(token),
+    'keys_unavailable',
+    token,
+    'SERVICE_UNAVAILABLE',
+  );
   const down = { isRevoked: () => Promise.reject(new Error('database down')) };
-  await assertRefused(world.verifierWith({ revocation: down }).verify(token), 'revocation_unavailable', token, 'SERVICE_UNAVAILABLE');
+  await assertRefused(
+    world.verifierWith({ revocation: down }).verify(token),
+    'revocation_unavailable',
+    token,
+    'SERVICE_UNAVAILABLE',
+  );
 });
 
 test('tokens signed before a key rotation still verify; new ones use the new kid', async (t) => {

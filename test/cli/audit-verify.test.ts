@@ -12,7 +12,13 @@ import { canonicalJson } from '../../src/audit/canonical.js';
 import { sqliteAuditFile } from '../../src/storage/sqlite/connection.js';
 import { sqliteAuditMigrations, sqliteMigrations } from '../../src/storage/sqlite/migrations.js';
 import {
-  caduceusEnv, httpsRequest, processScope, runCliProcess, signToken, startInProcess, type ProcessScope,
+  caduceusEnv,
+  httpsRequest,
+  processScope,
+  runCliProcess,
+  signToken,
+  startInProcess,
+  type ProcessScope,
 } from '../helpers/process.js';
 
 interface VerifyJson {
@@ -32,15 +38,22 @@ async function serveTraffic(scope: ProcessScope, env: Record<string, string>): P
   const server = await startInProcess(scope, env);
   const clinician = await signToken(server.config, 'clinician');
   const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, {
-    method: 'POST', body: '{"resourceType":"Patient","gender":"female"}',
+    method: 'POST',
+    body: '{"resourceType":"Patient","gender":"female"}',
     headers: { authorization: `Bearer ${clinician}`, 'content-type': 'application/fhir+json' },
   });
   assert.equal(created.status, 201);
   const location = new URL(String(created.headers.location), server.url).href;
-  assert.equal((await httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${clinician}` } })).status, 200);
+  assert.equal(
+    (await httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${clinician}` } })).status,
+    200,
+  );
   assert.equal((await httpsRequest(location, server.ca)).status, 401);
   const device = await signToken(server.config, 'device');
-  assert.equal((await httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${device}` } })).status, 403);
+  assert.equal(
+    (await httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${device}` } })).status,
+    403,
+  );
   await server.stop();
   return { auditFile: sqliteAuditFile(server.config.databaseUrl) };
 }
@@ -48,7 +61,10 @@ async function serveTraffic(scope: ProcessScope, env: Record<string, string>): P
 /** Opens the file directly and drops the append-only triggers by the names sqlite_master gives. */
 function openWithoutTriggers(file: string): BetterSqlite3.Database {
   const raw = new BetterSqlite3(file);
-  const triggers = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'").pluck().all() as string[];
+  const triggers = raw
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")
+    .pluck()
+    .all() as string[];
   assert.ok(triggers.length >= 2, `append-only triggers: ${triggers.join(', ')}`);
   for (const name of triggers) raw.exec(`DROP TRIGGER "${name.replaceAll('"', '""')}"`);
   return raw;
@@ -66,12 +82,18 @@ test('audit verify: exit 0 after traffic and a clean stop; exit 1 naming the wri
   assert.equal(cleanJson.code, 0);
   const cleanReport = JSON.parse(cleanJson.stdout) as VerifyJson;
   assert.equal(cleanReport.ok, true);
-  assert.deepEqual(cleanReport.writers.map((writer) => writer.status), ['closed']);
+  assert.deepEqual(
+    cleanReport.writers.map((writer) => writer.status),
+    ['closed'],
+  );
 
   // The triggers hold against an ordinary UPDATE; a forger drops them first.
   const guarded = new BetterSqlite3(auditFile);
   try {
-    assert.throws(() => guarded.prepare("UPDATE audit_log SET payload = payload WHERE kind = 'event'").run(), /append-only/);
+    assert.throws(
+      () => guarded.prepare("UPDATE audit_log SET payload = payload WHERE kind = 'event'").run(),
+      /append-only/,
+    );
   } finally {
     guarded.close();
   }
@@ -79,13 +101,19 @@ test('audit verify: exit 0 after traffic and a clean stop; exit 1 naming the wri
   let target: RawEventRow;
   try {
     // Forge the 401 into a 200: hide a refused access, keeping the payload canonical JSON.
-    const rows = raw.prepare("SELECT writer_id, seq, payload FROM audit_log WHERE kind = 'event' ORDER BY seq").all() as RawEventRow[];
-    const refused = rows.find((row) => (JSON.parse(row.payload) as { outcome: { status: number } }).outcome.status === 401);
+    const rows = raw
+      .prepare("SELECT writer_id, seq, payload FROM audit_log WHERE kind = 'event' ORDER BY seq")
+      .all() as RawEventRow[];
+    const refused = rows.find(
+      (row) => (JSON.parse(row.payload) as { outcome: { status: number } }).outcome.status === 401,
+    );
     assert.ok(refused !== undefined, 'no audit event for the 401');
     target = refused;
     const event = JSON.parse(target.payload) as { outcome: { status: number; code: string | null } };
     event.outcome = { status: 200, code: null };
-    const changed = raw.prepare('UPDATE audit_log SET payload = ? WHERE writer_id = ? AND seq = ?').run(canonicalJson(event), target.writer_id, target.seq);
+    const changed = raw
+      .prepare('UPDATE audit_log SET payload = ? WHERE writer_id = ? AND seq = ?')
+      .run(canonicalJson(event), target.writer_id, target.seq);
     assert.equal(changed.changes, 1);
   } finally {
     raw.close();

@@ -8,14 +8,24 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { userInfo } from 'node:os';
 import {
-  auditSnapshot, caduceusEnv, configFor, httpsRequest, processScope, runCliProcess, startInProcess,
-  type AuditSnapshot, type ProcessScope,
+  auditSnapshot,
+  caduceusEnv,
+  configFor,
+  httpsRequest,
+  processScope,
+  runCliProcess,
+  startInProcess,
+  type AuditSnapshot,
+  type ProcessScope,
 } from '../helpers/process.js';
 
 interface CliEvent {
   readonly category: string;
   readonly actor: { readonly osUser?: string; readonly client: string | null };
-  readonly action: { readonly interaction: string; readonly details?: Readonly<Record<string, string | number | boolean>> };
+  readonly action: {
+    readonly interaction: string;
+    readonly details?: Readonly<Record<string, string | number | boolean>>;
+  };
   readonly outcome: { readonly status: number; readonly code: string | null };
 }
 
@@ -45,7 +55,8 @@ function assertAuditedWithoutTokens(snapshot: AuditSnapshot, tokens: readonly st
   }
   for (const token of tokens) {
     const signature = token.split('.')[2] ?? token;
-    for (const row of snapshot.rows) assert.ok(!row.payload.includes(signature), `token in audit row ${row.writerId}#${row.seq}`);
+    for (const row of snapshot.rows)
+      assert.ok(!row.payload.includes(signature), `token in audit row ${row.writerId}#${row.seq}`);
   }
   // Each CLI run is its own writer and closes its chain: verifiable with no grace for open writers.
   assert.equal(snapshot.report.ok, true, JSON.stringify(snapshot.report.firstBad));
@@ -66,22 +77,41 @@ test('token issue --json prints the token response, and the token works against 
   const lines = run.stdout.trim().split('\n');
   assert.equal(lines.length, 1, 'stdout must be one JSON line');
   const issued = JSON.parse(lines[0] ?? '') as IssuedJson;
-  assert.deepEqual(Object.keys(issued).sort(), ['access_token', 'expires_at', 'expires_in', 'jti', 'role', 'sub', 'token_type']);
+  assert.deepEqual(Object.keys(issued).sort(), [
+    'access_token',
+    'expires_at',
+    'expires_in',
+    'jti',
+    'role',
+    'sub',
+    'token_type',
+  ]);
   assert.equal(issued.token_type, 'Bearer');
   assert.equal(issued.expires_in, 900, 'default --ttl is 15m');
   assert.equal(issued.role, 'clinician');
   const expiresAt = Date.parse(issued.expires_at);
   assert.ok(expiresAt >= before + 899_000 && expiresAt <= Date.now() + 901_000, issued.expires_at);
-  const header = JSON.parse(Buffer.from(issued.access_token.split('.')[0] ?? '', 'base64url').toString()) as { typ: string };
+  const header = JSON.parse(Buffer.from(issued.access_token.split('.')[0] ?? '', 'base64url').toString()) as {
+    typ: string;
+  };
   assert.equal(header.typ, 'at+jwt');
 
   const body = '{"resourceType":"Patient","name":[{"family":"Chalmers"}]}';
   const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, {
-    method: 'POST', body, headers: { authorization: `Bearer ${issued.access_token}`, 'content-type': 'application/fhir+json' },
+    method: 'POST',
+    body,
+    headers: { authorization: `Bearer ${issued.access_token}`, 'content-type': 'application/fhir+json' },
   });
   assert.equal(created.status, 201, created.body);
   const tampered = `${issued.access_token.slice(0, -4)}AAAA`;
-  assert.equal((await httpsRequest(`${server.url}/api/v1/patients?family=chalmers`, server.ca, { headers: { authorization: `Bearer ${tampered}` } })).status, 401);
+  assert.equal(
+    (
+      await httpsRequest(`${server.url}/api/v1/patients?family=chalmers`, server.ca, {
+        headers: { authorization: `Bearer ${tampered}` },
+      })
+    ).status,
+    401,
+  );
 
   await server.stop();
   const snapshot = await auditSnapshot(server.config);
@@ -90,7 +120,10 @@ test('token issue --json prints the token response, and the token works against 
   const [event] = events;
   assert.ok(event !== undefined);
   assert.deepEqual(event.outcome, { status: 201, code: null });
-  assert.deepEqual({ ...event.action.details }, { role: 'clinician', ttlSeconds: 900, subject: issued.sub, jti: issued.jti });
+  assert.deepEqual(
+    { ...event.action.details },
+    { role: 'clinician', ttlSeconds: 900, subject: issued.sub, jti: issued.jti },
+  );
   assertAuditedWithoutTokens(snapshot, [issued.access_token]);
 });
 
@@ -120,7 +153,9 @@ test('--ttl is capped at one hour; the role must be known; a patient token needs
   }
   const patient = await issue(scope, env, '--role', 'patient', '--patient', 'p-123', '--json');
   assert.equal(patient.code, 0, patient.stderr);
-  const claims = JSON.parse(Buffer.from((JSON.parse(patient.stdout) as IssuedJson).access_token.split('.')[1] ?? '', 'base64url').toString()) as { patient: string };
+  const claims = JSON.parse(
+    Buffer.from((JSON.parse(patient.stdout) as IssuedJson).access_token.split('.')[1] ?? '', 'base64url').toString(),
+  ) as { patient: string };
   assert.equal(claims.patient, 'p-123');
 });
 
@@ -141,9 +176,16 @@ test('production mode refuses admin, clinician, nurse and auditor tokens (exit 1
   }
   const snapshot = await auditSnapshot(configFor(env));
   const events = cliEvents(snapshot);
-  const outcomes = events.map((event) => `${String(event.action.details?.role)}:${event.outcome.status}:${String(event.outcome.code)}`).sort();
+  const outcomes = events
+    .map((event) => `${String(event.action.details?.role)}:${event.outcome.status}:${String(event.outcome.code)}`)
+    .sort();
   assert.deepEqual(outcomes, [
-    'admin:403:FORBIDDEN', 'auditor:403:FORBIDDEN', 'billing:201:null', 'clinician:403:FORBIDDEN', 'device:201:null', 'nurse:403:FORBIDDEN',
+    'admin:403:FORBIDDEN',
+    'auditor:403:FORBIDDEN',
+    'billing:201:null',
+    'clinician:403:FORBIDDEN',
+    'device:201:null',
+    'nurse:403:FORBIDDEN',
   ]);
   assert.equal(snapshot.report.writers.length, 6, 'one writer per CLI run');
   assertAuditedWithoutTokens(snapshot, tokens);
@@ -152,7 +194,12 @@ test('production mode refuses admin, clinician, nurse and auditor tokens (exit 1
 test('a refused invocation (bad --ttl, unknown role, patient without --patient, unknown flag) still leaves its audit event', async (t) => {
   const scope = await processScope(t);
   const env = caduceusEnv(scope.dir);
-  const refusals = [['--role', 'nurse', '--ttl', '2h'], ['--role', 'superuser'], ['--role', 'patient'], ['--role', 'nurse', '--bogus']];
+  const refusals = [
+    ['--role', 'nurse', '--ttl', '2h'],
+    ['--role', 'superuser'],
+    ['--role', 'patient'],
+    ['--role', 'nurse', '--bogus'],
+  ];
   for (const args of refusals) assert.equal((await issue(scope, env, ...args)).code, 2);
   const snapshot = await auditSnapshot(configFor(env));
   const events = cliEvents(snapshot);

@@ -13,11 +13,16 @@ test('defaults: development, loopback, 8443, SQLite under ./data, frozen', () =>
   assert.equal(config.limits.bodyBytes, 1_048_576);
   assert.equal(config.auth.audience, 'https://localhost:8443/api/v1');
   assert.ok(Object.isFrozen(config) && Object.isFrozen(config.limits), 'config is frozen all the way down');
-  assert.throws(() => { (config as { port: number }).port = 1; }, TypeError);
+  assert.throws(() => {
+    (config as { port: number }).port = 1;
+  }, TypeError);
 });
 
 test('a postgres URL is kept as given; relative SQLite paths resolve against cwd', () => {
-  assert.equal(loadConfig({ CADUCEUS_DATABASE_URL: 'postgres://u@db:5432/x' }, '/a').databaseUrl, 'postgres://u@db:5432/x');
+  assert.equal(
+    loadConfig({ CADUCEUS_DATABASE_URL: 'postgres://u@db:5432/x' }, '/a').databaseUrl,
+    'postgres://u@db:5432/x',
+  );
   assert.equal(loadConfig({ CADUCEUS_DATABASE_URL: 'x/y.db' }, '/a').databaseUrl, '/a/x/y.db');
   assert.equal(loadConfig({}, '/a').redisUrl, null);
   assert.equal(loadConfig({ CADUCEUS_REDIS_URL: 'rediss://cache:6380/2' }, '/a').redisUrl, 'rediss://cache:6380/2');
@@ -36,19 +41,24 @@ test('invalid settings are refused with the setting named and the value not echo
     { CADUCEUS_REDIS_URL: 'not a url' },
   ];
   for (const env of cases) {
-    assert.throws(() => loadConfig(env, '/a'), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      const [name] = Object.keys(env);
-      assert.ok(error.message.includes(name!), `message names ${name!}`);
-      for (const value of Object.values(env)) assert.ok(!error.message.includes(value), 'value not echoed');
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(env, '/a'),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        const [name] = Object.keys(env);
+        assert.ok(error.message.includes(name!), `message names ${name!}`);
+        for (const value of Object.values(env)) assert.ok(!error.message.includes(value), 'value not echoed');
+        return true;
+      },
+    );
   }
 });
 
 test('README configuration table lists every setting with its default, and nothing else', async () => {
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-  const rows = new Map([...readme.matchAll(/^\| `(CADUCEUS_[A-Z0-9_]+)` \| (.+?) \|/gm)].map((match) => [match[1]!, match[2]!]));
+  const rows = new Map(
+    [...readme.matchAll(/^\| `(CADUCEUS_[A-Z0-9_]+)` \| (.+?) \|/gm)].map((match) => [match[1]!, match[2]!]),
+  );
   assert.deepEqual([...rows.keys()].sort(), settings.map((setting) => setting.name).sort());
   for (const setting of settings) assert.equal(rows.get(setting.name), setting.default, `${setting.name} default`);
 });
@@ -57,7 +67,9 @@ test('every setting the loader reads is in the settings table', async () => {
   const folder = new URL('../../src/config/', import.meta.url);
   const files = (await readdir(folder)).filter((file) => file.endsWith('.ts') && file !== 'settings.ts');
   const sources = await Promise.all(files.map((file) => readFile(new URL(file, folder), 'utf8')));
-  const read = new Set(sources.flatMap((source) => [...source.matchAll(/'(CADUCEUS_[A-Z0-9_]+)'/g)].map((match) => match[1]!)));
+  const read = new Set(
+    sources.flatMap((source) => [...source.matchAll(/'(CADUCEUS_[A-Z0-9_]+)'/g)].map((match) => match[1]!)),
+  );
   assert.ok(read.has('CADUCEUS_PORT') && read.has('CADUCEUS_PKCS11_MODULE'), 'the scan sees the loaders');
   const listed = new Set(settings.map((setting) => setting.name));
   for (const name of read) assert.ok(listed.has(name), `${name} is documented`);

@@ -24,10 +24,17 @@ async function auditedSourceIp(h: TestApp, requestId: string | undefined): Promi
 }
 
 /** An authenticated search over a raw socket with the given X-Forwarded-For lines; returns the audited client address. */
-async function clientSeen(t: TestContext, env: Record<string, string>, forwarded: readonly string[]): Promise<string | null | undefined> {
+async function clientSeen(
+  t: TestContext,
+  env: Record<string, string>,
+  forwarded: readonly string[],
+): Promise<string | null | undefined> {
   const h = await build(t, { env: { ...quiet, ...env } });
   const port = await listen(h.app);
-  const response = await rawGet(port, '/api/v1/patients', [`Authorization: Bearer ${await h.token('clinician')}`, ...forwarded.map((value) => `X-Forwarded-For: ${value}`)]);
+  const response = await rawGet(port, '/api/v1/patients', [
+    `Authorization: Bearer ${await h.token('clinician')}`,
+    ...forwarded.map((value) => `X-Forwarded-For: ${value}`),
+  ]);
   assert.equal(response.status, 200, response.body);
   return auditedSourceIp(h, response.headers['x-request-id']);
 }
@@ -53,7 +60,10 @@ test('from a trusted proxy the client is the first untrusted hop from the right,
 });
 
 test('a trusted proxy with an IPv4-mapped block trusts the IPv4 peer', async (t) => {
-  assert.equal(await clientSeen(t, { CADUCEUS_TRUSTED_PROXIES: '::ffff:127.0.0.0/104' }, ['203.0.113.9']), '203.0.113.9');
+  assert.equal(
+    await clientSeen(t, { CADUCEUS_TRUSTED_PROXIES: '::ffff:127.0.0.0/104' }, ['203.0.113.9']),
+    '203.0.113.9',
+  );
 });
 
 test('the deny list applies to the resolved client: forwarded from a trusted proxy it is refused, forged by a direct client it is not', async (t) => {
@@ -63,7 +73,12 @@ test('the deny list applies to the resolved client: forwarded from a trusted pro
   const refused = await rawGet(proxiedPort, '/health', ['X-Forwarded-For: 203.0.113.9']);
   const { requestId } = assertRefusal(refused, 403, 'FORBIDDEN');
   const [event] = proxied.securityEvents;
-  assert.deepEqual(event && [event.kind, event.requestId, event.sourceIp, event.details], ['edge.refused', requestId, '203.0.113.9', { rule: 'ip_denied', code: 'FORBIDDEN' }]);
+  assert.deepEqual(event && [event.kind, event.requestId, event.sourceIp, event.details], [
+    'edge.refused',
+    requestId,
+    '203.0.113.9',
+    { rule: 'ip_denied', code: 'FORBIDDEN' },
+  ]);
   // The leftmost, client-supplied entry is not who the client is.
   assert.equal((await rawGet(proxiedPort, '/health', ['X-Forwarded-For: 203.0.113.9, 198.51.100.7'])).status, 200);
 
@@ -78,7 +93,10 @@ test('a forwarded entry that is not an address is refused without repeating it',
   const port = await listen(h.app);
   const response = await rawGet(port, '/health', ['X-Forwarded-For: Zqxplant<script>']);
   assertRefusal(response, 400, 'VALIDATION_ERROR');
-  assert.deepEqual(h.securityEvents.map((event) => [event.kind, event.sourceIp, event.details.rule]), [['edge.refused', '127.0.0.1', 'client_address']]);
+  assert.deepEqual(
+    h.securityEvents.map((event) => [event.kind, event.sourceIp, event.details.rule]),
+    [['edge.refused', '127.0.0.1', 'client_address']],
+  );
   assert.ok(!JSON.stringify(h.securityEvents).includes('Zqxplant'));
   assert.ok(!response.body.includes('Zqxplant'));
 });
@@ -102,12 +120,20 @@ test('allow list: only listed IPv4, IPv6 and IPv4-mapped addresses are served; t
 });
 
 test('deny list: IPv4 and IPv6 blocks and a mapped block refuse, and win over the allow list', async (t) => {
-  const h = await build(t, { env: {
-    ...quiet,
-    CADUCEUS_IP_DENY_LIST: '198.51.100.7, 2001:db8:dead::/48, ::ffff:203.0.113.0/120',
-    CADUCEUS_IP_ALLOW_LIST: '198.51.100.0/24, 2001:db8::/32, 203.0.113.0/24',
-  } });
-  for (const address of ['198.51.100.7', '::ffff:198.51.100.7', '2001:db8:dead::1', '203.0.113.5', '::ffff:203.0.113.5']) {
+  const h = await build(t, {
+    env: {
+      ...quiet,
+      CADUCEUS_IP_DENY_LIST: '198.51.100.7, 2001:db8:dead::/48, ::ffff:203.0.113.0/120',
+      CADUCEUS_IP_ALLOW_LIST: '198.51.100.0/24, 2001:db8::/32, 203.0.113.0/24',
+    },
+  });
+  for (const address of [
+    '198.51.100.7',
+    '::ffff:198.51.100.7',
+    '2001:db8:dead::1',
+    '203.0.113.5',
+    '::ffff:203.0.113.5',
+  ]) {
     const response = await h.app.inject({ method: 'GET', url: '/health', remoteAddress: address });
     assertRefusal(response, 403, 'FORBIDDEN');
   }

@@ -22,10 +22,19 @@ function healthOn(socket: Socket): Promise<number | null> {
     let text = '';
     const onData = (chunk: Buffer): void => {
       text += chunk.toString();
-      if (text.includes('\r\n\r\n') && text.endsWith('}')) { cleanup(); resolve(parseRawResponse(text).status); }
+      if (text.includes('\r\n\r\n') && text.endsWith('}')) {
+        cleanup();
+        resolve(parseRawResponse(text).status);
+      }
     };
-    const onClose = (): void => { cleanup(); resolve(text === '' ? null : parseRawResponse(text).status); };
-    const cleanup = (): void => { socket.off('data', onData); socket.off('close', onClose); };
+    const onClose = (): void => {
+      cleanup();
+      resolve(text === '' ? null : parseRawResponse(text).status);
+    };
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+    };
     socket.on('data', onData);
     socket.on('close', onClose);
     socket.on('error', () => undefined);
@@ -47,14 +56,19 @@ test('connections beyond the per-address limit are closed unanswered; the open o
   const h = await build(t, { env: { ...quiet, CADUCEUS_MAX_CONNECTIONS_PER_IP: '3' } });
   const port = await listen(h.app);
   const held = [await openSocket(port), await openSocket(port), await openSocket(port)];
-  t.after(() => { for (const socket of held) socket.destroy(); });
+  t.after(() => {
+    for (const socket of held) socket.destroy();
+  });
   for (const socket of held) assert.equal(await healthOn(socket), 200);
 
   assert.equal(await healthOn(await openSocket(port)), null, 'the fourth connection is closed without an answer');
   assert.equal(await healthOn(await openSocket(port)), null, 'and so is the fifth');
   // One event for the episode, naming the rule and the peer, nothing else.
   const refused = h.securityEvents.filter((event) => event.kind === 'edge.refused');
-  assert.deepEqual(refused.map((event) => [event.sourceIp, event.details]), [['127.0.0.1', { rule: 'connection_limit', limit: 3 }]]);
+  assert.deepEqual(
+    refused.map((event) => [event.sourceIp, event.details]),
+    [['127.0.0.1', { rule: 'connection_limit', limit: 3 }]],
+  );
 
   // The held connections still serve requests.
   assert.equal(await healthOn(held[0]!), 200);
@@ -68,10 +82,14 @@ test('connections beyond the per-address limit are closed unanswered; the open o
 });
 
 test('a trusted proxy is not limited: its connections carry many clients', async (t) => {
-  const h = await build(t, { env: { ...quiet, CADUCEUS_MAX_CONNECTIONS_PER_IP: '2', CADUCEUS_TRUSTED_PROXIES: '127.0.0.1' } });
+  const h = await build(t, {
+    env: { ...quiet, CADUCEUS_MAX_CONNECTIONS_PER_IP: '2', CADUCEUS_TRUSTED_PROXIES: '127.0.0.1' },
+  });
   const port = await listen(h.app);
   const held = await Promise.all(Array.from({ length: 5 }, () => openSocket(port)));
-  t.after(() => { for (const socket of held) socket.destroy(); });
+  t.after(() => {
+    for (const socket of held) socket.destroy();
+  });
   for (const socket of held) assert.equal(await healthOn(socket), 200);
   assert.deepEqual(h.securityEvents, []);
 });
@@ -80,17 +98,25 @@ test('with CADUCEUS_MAX_CONNECTIONS_PER_IP=0 there is no limit', async (t) => {
   const h = await build(t, { env: { ...quiet, CADUCEUS_MAX_CONNECTIONS_PER_IP: '0' } });
   const port = await listen(h.app);
   const held = await Promise.all(Array.from({ length: 12 }, () => openSocket(port)));
-  t.after(() => { for (const socket of held) socket.destroy(); });
+  t.after(() => {
+    for (const socket of held) socket.destroy();
+  });
   for (const socket of held) assert.equal(await healthOn(socket), 200);
 });
 
 /** Opens a TLS connection; resolves 'connected' after the handshake or 'refused' when the server drops it first. */
 function tlsAttempt(port: number, ca: Buffer, open: { destroy(): void }[]): Promise<'connected' | 'refused'> {
   return new Promise((resolve) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => { resolve('connected'); });
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+      resolve('connected');
+    });
     open.push(socket);
-    socket.on('error', () => { resolve('refused'); });
-    socket.on('close', () => { resolve('refused'); });
+    socket.on('error', () => {
+      resolve('refused');
+    });
+    socket.on('close', () => {
+      resolve('refused');
+    });
   });
 }
 
@@ -99,7 +125,9 @@ test('on the real TLS listener the limit applies before the handshake', async (t
   const server = await startInProcess(scope, caduceusEnv(scope.dir, { CADUCEUS_MAX_CONNECTIONS_PER_IP: '2' }));
   const port = Number(new URL(server.url).port);
   const open: { destroy(): void }[] = [];
-  scope.defer(() => { for (const socket of open) socket.destroy(); });
+  scope.defer(() => {
+    for (const socket of open) socket.destroy();
+  });
   assert.equal(await tlsAttempt(port, server.ca, open), 'connected');
   assert.equal(await tlsAttempt(port, server.ca, open), 'connected');
   assert.equal(await tlsAttempt(port, server.ca, open), 'refused');

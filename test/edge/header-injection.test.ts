@@ -14,8 +14,14 @@ import { assertRefusal, listen, rawExchange, rawGet } from './raw-http.js';
 const plant = 'Zqxplant';
 
 const malformed: readonly (readonly [string, string])[] = [
-  ['a bare CR inside a header value', `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Note: ${plant}\rSet-Cookie: a=b\r\n\r\n`],
-  ['a bare LF inside a header value', `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Note: ${plant}\nSet-Cookie: a=b\r\n\r\n`],
+  [
+    'a bare CR inside a header value',
+    `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Note: ${plant}\rSet-Cookie: a=b\r\n\r\n`,
+  ],
+  [
+    'a bare LF inside a header value',
+    `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Note: ${plant}\nSet-Cookie: a=b\r\n\r\n`,
+  ],
   ['a NUL inside a header value', `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Note: ${plant}\u0000x\r\n\r\n`],
   ['an obsolete folded header line', `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Note: a\r\n ${plant}\r\n\r\n`],
   ['a NUL in the request target', `GET /health/${plant}\u0000 HTTP/1.1\r\nHost: localhost\r\n\r\n`],
@@ -36,15 +42,22 @@ test('header injection and control bytes are refused by Node with the API envelo
     assert.equal(response.headers['set-cookie'], undefined, name);
     assert.ok(!response.body.includes(plant), name);
     const events = h.securityEvents.slice(before);
-    assert.deepEqual(events.map((event) => [event.kind, event.sourceIp, event.details]), [['edge.refused', '127.0.0.1', { rule: 'malformed_request', code: 'BAD_REQUEST' }]], name);
+    assert.deepEqual(
+      events.map((event) => [event.kind, event.sourceIp, event.details]),
+      [['edge.refused', '127.0.0.1', { rule: 'malformed_request', code: 'BAD_REQUEST' }]],
+      name,
+    );
   }
   assert.ok(!JSON.stringify(h.securityEvents).includes(plant));
 });
 
-test('encoded CR/LF in header values stays text: nothing is reflected, the request id is the server\'s own', async (t) => {
+test("encoded CR/LF in header values stays text: nothing is reflected, the request id is the server's own", async (t) => {
   const h = await build(t);
   const port = await listen(h.app);
-  const response = await rawGet(port, '/health', [`X-Request-Id: ${plant}%0d%0aSet-Cookie:%20a=b`, `X-Forwarded-For: ${plant}`]);
+  const response = await rawGet(port, '/health', [
+    `X-Request-Id: ${plant}%0d%0aSet-Cookie:%20a=b`,
+    `X-Forwarded-For: ${plant}`,
+  ]);
   assert.equal(response.status, 200);
   assert.match(response.headers['x-request-id'] ?? '', /^[0-9a-f]{32}$/);
   assert.equal(response.headers['set-cookie'], undefined);

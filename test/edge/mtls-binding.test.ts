@@ -15,7 +15,14 @@ import { thumbprintOfPem } from '../../src/auth/certificate-binding.js';
 import { issueAccessToken } from '../../src/auth/issue-token.js';
 import type { Config } from '../../src/config/index.js';
 import { openConfiguredKeys } from '../../src/keys/local/index.js';
-import { auditSnapshot, caduceusEnv, processScope, runCliProcess, signToken, startInProcess } from '../helpers/process.js';
+import {
+  auditSnapshot,
+  caduceusEnv,
+  processScope,
+  runCliProcess,
+  signToken,
+  startInProcess,
+} from '../helpers/process.js';
 import { makeCa, makeClientCert, tlsRequest } from './mtls-pki.js';
 
 interface AuditedRequest {
@@ -27,8 +34,14 @@ async function signBoundToken(config: Config, thumbprint: string): Promise<strin
   const { keys } = await openConfiguredKeys(config, pino({ level: 'silent' }));
   try {
     const issued = await issueAccessToken(keys, {
-      issuer: config.auth.issuer, audience: config.auth.audience, subject: 'device-0001', clientId: 'test-device', role: 'clinician',
-      scopes: ['user/*.cruds'], ttlSeconds: 600, certificateThumbprint: thumbprint,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      subject: 'device-0001',
+      clientId: 'test-device',
+      role: 'clinician',
+      scopes: ['user/*.cruds'],
+      ttlSeconds: 600,
+      certificateThumbprint: thumbprint,
     });
     return issued.token;
   } finally {
@@ -53,25 +66,55 @@ test('a certificate-bound token works only with its certificate; unbound tokens 
   assert.equal(thumbprint, hash('sha256', new X509Certificate(device.cert).raw, 'base64url'));
   const bound = await signBoundToken(server.config, thumbprint);
   const get = (port: number, token: string, client = device) =>
-    tlsRequest({ port, ca: server.ca, client, path: '/api/v1/patients', headers: { authorization: `Bearer ${token}` } });
+    tlsRequest({
+      port,
+      ca: server.ca,
+      client,
+      path: '/api/v1/patients',
+      headers: { authorization: `Bearer ${token}` },
+    });
 
   assert.equal((await get(mtlsPort, bound)).status, 200, 'its own certificate');
   const otherCert = await get(mtlsPort, bound, sibling);
   assert.equal(otherCert.status, 401, 'a sibling device of the same CA');
   assert.equal(otherCert.headers['www-authenticate'], 'Bearer error="invalid_token"');
   assert.equal((JSON.parse(otherCert.body) as { error: { code: string } }).error.code, 'AUTH_ERROR');
-  const mainListener = await tlsRequest({ port: mainPort, ca: server.ca, client: device, path: '/api/v1/patients', headers: { authorization: `Bearer ${bound}` } });
+  const mainListener = await tlsRequest({
+    port: mainPort,
+    ca: server.ca,
+    client: device,
+    path: '/api/v1/patients',
+    headers: { authorization: `Bearer ${bound}` },
+  });
   assert.equal(mainListener.status, 401, 'no certificate on the main listener, even from a client that holds it');
   assert.equal(mainListener.headers['www-authenticate'], 'Bearer error="invalid_token"');
-  assert.ok(!otherCert.body.includes(thumbprint) && !mainListener.body.includes(thumbprint), 'the thumbprint is not echoed');
+  assert.ok(
+    !otherCert.body.includes(thumbprint) && !mainListener.body.includes(thumbprint),
+    'the thumbprint is not echoed',
+  );
 
   const unbound = await signToken(server.config, 'clinician');
   assert.equal((await get(mtlsPort, unbound)).status, 200, 'unbound on the device listener');
-  assert.equal((await tlsRequest({ port: mainPort, ca: server.ca, path: '/api/v1/patients', headers: { authorization: `Bearer ${unbound}` } })).status, 200, 'unbound on the main listener');
+  assert.equal(
+    (
+      await tlsRequest({
+        port: mainPort,
+        ca: server.ca,
+        path: '/api/v1/patients',
+        headers: { authorization: `Bearer ${unbound}` },
+      })
+    ).status,
+    200,
+    'unbound on the main listener',
+  );
 
   await server.stop();
-  const events = (await auditSnapshot(server.config)).rows.filter((row) => row.kind === 'event').map((row) => JSON.parse(row.payload) as AuditedRequest);
-  const failures = events.filter((event) => event.outcome.status === 401).map((event) => event.action.details?.authFailure);
+  const events = (await auditSnapshot(server.config)).rows
+    .filter((row) => row.kind === 'event')
+    .map((row) => JSON.parse(row.payload) as AuditedRequest);
+  const failures = events
+    .filter((event) => event.outcome.status === 401)
+    .map((event) => event.action.details?.authFailure);
   assert.deepEqual(failures.sort(), ['certificate_mismatch', 'certificate_required']);
 });
 
@@ -87,17 +130,33 @@ test('caduceus token issue --cnf-cert binds a bootstrap token to a device certif
   const server = await startInProcess(scope, env);
   const mtlsPort = Number(new URL(server.mtlsUrl ?? '').port);
 
-  const run = await runCliProcess(scope, env, ['token', 'issue', '--role', 'clinician', '--cnf-cert', devicePath, '--json']);
+  const run = await runCliProcess(scope, env, [
+    'token',
+    'issue',
+    '--role',
+    'clinician',
+    '--cnf-cert',
+    devicePath,
+    '--json',
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const issued = JSON.parse(run.stdout) as { access_token: string; cnf: { 'x5t#S256': string } };
   assert.equal(issued.cnf['x5t#S256'], thumbprintOfPem(device.cert));
-  const claims = JSON.parse(Buffer.from(issued.access_token.split('.')[1] ?? '', 'base64url').toString()) as { cnf?: Record<string, string> };
+  const claims = JSON.parse(Buffer.from(issued.access_token.split('.')[1] ?? '', 'base64url').toString()) as {
+    cnf?: Record<string, string>;
+  };
   assert.deepEqual(claims.cnf, { 'x5t#S256': thumbprintOfPem(device.cert) });
 
   const headers = { authorization: `Bearer ${issued.access_token}` };
-  assert.equal((await tlsRequest({ port: mtlsPort, ca: server.ca, client: device, path: '/api/v1/patients', headers })).status, 200);
+  assert.equal(
+    (await tlsRequest({ port: mtlsPort, ca: server.ca, client: device, path: '/api/v1/patients', headers })).status,
+    200,
+  );
   const other = await makeClientCert(deviceCa, 'device-0002');
-  assert.equal((await tlsRequest({ port: mtlsPort, ca: server.ca, client: other, path: '/api/v1/patients', headers })).status, 401);
+  assert.equal(
+    (await tlsRequest({ port: mtlsPort, ca: server.ca, client: other, path: '/api/v1/patients', headers })).status,
+    401,
+  );
 
   // A file that is not a certificate is a usage error that names neither the file nor its content.
   const keyPath = path.join(scope.dir, 'device-key.pem');

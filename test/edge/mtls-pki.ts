@@ -22,8 +22,15 @@ const day = 86_400_000;
 export async function makeCa(name: string): Promise<Pem> {
   const now = Date.now();
   const pems = await generate([{ name: 'commonName', value: name }], {
-    keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notBeforeDate: new Date(now - day), notAfterDate: new Date(now + day),
-    extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true }],
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notBeforeDate: new Date(now - day),
+    notAfterDate: new Date(now + day),
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    ],
   });
   return { cert: pems.cert, key: pems.private };
 }
@@ -32,8 +39,16 @@ export async function makeCa(name: string): Promise<Pem> {
 export async function makeClientCert(ca: Pem, name: string): Promise<Pem> {
   const now = Date.now();
   const pems = await generate([{ name: 'commonName', value: name }], {
-    keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notBeforeDate: new Date(now - day), notAfterDate: new Date(now + day),
-    extensions: [{ name: 'basicConstraints', cA: false }, { name: 'keyUsage', digitalSignature: true }, { name: 'extKeyUsage', clientAuth: true }],
+    keyType: 'ec',
+    curve: 'P-256',
+    algorithm: 'sha256',
+    notBeforeDate: new Date(now - day),
+    notAfterDate: new Date(now + day),
+    extensions: [
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true },
+      { name: 'extKeyUsage', clientAuth: true },
+    ],
     ca: { key: ca.key, cert: ca.cert },
   });
   return { cert: pems.cert, key: pems.private };
@@ -42,16 +57,31 @@ export async function makeClientCert(ca: Pem, name: string): Promise<Pem> {
 /** A self-signed server certificate for localhost / 127.0.0.1, valid from `from` to `to` (now − 1 day to now + 1 day by default). */
 export async function makeServerPair(label: string, validity: { from?: number; to?: number } = {}): Promise<Pem> {
   const now = Date.now();
-  const pems = await generate([{ name: 'commonName', value: 'localhost' }, { name: 'organizationName', value: label }], {
-    keyType: 'ec', curve: 'P-256', algorithm: 'sha256',
-    notBeforeDate: new Date(validity.from ?? now - day), notAfterDate: new Date(validity.to ?? now + day),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+  const pems = await generate(
+    [
+      { name: 'commonName', value: 'localhost' },
+      { name: 'organizationName', value: label },
     ],
-  });
+    {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notBeforeDate: new Date(validity.from ?? now - day),
+      notAfterDate: new Date(validity.to ?? now + day),
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'keyUsage', digitalSignature: true },
+        { name: 'extKeyUsage', serverAuth: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
+      ],
+    },
+  );
   return { cert: pems.cert, key: pems.private };
 }
 
@@ -96,23 +126,38 @@ export interface TlsRequestOptions {
 /** One HTTPS request to 127.0.0.1 (SNI localhost), optionally with a client certificate; rejects on any TLS or socket error. */
 export function tlsRequest(options: TlsRequestOptions): Promise<TlsResponse> {
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', servername: 'localhost', port: options.port, path: options.path ?? '/health', method: options.method ?? 'GET',
-      headers: options.headers, ca: options.ca as string[], agent: options.agent ?? false,
-      ...(options.client !== undefined && { cert: options.client.cert, key: options.client.key }),
-    }, (res) => {
-      const socket = res.socket;
-      if (!(socket instanceof TLSSocket)) throw new TypeError('not a TLS connection');
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => { chunks.push(chunk); });
-      res.on('error', reject);
-      res.on('end', () => {
-        resolve({
-          status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(),
-          serverFingerprint: socket.getPeerCertificate().fingerprint256, protocol: socket.getProtocol(), reusedSocket: req.reusedSocket,
+    const req = request(
+      {
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: options.port,
+        path: options.path ?? '/health',
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        ca: options.ca as string[],
+        agent: options.agent ?? false,
+        ...(options.client !== undefined && { cert: options.client.cert, key: options.client.key }),
+      },
+      (res) => {
+        const socket = res.socket;
+        if (!(socket instanceof TLSSocket)) throw new TypeError('not a TLS connection');
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
         });
-      });
-    });
+        res.on('error', reject);
+        res.on('end', () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+            serverFingerprint: socket.getPeerCertificate().fingerprint256,
+            protocol: socket.getProtocol(),
+            reusedSocket: req.reusedSocket,
+          });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });

@@ -12,7 +12,15 @@ import { connect, type TLSSocket } from 'node:tls';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { TlsSetupError } from '../../src/edge/tls.js';
 import { startServer } from '../../src/server.js';
-import { auditSnapshot, caduceusEnv, configFor, processScope, signToken, startInProcess, type ProcessScope } from '../helpers/process.js';
+import {
+  auditSnapshot,
+  caduceusEnv,
+  configFor,
+  processScope,
+  signToken,
+  startInProcess,
+  type ProcessScope,
+} from '../helpers/process.js';
 import { makeCa, makeClientCert, tlsRequest, type Pem } from './mtls-pki.js';
 
 interface DevicePki {
@@ -28,11 +36,19 @@ async function devicePki(scope: ProcessScope): Promise<DevicePki> {
   const otherCa = await makeCa('Some Other CA');
   const caPath = path.join(scope.dir, 'device-ca.pem');
   await writeFile(caPath, deviceCa.cert);
-  return { deviceCa, device: await makeClientCert(deviceCa, 'device-0001'), stranger: await makeClientCert(otherCa, 'device-0001'), caPath };
+  return {
+    deviceCa,
+    device: await makeClientCert(deviceCa, 'device-0001'),
+    stranger: await makeClientCert(otherCa, 'device-0001'),
+    caPath,
+  };
 }
 
 async function startWithDevices(scope: ProcessScope, pki: DevicePki) {
-  const server = await startInProcess(scope, caduceusEnv(scope.dir, { CADUCEUS_MTLS_PORT: '0', CADUCEUS_MTLS_CA: pki.caPath }));
+  const server = await startInProcess(
+    scope,
+    caduceusEnv(scope.dir, { CADUCEUS_MTLS_PORT: '0', CADUCEUS_MTLS_CA: pki.caPath }),
+  );
   assert.ok(server.mtlsUrl !== null, 'the device listener runs');
   return { server, mainPort: Number(new URL(server.url).port), mtlsPort: Number(new URL(server.mtlsUrl).port) };
 }
@@ -44,7 +60,9 @@ test('the main listener never asks for a client certificate; the device listener
   assert.notEqual(mtlsPort, mainPort);
   // What the main listener saw of each client: a client that holds a certificate only sends it when asked (RFC 8446 §4.4.2).
   const seen: object[] = [];
-  server.app.server.on('secureConnection', (socket: TLSSocket) => { seen.push(socket.getPeerCertificate()); });
+  server.app.server.on('secureConnection', (socket: TLSSocket) => {
+    seen.push(socket.getPeerCertificate());
+  });
 
   const withoutCert = await tlsRequest({ port: mainPort, ca: server.ca });
   assert.equal(withoutCert.status, 200);
@@ -63,12 +81,18 @@ test('the main listener never asks for a client certificate; the device listener
   assert.equal(anonymous.status, 401);
   assert.equal(anonymous.headers['www-authenticate'], 'Bearer');
   const token = await signToken(server.config, 'clinician');
-  const search = await tlsRequest({ port: mtlsPort, ca: server.ca, client: pki.device, path: '/api/v1/patients', headers: { authorization: `Bearer ${token}` } });
+  const search = await tlsRequest({
+    port: mtlsPort,
+    ca: server.ca,
+    client: pki.device,
+    path: '/api/v1/patients',
+    headers: { authorization: `Bearer ${token}` },
+  });
   assert.equal(search.status, 200, search.body);
   assert.equal((JSON.parse(search.body) as { resourceType: string }).resourceType, 'Bundle');
 });
 
-test('the device listener refuses a client without a certificate, with another CA\'s certificate, or on TLS 1.2', async (t) => {
+test("the device listener refuses a client without a certificate, with another CA's certificate, or on TLS 1.2", async (t) => {
   const scope = await processScope(t);
   const pki = await devicePki(scope);
   const { server, mtlsPort } = await startWithDevices(scope, pki);
@@ -80,14 +104,31 @@ test('the device listener refuses a client without a certificate, with another C
   await assert.rejects(tlsRequest({ port: mtlsPort, ca: server.ca }), refused);
   await assert.rejects(tlsRequest({ port: mtlsPort, ca: server.ca, client: pki.stranger }), refused);
   // A self-signed client certificate with the device CA's name is another CA's certificate too.
-  await assert.rejects(tlsRequest({ port: mtlsPort, ca: server.ca, client: await makeCa('Caduceus Test Device CA') }), refused);
-  await assert.rejects(new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: mtlsPort, servername: 'localhost', ca: server.ca, cert: pki.device.cert, key: pki.device.key, maxVersion: 'TLSv1.2' }, () => {
-      socket.end();
-      resolve(socket.getProtocol());
-    });
-    socket.on('error', reject);
-  }), /PROTOCOL_VERSION|protocol version|UNSUPPORTED_PROTOCOL/i);
+  await assert.rejects(
+    tlsRequest({ port: mtlsPort, ca: server.ca, client: await makeCa('Caduceus Test Device CA') }),
+    refused,
+  );
+  await assert.rejects(
+    new Promise((resolve, reject) => {
+      const socket = connect(
+        {
+          host: '127.0.0.1',
+          port: mtlsPort,
+          servername: 'localhost',
+          ca: server.ca,
+          cert: pki.device.cert,
+          key: pki.device.key,
+          maxVersion: 'TLSv1.2',
+        },
+        () => {
+          socket.end();
+          resolve(socket.getProtocol());
+        },
+      );
+      socket.on('error', reject);
+    }),
+    /PROTOCOL_VERSION|protocol version|UNSUPPORTED_PROTOCOL/i,
+  );
   // The listener is still up for its devices.
   assert.equal((await tlsRequest({ port: mtlsPort, ca: server.ca, client: pki.device })).status, 200);
 
@@ -95,7 +136,9 @@ test('the device listener refuses a client without a certificate, with another C
   await server.stop();
   const counted = (await auditSnapshot(server.config)).rows
     .filter((row) => row.kind === 'event')
-    .map((row) => JSON.parse(row.payload) as { category: string; action: { details?: { rule?: string; count?: number } } })
+    .map(
+      (row) => JSON.parse(row.payload) as { category: string; action: { details?: { rule?: string; count?: number } } },
+    )
     .filter((event) => event.category === 'edge' && event.action.details?.rule === 'client_certificate');
   // Per source; a handshake the client reset is counted without its address (Node has already let go of the socket).
   const total = counted.reduce((sum, event) => sum + (event.action.details?.count ?? 0), 0);
@@ -112,22 +155,40 @@ test('the device listener is off by default, and a CA bundle that is not a CA re
   const leafPath = path.join(scope.dir, 'leaf.pem');
   await writeFile(leafPath, pki.device.cert);
   const dir = path.join(scope.dir, 'second');
-  await assert.rejects(startServer(configFor(caduceusEnv(dir, { CADUCEUS_MTLS_PORT: '0', CADUCEUS_MTLS_CA: leafPath }))), (error: Error) => {
-    assert.ok(error instanceof TlsSetupError);
-    assert.match(error.message, /not a CA/);
-    assert.ok(!error.message.includes(leafPath), 'the message names the setting, not the path');
-    return true;
-  });
+  await assert.rejects(
+    startServer(configFor(caduceusEnv(dir, { CADUCEUS_MTLS_PORT: '0', CADUCEUS_MTLS_CA: leafPath }))),
+    (error: Error) => {
+      assert.ok(error instanceof TlsSetupError);
+      assert.match(error.message, /not a CA/);
+      assert.ok(!error.message.includes(leafPath), 'the message names the setting, not the path');
+      return true;
+    },
+  );
   await writeFile(leafPath, 'not a certificate');
-  await assert.rejects(startServer(configFor(caduceusEnv(dir, { CADUCEUS_MTLS_PORT: '0', CADUCEUS_MTLS_CA: leafPath }))), /holds no PEM certificate/);
+  await assert.rejects(
+    startServer(configFor(caduceusEnv(dir, { CADUCEUS_MTLS_PORT: '0', CADUCEUS_MTLS_CA: leafPath }))),
+    /holds no PEM certificate/,
+  );
 });
 
 test('the device listener settings are validated, named and never echoed', () => {
   const base = { CADUCEUS_DATA_DIR: '/tmp/caduceus-mtls-config', CADUCEUS_PORT: '8443' };
-  const config = loadConfig({ ...base, CADUCEUS_MTLS_PORT: '8444', CADUCEUS_MTLS_CA: 'devices/ca.pem' }, '/srv/caduceus');
-  assert.deepEqual(config.mtls, { port: 8444, caPath: '/srv/caduceus/devices/ca.pem', publicUrl: 'https://localhost:8444' });
+  const config = loadConfig(
+    { ...base, CADUCEUS_MTLS_PORT: '8444', CADUCEUS_MTLS_CA: 'devices/ca.pem' },
+    '/srv/caduceus',
+  );
+  assert.deepEqual(config.mtls, {
+    port: 8444,
+    caPath: '/srv/caduceus/devices/ca.pem',
+    publicUrl: 'https://localhost:8444',
+  });
   assert.ok(Object.isFrozen(config.mtls));
-  const published = loadConfig({ ...base, CADUCEUS_MTLS_PORT: '8444', CADUCEUS_MTLS_CA: '/ca.pem', CADUCEUS_MTLS_URL: 'https://mtls.example.org/' });
+  const published = loadConfig({
+    ...base,
+    CADUCEUS_MTLS_PORT: '8444',
+    CADUCEUS_MTLS_CA: '/ca.pem',
+    CADUCEUS_MTLS_URL: 'https://mtls.example.org/',
+  });
   assert.equal(published.mtls?.publicUrl, 'https://mtls.example.org');
   for (const [env, setting] of [
     [{ CADUCEUS_MTLS_PORT: '8444' }, 'CADUCEUS_MTLS_CA'],
@@ -136,13 +197,23 @@ test('the device listener settings are validated, named and never echoed', () =>
     [{ CADUCEUS_MTLS_PORT: '8443', CADUCEUS_MTLS_CA: '/secret-ca-path.pem' }, 'CADUCEUS_MTLS_PORT'],
     [{ CADUCEUS_MTLS_PORT: '70000', CADUCEUS_MTLS_CA: '/secret-ca-path.pem' }, 'CADUCEUS_MTLS_PORT'],
     [{ CADUCEUS_MTLS_PORT: 'eight', CADUCEUS_MTLS_CA: '/secret-ca-path.pem' }, 'CADUCEUS_MTLS_PORT'],
-    [{ CADUCEUS_MTLS_PORT: '8444', CADUCEUS_MTLS_CA: '/secret-ca-path.pem', CADUCEUS_MTLS_URL: 'http://secret-host.example' }, 'CADUCEUS_MTLS_URL'],
+    [
+      {
+        CADUCEUS_MTLS_PORT: '8444',
+        CADUCEUS_MTLS_CA: '/secret-ca-path.pem',
+        CADUCEUS_MTLS_URL: 'http://secret-host.example',
+      },
+      'CADUCEUS_MTLS_URL',
+    ],
   ] as const) {
-    assert.throws(() => loadConfig({ ...base, ...env }), (error: Error) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, new RegExp(setting));
-      assert.ok(!error.message.includes('secret'), error.message);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ ...base, ...env }),
+      (error: Error) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, new RegExp(setting));
+        assert.ok(!error.message.includes('secret'), error.message);
+        return true;
+      },
+    );
   }
 });

@@ -19,12 +19,25 @@ export async function listen(app: FastifyInstance): Promise<number> {
 /** Writes `payload` (latin1, so every byte is as written) and collects everything until the server closes. */
 export function rawExchange(port: number, payload: string, timeoutMs = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => { socket.write(Buffer.from(payload, 'latin1')); });
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.write(Buffer.from(payload, 'latin1'));
+    });
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error('no close from the server')); }, timeoutMs);
-    socket.on('data', (chunk: Buffer) => { chunks.push(chunk); });
-    socket.on('error', (error: Error) => { clearTimeout(timer); reject(error); });
-    socket.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('latin1')); });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('no close from the server'));
+    }, timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+    });
+    socket.on('error', (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
   });
 }
 
@@ -37,13 +50,19 @@ export async function rawGet(port: number, target: string, headers: readonly str
 /** Opens a connection and resolves once it is established. */
 export function openSocket(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => { resolve(socket); });
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      resolve(socket);
+    });
     socket.once('error', reject);
   });
 }
 
 /** The parsed envelope of a refusal, after checking its shape, request id and security headers. */
-export function assertRefusal(response: RawResponse | { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code: string): { code: string; message: string; requestId: string } {
+export function assertRefusal(
+  response: RawResponse | { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  code: string,
+): { code: string; message: string; requestId: string } {
   const actual = 'status' in response ? response.status : response.statusCode;
   assert.equal(actual, status, response.body.slice(0, 300));
   const headers = response.headers as Record<string, unknown>;

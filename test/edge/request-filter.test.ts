@@ -35,7 +35,9 @@ async function harness(t: TestContext): Promise<Harness> {
 
 async function auditedRequestIds(h: TestApp): Promise<Set<string>> {
   const rows = await h.db.audit.read({ writerId: h.audit.writerId, limit: 100_000 });
-  return new Set(rows.filter((row) => row.kind === 'event').map((row) => (JSON.parse(row.payload) as AuditEvent).requestId));
+  return new Set(
+    rows.filter((row) => row.kind === 'event').map((row) => (JSON.parse(row.payload) as AuditEvent).requestId),
+  );
 }
 
 /** A refusal: envelope, headers, one event with the rule, no audit event, nothing planted echoed. */
@@ -44,7 +46,11 @@ async function expectRefused(x: Harness, target: string, rule: string, headers: 
   const response = await rawGet(x.port, target, [x.auth, ...headers]);
   const { requestId } = assertRefusal(response, 400, 'VALIDATION_ERROR');
   const events = x.h.securityEvents.slice(before);
-  assert.deepEqual(events.map((event) => [event.kind, event.requestId, event.details]), [['edge.refused', requestId, { rule, code: 'VALIDATION_ERROR' }]], target);
+  assert.deepEqual(
+    events.map((event) => [event.kind, event.requestId, event.details]),
+    [['edge.refused', requestId, { rule, code: 'VALIDATION_ERROR' }]],
+    target,
+  );
   assert.equal(events[0]?.sourceIp, '127.0.0.1');
   assert.ok(!(await auditedRequestIds(x.h)).has(requestId), 'an edge refusal is not audited');
   for (const text of [response.body, JSON.stringify(response.headers), JSON.stringify(events)]) {
@@ -53,11 +59,20 @@ async function expectRefused(x: Harness, target: string, rule: string, headers: 
 }
 
 /** A near miss: passes the edge, reaches the route, is audited, and raises no edge event. */
-async function expectPassed(x: Harness, target: string, status = 200, headers: readonly string[] = []): Promise<RawResponse> {
+async function expectPassed(
+  x: Harness,
+  target: string,
+  status = 200,
+  headers: readonly string[] = [],
+): Promise<RawResponse> {
   const before = x.h.securityEvents.length;
   const response = await rawGet(x.port, target, [x.auth, ...headers]);
   assert.equal(response.status, status, `${target}: ${response.body.slice(0, 300)}`);
-  assert.deepEqual(x.h.securityEvents.slice(before).map((event) => event.kind), [], target);
+  assert.deepEqual(
+    x.h.securityEvents.slice(before).map((event) => event.kind),
+    [],
+    target,
+  );
   return response;
 }
 
@@ -71,7 +86,8 @@ test('path traversal is refused raw, percent-encoded and double-encoded; single 
     `/api/v1/patients/%252e%252e%252f${plant}`,
     `/api/v1/patients/%25252e%25252e/${plant}`,
     `/api/v1/patients/${plant}/..`,
-  ]) await expectRefused(x, target, 'path_traversal');
+  ])
+    await expectRefused(x, target, 'path_traversal');
   await expectPassed(x, '/api/v1/patients/a..b', 404);
   await expectPassed(x, '/api/v1/patients/v1.2.3', 404);
   await expectPassed(x, '/api/v1/patients?family=a..b', 200);
@@ -107,7 +123,8 @@ test('malformed percent-encoding is refused in the path (via the router) and the
     `/api/v1/patients?family=${plant}%4`,
     `/api/v1/patients?family=${plant}%ff%fe`,
     `/api/v1/patients?family=${plant}%c3`,
-  ]) await expectRefused(x, target, 'percent_encoding');
+  ])
+    await expectRefused(x, target, 'percent_encoding');
   await expectPassed(x, '/api/v1/patients?family=Ren%C3%A9e');
   await expectPassed(x, '/api/v1/patients?family=Nu%C3%B1ez&given=Zo%C3%AB');
   await expectPassed(x, '/api/v1/patients?family=O%27Brien');
@@ -155,7 +172,10 @@ test('requests refused at the edge never reach authentication: no 401 for a refu
   const response = await rawGet(x.port, `/api/v1/patients/%2e%2e/${plant}`);
   assertRefusal(response, 400, 'VALIDATION_ERROR');
   assert.equal(response.headers['www-authenticate'], undefined);
-  assert.deepEqual(x.h.securityEvents.slice(before).map((event) => event.kind), ['edge.refused']);
+  assert.deepEqual(
+    x.h.securityEvents.slice(before).map((event) => event.kind),
+    ['edge.refused'],
+  );
   const unauthenticated = await rawGet(x.port, '/api/v1/patients');
   assertRefusal(unauthenticated, 401, 'AUTH_ERROR');
 });

@@ -17,7 +17,21 @@ const base = '/api/v1/patients';
 const quiet = { CADUCEUS_AUDIT_CHECKPOINT_MS: '86400000' };
 
 /** Names real people have that a naive filter would refuse. */
-const ordinaryNames = [`O'Brien`, 'Select', 'Union', 'Drop', `D'Angelo-Or`, 'Renée', 'Nuñez', 'Zoë', 'Łukasiewicz', 'Ó Briain', `N'Diaye`, 'Smith -- Jones', 'sleep (6 h) -- improving'];
+const ordinaryNames = [
+  `O'Brien`,
+  'Select',
+  'Union',
+  'Drop',
+  `D'Angelo-Or`,
+  'Renée',
+  'Nuñez',
+  'Zoë',
+  'Łukasiewicz',
+  'Ó Briain',
+  `N'Diaye`,
+  'Smith -- Jones',
+  'sleep (6 h) -- improving',
+];
 
 /** Planted attacks, each with the rule it must be reported under. */
 const attacks: readonly (readonly [string, string])[] = [
@@ -78,7 +92,10 @@ test('report mode: attacks in a body are stored and returned exactly, and each i
     const read = await h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth });
     assert.equal(read.json<{ name: { family: string }[] }>().name[0]?.family, value, 'stored and returned as sent');
     const events = suspicious(h.securityEvents.slice(before));
-    assert.ok(events.some((event) => event.details.rule === rule), `${rule} not reported: ${JSON.stringify(events)}`);
+    assert.ok(
+      events.some((event) => event.details.rule === rule),
+      `${rule} not reported: ${JSON.stringify(events)}`,
+    );
     for (const event of events) {
       assert.deepEqual(Object.keys(event.details).sort(), ['blocked', 'location', 'rule']);
       assert.equal(event.details.location, 'body');
@@ -99,10 +116,17 @@ test('report mode: attacks in query values are searched for harmlessly and repor
     const search = await h.app.inject({ method: 'GET', url: base, headers: auth, query: { family: value } });
     // The search parser may refuse the value's shape (a comma, a `$`): never the edge, never a 500.
     assert.ok(search.statusCode === 200 || search.statusCode === 400, `${rule}: ${search.statusCode}`);
-    if (search.statusCode === 400) assert.notEqual(search.json<{ error: { message: string } }>().error.message, 'The request contains input that matches a refused signature');
+    if (search.statusCode === 400)
+      assert.notEqual(
+        search.json<{ error: { message: string } }>().error.message,
+        'The request contains input that matches a refused signature',
+      );
     assert.ok(!search.body.includes(plant), 'the value is echoed');
     const events = suspicious(h.securityEvents.slice(before));
-    assert.deepEqual(events.map((event) => [event.details.rule, event.details.location]).filter(([found]) => found === rule), [[rule, 'query']]);
+    assert.deepEqual(
+      events.map((event) => [event.details.rule, event.details.location]).filter(([found]) => found === rule),
+      [[rule, 'query']],
+    );
   }
   assertNoPlant(h);
 });
@@ -118,8 +142,22 @@ test('block mode: the same attacks answer 400 VALIDATION_ERROR in the envelope, 
     const search = await h.app.inject({ method: 'GET', url: base, headers: auth, query: { family: value } });
     assertRefusal(search, 400, 'VALIDATION_ERROR');
     const events = suspicious(h.securityEvents.slice(before));
-    assert.ok(events.some((event) => event.details.rule === rule && event.details.location === 'body' && event.details.blocked === true && event.requestId === refusal.requestId), rule);
-    assert.ok(events.some((event) => event.details.rule === rule && event.details.location === 'query' && event.details.blocked === true), rule);
+    assert.ok(
+      events.some(
+        (event) =>
+          event.details.rule === rule &&
+          event.details.location === 'body' &&
+          event.details.blocked === true &&
+          event.requestId === refusal.requestId,
+      ),
+      rule,
+    );
+    assert.ok(
+      events.some(
+        (event) => event.details.rule === rule && event.details.location === 'query' && event.details.blocked === true,
+      ),
+      rule,
+    );
   }
   assertNoPlant(h);
   // Nothing was stored.
@@ -130,13 +168,26 @@ test('block mode: the same attacks answer 400 VALIDATION_ERROR in the envelope, 
 test('block mode: a body refused after authentication is audited as the 400 it got; a query refused before it is not', async (t) => {
   const h = await build(t, { env: { ...quiet, CADUCEUS_SUSPICIOUS_INPUT: 'block' } });
   const auth = await headers(h);
-  const body = await h.app.inject({ method: 'POST', url: base, headers: auth, payload: patient(`<script>${plant}</script>`) });
-  const query = await h.app.inject({ method: 'GET', url: base, headers: auth, query: { family: `<script>${plant}</script>` } });
+  const body = await h.app.inject({
+    method: 'POST',
+    url: base,
+    headers: auth,
+    payload: patient(`<script>${plant}</script>`),
+  });
+  const query = await h.app.inject({
+    method: 'GET',
+    url: base,
+    headers: auth,
+    query: { family: `<script>${plant}</script>` },
+  });
   const rows = await h.db.audit.read({ writerId: h.audit.writerId, limit: 100_000 });
   const events = rows.filter((row) => row.kind === 'event').map((row) => JSON.parse(row.payload) as AuditEvent);
   const bodyEvent = events.find((event) => event.requestId === body.headers['x-request-id']);
   assert.deepEqual(bodyEvent?.outcome, { status: 400, code: 'VALIDATION_ERROR' });
-  assert.equal(events.find((event) => event.requestId === query.headers['x-request-id']), undefined);
+  assert.equal(
+    events.find((event) => event.requestId === query.headers['x-request-id']),
+    undefined,
+  );
   assert.ok(!rows.some((row) => row.payload.includes(plant)), 'a planted value reached the audit log');
 });
 
@@ -145,7 +196,12 @@ test('deep and large bodies are scanned within a bound and answered normally', a
   const auth = await headers(h);
   // 300 KiB of text that almost matches (`<scrip`, `' o`) everywhere: scanning stops at its budget and the request is answered.
   const nearMiss = `<scrip' o ${'a'.repeat(1000)}`.repeat(300);
-  const response = await h.app.inject({ method: 'POST', url: base, headers: auth, payload: { ...patient('Durand'), text: nearMiss } });
+  const response = await h.app.inject({
+    method: 'POST',
+    url: base,
+    headers: auth,
+    payload: { ...patient('Durand'), text: nearMiss },
+  });
   assert.ok(response.statusCode === 400 || response.statusCode === 201, response.body.slice(0, 200));
   assert.deepEqual(suspicious(h.securityEvents), []);
 });

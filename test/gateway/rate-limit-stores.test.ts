@@ -15,7 +15,9 @@ import { rateLimitStoreContract } from './rate-limit-contract.js';
 
 const skip = await redisSkip();
 const redis = skip === false ? new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 }) : null;
-after(() => { redis?.disconnect(); });
+after(() => {
+  redis?.disconnect();
+});
 
 /** Every Redis test gets its own key prefix, so runs and tests never see each other's keys. */
 function prefix(): string {
@@ -25,35 +27,48 @@ function prefix(): string {
 rateLimitStoreContract('memory', () => Promise.resolve(createMemoryRateLimitStore()));
 rateLimitStoreContract('redis', () => Promise.resolve(createRedisRateLimitStore(redis!, prefix())), skip);
 
-test('redis: one round trip per decision (EVALSHA once the script is loaded), and a bucket key expires when the bucket is full again', { skip }, async () => {
-  const keyPrefix = prefix();
-  const store = createRedisRateLimitStore(redis!, keyPrefix);
-  const limit = { emissionMs: 1000, burst: 5 };
-  await store.take('warm', limit);
-  const monitor = await redis!.monitor();
-  const commands: string[] = [];
-  // Commands the script runs inside Redis are listed too, with source "lua": only the client's own count as round trips.
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source !== 'lua' && args.some((arg) => arg.startsWith(keyPrefix))) commands.push(String(args[0]).toLowerCase());
-  });
-  await store.take('k', limit);
-  await store.take('k', limit);
-  // MONITOR lines arrive asynchronously: ask for one more round trip so ours are in.
-  await redis!.ping();
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  monitor.disconnect();
-  assert.deepEqual(commands, ['evalsha', 'evalsha']);
-  const ttl = await redis!.pttl(`${keyPrefix}k`);
-  assert.ok(ttl > 0 && ttl <= 2000, `expires with the bucket full again (pttl ${ttl})`);
-});
+test(
+  'redis: one round trip per decision (EVALSHA once the script is loaded), and a bucket key expires when the bucket is full again',
+  { skip },
+  async () => {
+    const keyPrefix = prefix();
+    const store = createRedisRateLimitStore(redis!, keyPrefix);
+    const limit = { emissionMs: 1000, burst: 5 };
+    await store.take('warm', limit);
+    const monitor = await redis!.monitor();
+    const commands: string[] = [];
+    // Commands the script runs inside Redis are listed too, with source "lua": only the client's own count as round trips.
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args.some((arg) => arg.startsWith(keyPrefix)))
+        commands.push(String(args[0]).toLowerCase());
+    });
+    await store.take('k', limit);
+    await store.take('k', limit);
+    // MONITOR lines arrive asynchronously: ask for one more round trip so ours are in.
+    await redis!.ping();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    monitor.disconnect();
+    assert.deepEqual(commands, ['evalsha', 'evalsha']);
+    const ttl = await redis!.pttl(`${keyPrefix}k`);
+    assert.ok(ttl > 0 && ttl <= 2000, `expires with the bucket full again (pttl ${ttl})`);
+  },
+);
 
-test('redis: two stores on separate connections share one bucket, whatever the clocks of their processes say', { skip }, async (t) => {
-  const other = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
-  t.after(() => { other.disconnect(); });
-  const keyPrefix = prefix();
-  const one = createRedisRateLimitStore(redis!, keyPrefix);
-  const two = createRedisRateLimitStore(other, keyPrefix);
-  const limit = { emissionMs: 3_600_000, burst: 6 };
-  const decisions = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).take('shared', limit)));
-  assert.equal(decisions.filter((d) => d.allowed).length, 6);
-});
+test(
+  'redis: two stores on separate connections share one bucket, whatever the clocks of their processes say',
+  { skip },
+  async (t) => {
+    const other = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+    t.after(() => {
+      other.disconnect();
+    });
+    const keyPrefix = prefix();
+    const one = createRedisRateLimitStore(redis!, keyPrefix);
+    const two = createRedisRateLimitStore(other, keyPrefix);
+    const limit = { emissionMs: 3_600_000, burst: 6 };
+    const decisions = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? one : two).take('shared', limit)),
+    );
+    assert.equal(decisions.filter((d) => d.allowed).length, 6);
+  },
+);

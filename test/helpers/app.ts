@@ -92,7 +92,9 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   const logger = pino({ level: 'silent' });
   const events = createSecurityEvents(logger);
   const securityEvents: SecurityEvent[] = [];
-  events.subscribe((event) => { securityEvents.push(event); });
+  events.subscribe((event) => {
+    securityEvents.push(event);
+  });
   const breakers = createBreakers(events);
   const metrics = createMetrics({ breakers });
   // As in the server: PostgreSQL runs behind the `postgres` breaker (SQLite has none).
@@ -101,7 +103,11 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
   });
   const { db } = testDatabase;
   const keys = await openLocalKeyManager({ path: config.keys.keyringPath });
-  const audit = await createAuditLog({ store: db.audit, keys, checkpointIntervalMs: config.audit.checkpointIntervalMs });
+  const audit = await createAuditLog({
+    store: db.audit,
+    keys,
+    checkpointIntervalMs: config.audit.checkpointIntervalMs,
+  });
   const revocation = createRevocationStore(db.kv, { retentionMs: 86_400_000 });
   const verifier = createTokenVerifier({
     profiles: [localIssuerProfile(config.auth.issuer, keys)],
@@ -110,19 +116,45 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     revocation,
   });
   // As in the server: every body sealed under a data key wrapped by the configured key wrapper (a generated development master key here).
-  const protection = options.sealer === undefined
-    ? await openKeyProtection(config, { masterKey: (await resolveMasterKey({ ...config.keys.masterKey, production: config.env === 'production' }, logger)).key, dataKeys: db.dataKeys, breakers, logger })
-    : undefined;
-  const sealer = typeof options.sealer === 'function' ? await options.sealer({ db, config, breakers }) : options.sealer ?? protection?.sealer;
+  const protection =
+    options.sealer === undefined
+      ? await openKeyProtection(config, {
+          masterKey: (
+            await resolveMasterKey({ ...config.keys.masterKey, production: config.env === 'production' }, logger)
+          ).key,
+          dataKeys: db.dataKeys,
+          breakers,
+          logger,
+        })
+      : undefined;
+  const sealer =
+    typeof options.sealer === 'function'
+      ? await options.sealer({ db, config, breakers })
+      : (options.sealer ?? protection?.sealer);
   if (sealer === undefined) throw new Error('no sealer');
   // As in the server: blind index tokens when encryption is on (docs/blind-indexes.md).
-  const blindSearch = await openSearchTokenization({ wrapper: protection?.wrapper ?? null, store: db.indexKeys, logger });
-  t.after(() => { blindSearch.close(); });
-  const monitoring = await startMonitoring(config, { logger, events, breakers, sinks: [createAlertStoreSink(db.alerts)], ...options.monitoring });
-  const rateLimits = options.rateLimitStore !== undefined && 'redisPrefix' in options.rateLimitStore
-    ? await openRateLimitStore(config, { logger, breakers, prefix: options.rateLimitStore.redisPrefix })
-    : null;
-  const rateLimitStore = rateLimits?.store ?? (options.rateLimitStore !== undefined && 'take' in options.rateLimitStore ? options.rateLimitStore : undefined);
+  const blindSearch = await openSearchTokenization({
+    wrapper: protection?.wrapper ?? null,
+    store: db.indexKeys,
+    logger,
+  });
+  t.after(() => {
+    blindSearch.close();
+  });
+  const monitoring = await startMonitoring(config, {
+    logger,
+    events,
+    breakers,
+    sinks: [createAlertStoreSink(db.alerts)],
+    ...options.monitoring,
+  });
+  const rateLimits =
+    options.rateLimitStore !== undefined && 'redisPrefix' in options.rateLimitStore
+      ? await openRateLimitStore(config, { logger, breakers, prefix: options.rateLimitStore.redisPrefix })
+      : null;
+  const rateLimitStore =
+    rateLimits?.store ??
+    (options.rateLimitStore !== undefined && 'take' in options.rateLimitStore ? options.rateLimitStore : undefined);
   const app = await buildApp(config, {
     db,
     audit: monitoring.observe(options.wrapAudit ? options.wrapAudit(audit) : audit),
@@ -148,7 +180,19 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
     await rm(dir, { recursive: true, force: true });
   });
   return {
-    app, config, db, databaseUrl: testDatabase.url, keys, audit, dir, revocation, events, securityEvents, breakers, metrics, monitoring,
+    app,
+    config,
+    db,
+    databaseUrl: testDatabase.url,
+    keys,
+    audit,
+    dir,
+    revocation,
+    events,
+    securityEvents,
+    breakers,
+    metrics,
+    monitoring,
     async token(role, tokenOptions = {}) {
       const issued = await issueAccessToken(keys, {
         issuer: config.auth.issuer,

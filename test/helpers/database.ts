@@ -52,7 +52,7 @@ export async function dropPostgresSchema(schema: string): Promise<void> {
  * promises); elsewhere a reason that the runner prints as the notice.
  */
 export async function postgresSkip(): Promise<string | false> {
-  if (process.env.CI === 'true' || await postgresAvailable()) return false;
+  if (process.env.CI === 'true' || (await postgresAvailable())) return false;
   return 'PostgreSQL is unreachable at CADUCEUS_TEST_DATABASE_URL; skipped outside CI (CI=true makes this a failure)';
 }
 
@@ -81,7 +81,11 @@ export interface TestDatabase {
 }
 
 /** Opens and migrates; on failure closes what was opened and runs `undo`. */
-async function openMigrated(url: string, undo: () => Promise<void>, options: OpenDatabaseOptions = {}): Promise<Database> {
+async function openMigrated(
+  url: string,
+  undo: () => Promise<void>,
+  options: OpenDatabaseOptions = {},
+): Promise<Database> {
   let db: Database | undefined;
   try {
     db = await openDatabase(url, options);
@@ -125,6 +129,9 @@ async function openTestPostgres(options: OpenDatabaseOptions): Promise<TestDatab
 }
 
 /** Opens and migrates an isolated test database of the given kind; `options.circuit` puts PostgreSQL behind a breaker. */
-export async function openTestDatabase(kind: 'sqlite' | 'postgres', options: OpenDatabaseOptions = {}): Promise<TestDatabase> {
+export async function openTestDatabase(
+  kind: 'sqlite' | 'postgres',
+  options: OpenDatabaseOptions = {},
+): Promise<TestDatabase> {
   return kind === 'sqlite' ? openTestSqlite() : openTestPostgres(options);
 }

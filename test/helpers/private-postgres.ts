@@ -30,7 +30,7 @@ async function postgresBinDir(): Promise<string | undefined> {
  * are installed, or under CI=true (the test then runs and fails).
  */
 export async function privatePostgresSkip(): Promise<string | false> {
-  if (process.env.CI === 'true' || await postgresBinDir() !== undefined) return false;
+  if (process.env.CI === 'true' || (await postgresBinDir()) !== undefined) return false;
   return 'PostgreSQL server binaries are not installed; skipped outside CI (CI=true makes this a failure)';
 }
 
@@ -64,7 +64,8 @@ export async function startPrivatePostgres(t: TestContext): Promise<PrivatePostg
   const port = await freeLoopbackPort();
   const options = `-p ${String(port)} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off`;
   await pgctl(['initdb', '-D', data, '-s', '-o', '--auth=trust --username=postgres --no-sync']);
-  const start = (): Promise<void> => pgctl(['start', '-D', data, '-w', '-s', '-l', path.join(dir, 'log'), '-o', options]);
+  const start = (): Promise<void> =>
+    pgctl(['start', '-D', data, '-w', '-s', '-l', path.join(dir, 'log'), '-o', options]);
   const stop = (mode: 'fast' | 'immediate'): Promise<void> => pgctl(['stop', '-D', data, '-w', '-s', '-m', mode]);
   await start();
   t.after(async () => {

@@ -59,13 +59,25 @@ export async function processScope(t: TestContext, prefix = 'caduceus-proc-'): P
       await rm(dir, { recursive: true, force: true });
     }
   });
-  return { dir, defer: (cleanup) => { cleanups.push(cleanup); } };
+  return {
+    dir,
+    defer: (cleanup) => {
+      cleanups.push(cleanup);
+    },
+  };
 }
 
 /** The environment of a test server or CLI run on `dataDir`: 127.0.0.1, a free port, no logs. */
 export function caduceusEnv(dataDir: string, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
   // A master key as production requires one (docs/key-management.md); a fixed test value, never a real secret.
-  return { CADUCEUS_HOST: '127.0.0.1', CADUCEUS_PORT: '0', CADUCEUS_DATA_DIR: dataDir, CADUCEUS_LOG_LEVEL: 'silent', CADUCEUS_MASTER_KEY: testMasterKey, ...extra };
+  return {
+    CADUCEUS_HOST: '127.0.0.1',
+    CADUCEUS_PORT: '0',
+    CADUCEUS_DATA_DIR: dataDir,
+    CADUCEUS_LOG_LEVEL: 'silent',
+    CADUCEUS_MASTER_KEY: testMasterKey,
+    ...extra,
+  };
 }
 
 /** The master key of every test process (32 bytes, hex): the keyrings of a test data folder are sealed under it. */
@@ -83,7 +95,10 @@ export interface InProcessServer extends RunningServer {
 }
 
 /** Starts the real server in this process (startServer); `stop` is idempotent and also runs after the test. */
-export async function startInProcess(scope: ProcessScope, env: Readonly<Record<string, string>>): Promise<InProcessServer> {
+export async function startInProcess(
+  scope: ProcessScope,
+  env: Readonly<Record<string, string>>,
+): Promise<InProcessServer> {
   const config = configFor(env);
   const server = await startServer(config);
   scope.defer(() => server.stop());
@@ -92,8 +107,11 @@ export async function startInProcess(scope: ProcessScope, env: Readonly<Record<s
 
 /** The child's environment: ours without any CADUCEUS_* or test-runner variables, plus `env`. */
 function childEnv(env: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) =>
-    !name.startsWith('CADUCEUS_') && name !== 'NODE_TEST_CONTEXT' && name !== 'NODE_OPTIONS'));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !name.startsWith('CADUCEUS_') && name !== 'NODE_TEST_CONTEXT' && name !== 'NODE_OPTIONS',
+    ),
+  );
   return { ...base, ...env };
 }
 
@@ -105,15 +123,29 @@ export interface Exit {
 
 /** Resolves on 'close', which comes after 'exit' once stdout and stderr are drained (no line is lost). */
 function exitOf(child: ChildProcess): Promise<Exit> {
-  return new Promise((resolve) => { child.once('close', (code: number | null, signal: NodeJS.Signals | null) => { resolve({ code, signal }); }); });
+  return new Promise((resolve) => {
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+      resolve({ code, signal });
+    });
+  });
 }
 
 /** Spawns `node --import tsx <args>` in the repository; SIGKILLed by its own pid after the test if still running. */
-function spawnNode(scope: ProcessScope, args: readonly string[], env: Readonly<Record<string, string>>, stdin: 'ignore' | 'pipe' = 'ignore'): { child: ChildProcess; exited: Promise<Exit> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repoRoot, env: childEnv(env), stdio: [stdin, 'pipe', 'pipe'] });
+function spawnNode(
+  scope: ProcessScope,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  stdin: 'ignore' | 'pipe' = 'ignore',
+): { child: ChildProcess; exited: Promise<Exit> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: repoRoot,
+    env: childEnv(env),
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
   const exited = exitOf(child);
   scope.defer(async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+      process.kill(child.pid, 'SIGKILL');
     await exited;
   });
   return { child, exited };
@@ -132,14 +164,22 @@ export interface ServerProcess {
 }
 
 /** Starts `src/main.ts` and resolves once it logs `server.listening`. */
-export async function spawnServer(scope: ProcessScope, env: Readonly<Record<string, string>>, timeoutMs = 20_000): Promise<ServerProcess> {
+export async function spawnServer(
+  scope: ProcessScope,
+  env: Readonly<Record<string, string>>,
+  timeoutMs = 20_000,
+): Promise<ServerProcess> {
   const { child, exited } = spawnNode(scope, ['src/main.ts'], env);
   const stdout: string[] = [];
   let pending = '';
   let errText = '';
-  child.stderr?.on('data', (chunk: Buffer) => { errText += chunk.toString(); });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    errText += chunk.toString();
+  });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`server did not start in ${timeoutMs} ms: ${errText}`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      reject(new Error(`server did not start in ${timeoutMs} ms: ${errText}`));
+    }, timeoutMs);
     child.stdout?.on('data', (chunk: Buffer) => {
       pending += chunk.toString();
       const lines = pending.split('\n');
@@ -148,10 +188,16 @@ export async function spawnServer(scope: ProcessScope, env: Readonly<Record<stri
         stdout.push(line);
         const parsed = parseJsonLine(line);
         const address = parsed?.address ?? parsed?.url;
-        if (parsed?.event === 'server.listening' && typeof address === 'string') { clearTimeout(timer); resolve(address); }
+        if (parsed?.event === 'server.listening' && typeof address === 'string') {
+          clearTimeout(timer);
+          resolve(address);
+        }
       }
     });
-    void exited.then((exit) => { clearTimeout(timer); reject(new Error(`server exited (${String(exit.code)}) before listening: ${errText}`)); });
+    void exited.then((exit) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${String(exit.code)}) before listening: ${errText}`));
+    });
   });
   const config = configFor(env);
   return { child, url, ca: await readFile(config.tls.certPath), config, stdout, stderr: () => errText, exited };
@@ -161,7 +207,7 @@ export async function spawnServer(scope: ProcessScope, env: Readonly<Record<stri
 export function parseJsonLine(line: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null ? value as Record<string, unknown> : undefined;
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
@@ -176,16 +222,31 @@ export interface CliRun {
 
 /** Runs `src/cli/main.ts <args>` to completion (killed after `timeoutMs`). */
 export async function runCliProcess(
-  scope: ProcessScope, env: Readonly<Record<string, string>>, args: readonly string[], timeoutMs = 30_000, options: { readonly input?: string } = {},
+  scope: ProcessScope,
+  env: Readonly<Record<string, string>>,
+  args: readonly string[],
+  timeoutMs = 30_000,
+  options: { readonly input?: string } = {},
 ): Promise<CliRun> {
-  const { child, exited } = spawnNode(scope, ['src/cli/main.ts', ...args], env, options.input === undefined ? 'ignore' : 'pipe');
+  const { child, exited } = spawnNode(
+    scope,
+    ['src/cli/main.ts', ...args],
+    env,
+    options.input === undefined ? 'ignore' : 'pipe',
+  );
   // Standard input, when given, is written whole and closed (e.g. a password for `caduceus user create`).
   if (options.input !== undefined) child.stdin?.end(options.input);
   let stdout = '';
   let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-  const timer = setTimeout(() => { if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL'); }, timeoutMs);
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const timer = setTimeout(() => {
+    if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+  }, timeoutMs);
   const exit = await exited;
   clearTimeout(timer);
   return { code: exit.code, stdout, stderr };
@@ -206,15 +267,28 @@ export function httpsRequest(
 ): Promise<HttpsResult> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', servername: 'localhost', port: Number(target.port), path: `${target.pathname}${target.search}`,
-      method: options.method ?? 'GET', headers: options.headers, ca, agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => { chunks.push(chunk); });
-      res.on('error', reject);
-      res.on('end', () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }); });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        servername: 'localhost',
+        port: Number(target.port),
+        path: `${target.pathname}${target.search}`,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        ca,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
@@ -245,18 +319,33 @@ export function parseRawResponse(text: string): RawResponse {
  * Writes `payload` on a raw TLS connection (127.0.0.1, SNI localhost) and
  * collects everything until the server closes; rejects after `timeoutMs`.
  */
-export function rawTlsExchange(url: string, ca: Buffer, payload: string, timeoutMs = 10_000): Promise<{ text: string; ms: number }> {
+export function rawTlsExchange(
+  url: string,
+  ca: Buffer,
+  payload: string,
+  timeoutMs = 10_000,
+): Promise<{ text: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: Number(new URL(url).port), ca, servername: 'localhost' }, () => { socket.write(payload); });
+    const socket = connect({ host: '127.0.0.1', port: Number(new URL(url).port), ca, servername: 'localhost' }, () => {
+      socket.write(payload);
+    });
     let text = '';
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no close within ${timeoutMs} ms; received ${JSON.stringify(text.slice(0, 200))}`));
     }, timeoutMs);
-    socket.on('data', (chunk: Buffer) => { text += chunk.toString(); });
-    socket.on('error', (error: Error) => { clearTimeout(timer); reject(error); });
-    socket.on('close', () => { clearTimeout(timer); resolve({ text, ms: Date.now() - started }); });
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    socket.on('error', (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, ms: Date.now() - started });
+    });
   });
 }
 
@@ -275,9 +364,14 @@ export async function auditSnapshot(config: Config): Promise<AuditSnapshot> {
   const db = await openDatabase(config.databaseUrl);
   const { keys } = await openConfiguredKeys(config, pino({ level: 'silent' }));
   try {
-    const report = await verifyAuditLog({ store: db.audit, publicKeys: await keys.publicKeys('audit-signing'), openWriterGraceMs: 0 });
+    const report = await verifyAuditLog({
+      store: db.audit,
+      publicKeys: await keys.publicKeys('audit-signing'),
+      openWriterGraceMs: 0,
+    });
     const rows: AuditRow[] = [];
-    for (const { writerId } of await db.audit.writers()) rows.push(...await db.audit.read({ writerId, limit: 1_000_000 }));
+    for (const { writerId } of await db.audit.writers())
+      rows.push(...(await db.audit.read({ writerId, limit: 1_000_000 })));
     return { report, rows };
   } finally {
     await keys.close();
@@ -290,7 +384,13 @@ export async function signToken(config: Config, role: Role, subject = `test-${ro
   const { keys } = await openConfiguredKeys(config, pino({ level: 'silent' }));
   try {
     const issued = await issueAccessToken(keys, {
-      issuer: config.auth.issuer, audience: config.auth.audience, subject, clientId: 'test-client', role, scopes: ['user/*.cruds'], ttlSeconds: 600,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      subject,
+      clientId: 'test-client',
+      role,
+      scopes: ['user/*.cruds'],
+      ttlSeconds: 600,
     });
     return issued.token;
   } finally {

@@ -9,7 +9,12 @@ export function testRedisUrl(): string {
 }
 
 async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
@@ -27,10 +32,9 @@ async function redisAnswers(url: string): Promise<boolean> {
  * CI=true (the test then runs and fails); elsewhere the printed reason.
  */
 export async function redisSkip(): Promise<string | false> {
-  if (process.env.CI === 'true' || await redisAnswers(testRedisUrl())) return false;
+  if (process.env.CI === 'true' || (await redisAnswers(testRedisUrl()))) return false;
   return 'Redis is unreachable at CADUCEUS_TEST_REDIS_URL; skipped outside CI (CI=true makes this a failure)';
 }
-
 
 /** A redis-server of the test's own, on loopback, that the test may kill mid-way. */
 export interface PrivateRedis {
@@ -48,7 +52,9 @@ export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis> {
   const url = `redis://127.0.0.1:${port}`;
   let child: ReturnType<typeof spawn> | undefined;
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     for (let attempt = 0; attempt < 100; attempt += 1) {
       if (await redisAnswers(url)) return;
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -60,16 +60,28 @@ export async function setUpSoftHsm(): Promise<SoftHsm> {
   const tokens = path.join(dir, 'tokens');
   await mkdir(tokens, { mode: 0o700 });
   const conf = path.join(dir, 'softhsm2.conf');
-  await writeFile(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`, { mode: 0o600 });
+  await writeFile(
+    conf,
+    `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`,
+    { mode: 0o600 },
+  );
   process.env.SOFTHSM2_CONF = conf;
   return {
     dir,
     modulePath: softhsmModulePath(),
     async createToken() {
-      const token = { label: `t-${randomBytes(6).toString('hex')}`, pin: randomBytes(8).toString('hex'), soPin: randomBytes(8).toString('hex') };
-      await execFileAsync('softhsm2-util', ['--init-token', '--free', '--label', token.label, '--so-pin', token.soPin, '--pin', token.pin], {
-        env: { ...process.env, SOFTHSM2_CONF: conf },
-      });
+      const token = {
+        label: `t-${randomBytes(6).toString('hex')}`,
+        pin: randomBytes(8).toString('hex'),
+        soPin: randomBytes(8).toString('hex'),
+      };
+      await execFileAsync(
+        'softhsm2-util',
+        ['--init-token', '--free', '--label', token.label, '--so-pin', token.soPin, '--pin', token.pin],
+        {
+          env: { ...process.env, SOFTHSM2_CONF: conf },
+        },
+      );
       return token;
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
@@ -108,7 +120,9 @@ export function openRawSession(modulePath: string, token: TestToken): RawSession
   } catch (error) {
     if (ckrOf(error) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') throw error;
   }
-  const slot = api.C_GetSlotList(true).find((candidate) => api.C_GetTokenInfo(candidate).label.trimEnd() === token.label);
+  const slot = api
+    .C_GetSlotList(true)
+    .find((candidate) => api.C_GetTokenInfo(candidate).label.trimEnd() === token.label);
   if (slot === undefined) throw new Error('test token not found');
   const session = api.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
   try {

@@ -15,7 +15,14 @@ import { openKeyWrapper } from '../../src/keys/envelope/open.js';
 import { openConfiguredKeys } from '../../src/keys/local/index.js';
 import { createSecurityEvents } from '../../src/monitoring/security-events.js';
 import { openDatabase } from '../../src/storage/open.js';
-import { caduceusEnv, httpsRequest, processScope, signToken, spawnServer, type ServerProcess } from '../helpers/process.js';
+import {
+  caduceusEnv,
+  httpsRequest,
+  processScope,
+  signToken,
+  spawnServer,
+  type ServerProcess,
+} from '../helpers/process.js';
 
 const surnames = ['Okafor', 'Lindqvist', 'Nakamura'];
 
@@ -27,7 +34,11 @@ interface Client {
 
 async function create(c: Client, family: string): Promise<void> {
   const body = JSON.stringify({ resourceType: 'Patient', name: [{ family, given: ['Test'] }] });
-  const created = await httpsRequest(`${c.server.url}/api/v1/patients`, c.server.ca, { method: 'POST', headers: c.headers, body });
+  const created = await httpsRequest(`${c.server.url}/api/v1/patients`, c.server.ca, {
+    method: 'POST',
+    headers: c.headers,
+    body,
+  });
   assert.equal(created.status, 201, created.body);
   const { id } = JSON.parse(created.body) as { id: string };
   c.families.set(family, (c.families.get(family) ?? new Set()).add(id));
@@ -35,17 +46,37 @@ async function create(c: Client, family: string): Promise<void> {
 
 async function assertSearches(c: Client, when: string): Promise<void> {
   for (const family of surnames) {
-    const answer = await httpsRequest(`${c.server.url}/api/v1/patients?family=${family.slice(0, 4).toLowerCase()}&_count=100`, c.server.ca, { headers: c.headers });
+    const answer = await httpsRequest(
+      `${c.server.url}/api/v1/patients?family=${family.slice(0, 4).toLowerCase()}&_count=100`,
+      c.server.ca,
+      { headers: c.headers },
+    );
     assert.equal(answer.status, 200, answer.body);
-    const ids = (JSON.parse(answer.body) as { entry: { resource: { id: string } }[] }).entry.map((e) => e.resource.id).sort();
+    const ids = (JSON.parse(answer.body) as { entry: { resource: { id: string } }[] }).entry
+      .map((e) => e.resource.id)
+      .sort();
     assert.deepEqual(ids, [...(c.families.get(family) ?? [])].sort(), `${when}: ${family}`);
   }
 }
 
 test('a rotation run by another process while the server writes and searches over HTTPS loses no result', async (t) => {
   const scope = await processScope(t, 'caduceus-bi-proc-');
-  const server = await spawnServer(scope, caduceusEnv(scope.dir, { CADUCEUS_DATA_KEY_REFRESH_MS: '200', CADUCEUS_LOG_LEVEL: 'info', CADUCEUS_RATE_LIMIT: 'off' }));
-  const c: Client = { server, headers: { authorization: `Bearer ${await signToken(server.config, 'admin')}`, 'content-type': 'application/fhir+json' }, families: new Map() };
+  const server = await spawnServer(
+    scope,
+    caduceusEnv(scope.dir, {
+      CADUCEUS_DATA_KEY_REFRESH_MS: '200',
+      CADUCEUS_LOG_LEVEL: 'info',
+      CADUCEUS_RATE_LIMIT: 'off',
+    }),
+  );
+  const c: Client = {
+    server,
+    headers: {
+      authorization: `Bearer ${await signToken(server.config, 'admin')}`,
+      'content-type': 'application/fhir+json',
+    },
+    families: new Map(),
+  };
   for (let i = 0; i < 15; i += 1) await create(c, surnames[i % surnames.length] ?? 'Okafor');
   await assertSearches(c, 'before');
 
@@ -55,14 +86,34 @@ test('a rotation run by another process while the server writes and searches ove
   const { keys, masterKey } = await openConfiguredKeys(server.config, logger);
   const wrapper = await openKeyWrapper(server.config, masterKey, logger);
   const breakers = createBreakers(createSecurityEvents(logger));
-  scope.defer(async () => { breakers.shutdown(); await wrapper.close(); await keys.close(); await db.close(); });
-  const sealer = createEnvelopeSealer({ wrapper, store: db.dataKeys, breaker: breakers.create({ name: 'key-manager', timeoutMs: 5000, resetMs: 1000 }), cacheSize: 8 });
+  scope.defer(async () => {
+    breakers.shutdown();
+    await wrapper.close();
+    await keys.close();
+    await db.close();
+  });
+  const sealer = createEnvelopeSealer({
+    wrapper,
+    store: db.dataKeys,
+    breaker: breakers.create({ name: 'key-manager', timeoutMs: 5000, resetMs: 1000 }),
+    cacheSize: 8,
+  });
   const [oldKey] = await db.indexKeys.list();
   const phases: IndexRotationProgressEvent['phase'][] = [];
   let finished = false;
   // Grace 3x the server's refresh interval: it must have re-read its keys before each next step.
-  const rotation = rotateIndexKey({ db, wrapper, sealer }, { graceMs: 600, batchSize: 4, onProgress: (e) => { phases.push(e.phase); } })
-    .finally(() => { finished = true; });
+  const rotation = rotateIndexKey(
+    { db, wrapper, sealer },
+    {
+      graceMs: 600,
+      batchSize: 4,
+      onProgress: (e) => {
+        phases.push(e.phase);
+      },
+    },
+  ).finally(() => {
+    finished = true;
+  });
   let rounds = 0;
   while (!finished) {
     await create(c, surnames[rounds % surnames.length] ?? 'Okafor');
@@ -74,7 +125,11 @@ test('a rotation run by another process while the server writes and searches ove
   assert.equal(result.retiredKeyId, oldKey?.id);
   assert.ok(phases.includes('switching') && phases.includes('retired'));
   for (const family of ['family', 'given', 'name']) {
-    assert.deepEqual(await db.indexKeys.idsWithTokenPrefix('Patient', family, `${oldKey?.id ?? ''}.`, '', 100), [], `no ${family} row under the retired key`);
+    assert.deepEqual(
+      await db.indexKeys.idsWithTokenPrefix('Patient', family, `${oldKey?.id ?? ''}.`, '', 100),
+      [],
+      `no ${family} row under the retired key`,
+    );
   }
   // Once the server has dropped the retired key, searches still answer right.
   await new Promise((resolve) => setTimeout(resolve, 500));

@@ -40,20 +40,45 @@ interface Setup {
 async function setup(t: TestContext, kind: 'sqlite' | 'postgres'): Promise<Setup> {
   const dir = await mkdtemp(path.join(tmpdir(), 'caduceus-rot-'));
   const database = await openTestDatabase(kind);
-  const wrapper = await openLocalKeyWrapper({ path: path.join(dir, 'kek-keyring.json'), masterKey: new MasterKey(randomBytes(32)) });
+  const wrapper = await openLocalKeyWrapper({
+    path: path.join(dir, 'kek-keyring.json'),
+    masterKey: new MasterKey(randomBytes(32)),
+  });
   const breakers = createBreakers(createSecurityEvents(pino({ level: 'silent' })));
-  const sealer = createEnvelopeSealer({ wrapper, store: database.db.dataKeys, breaker: breakers.create({ name: 'key-manager', timeoutMs: 5000, resetMs: 1000 }), cacheSize: 8 });
+  const sealer = createEnvelopeSealer({
+    wrapper,
+    store: database.db.dataKeys,
+    breaker: breakers.create({ name: 'key-manager', timeoutMs: 5000, resetMs: 1000 }),
+    cacheSize: 8,
+  });
   const ring = await openIndexKeyRing({ store: database.db.indexKeys, wrapper, refreshMs: 20 });
-  t.after(async () => { ring.close(); breakers.shutdown(); await wrapper.close(); await database.cleanup(); await rm(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    ring.close();
+    breakers.shutdown();
+    await wrapper.close();
+    await database.cleanup();
+    await rm(dir, { recursive: true, force: true });
+  });
   const [patient] = createResourceDefinitions(createBlindTokenizer(() => ring.snapshot()));
   assert.ok(patient !== undefined);
-  return { db: database.db, wrapper, sealer, engine: createResourceEngine({ store: database.db.resources, sealer }), patient, families: new Map() };
+  return {
+    db: database.db,
+    wrapper,
+    sealer,
+    engine: createResourceEngine({ store: database.db.resources, sealer }),
+    patient,
+    families: new Map(),
+  };
 }
 
 const surnames = ['Okafor', 'Lindqvist', 'Nakamura', 'Oyelaran', 'Brennan'];
 
 async function createPatient(s: Setup, family: string): Promise<string> {
-  const created = await s.engine.create(s.patient, { resourceType: 'Patient', name: [{ family, given: ['Test'] }], birthDate: '1980-02-03' });
+  const created = await s.engine.create(s.patient, {
+    resourceType: 'Patient',
+    name: [{ family, given: ['Test'] }],
+    birthDate: '1980-02-03',
+  });
   const id = created.resource.id ?? '';
   s.families.set(family, (s.families.get(family) ?? new Set()).add(id));
   return id;
@@ -71,7 +96,9 @@ async function assertSearches(s: Setup, when: string): Promise<void> {
 /** Writes and searches until `done` settles: new patients, renames (old name unfindable, new findable). */
 async function load(s: Setup, done: Promise<unknown>): Promise<number> {
   let finished = false;
-  void done.finally(() => { finished = true; });
+  void done.finally(() => {
+    finished = true;
+  });
   let rounds = 0;
   while (!finished) {
     const family = surnames[rounds % surnames.length] ?? 'Okafor';
@@ -93,48 +120,102 @@ async function load(s: Setup, done: Promise<unknown>): Promise<number> {
 for (const kind of ['sqlite', 'postgres'] as const) {
   const skip = kind === 'postgres' ? await postgresSkip() : false;
 
-  test(`${kind}: a rotation under a read/write load loses no search result, then leaves every row under the new key`, { skip }, async (t) => {
-    const s = await setup(t, kind);
-    for (let i = 0; i < 40; i += 1) await createPatient(s, surnames[i % surnames.length] ?? 'Okafor');
-    const [before] = await s.db.indexKeys.list();
-    const events: IndexRotationProgressEvent[] = [];
-    const rotation = rotateIndexKey({ db: s.db, wrapper: s.wrapper, sealer: s.sealer }, { graceMs: 100, batchSize: 7, onProgress: (e) => { events.push(e); } });
-    const [result, rounds] = await Promise.all([rotation, load(s, rotation)]);
-    assert.ok(rounds > 0, 'the load ran during the rotation');
-    assert.equal(result.retiredKeyId, before?.id);
-    assert.equal(result.resumed, false);
-    assert.ok(result.reindexed >= 40, String(result.reindexed));
-    assert.deepEqual([...new Set(events.map((e) => e.phase))], ['introducing', 'switching', 'reindexing', 'sweeping', 'retired']);
-    const total = events.at(-1)?.total ?? 0;
-    assert.ok(total >= 40 && total <= 40 + rounds, `total counts the resources when the rotation began: ${String(total)}`);
-    assert.deepEqual((await s.db.indexKeys.list()).map((k) => [k.id, k.state]), [[before?.id, 'retired'], [result.keyId, 'written']]);
-    for (const surname of surnames) {
-      assert.deepEqual(await s.db.indexKeys.idsWithTokenPrefix('Patient', 'family', `${before?.id ?? ''}.`, '', 1000), [], `no ${surname} row under the old key`);
-    }
-    assert.ok((await s.db.indexKeys.idsWithTokenPrefix('Patient', 'family', `${result.keyId}.`, '', 1000)).length > 40);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    await assertSearches(s, 'after the old key is retired');
-  });
+  test(
+    `${kind}: a rotation under a read/write load loses no search result, then leaves every row under the new key`,
+    { skip },
+    async (t) => {
+      const s = await setup(t, kind);
+      for (let i = 0; i < 40; i += 1) await createPatient(s, surnames[i % surnames.length] ?? 'Okafor');
+      const [before] = await s.db.indexKeys.list();
+      const events: IndexRotationProgressEvent[] = [];
+      const rotation = rotateIndexKey(
+        { db: s.db, wrapper: s.wrapper, sealer: s.sealer },
+        {
+          graceMs: 100,
+          batchSize: 7,
+          onProgress: (e) => {
+            events.push(e);
+          },
+        },
+      );
+      const [result, rounds] = await Promise.all([rotation, load(s, rotation)]);
+      assert.ok(rounds > 0, 'the load ran during the rotation');
+      assert.equal(result.retiredKeyId, before?.id);
+      assert.equal(result.resumed, false);
+      assert.ok(result.reindexed >= 40, String(result.reindexed));
+      assert.deepEqual(
+        [...new Set(events.map((e) => e.phase))],
+        ['introducing', 'switching', 'reindexing', 'sweeping', 'retired'],
+      );
+      const total = events.at(-1)?.total ?? 0;
+      assert.ok(
+        total >= 40 && total <= 40 + rounds,
+        `total counts the resources when the rotation began: ${String(total)}`,
+      );
+      assert.deepEqual(
+        (await s.db.indexKeys.list()).map((k) => [k.id, k.state]),
+        [
+          [before?.id, 'retired'],
+          [result.keyId, 'written'],
+        ],
+      );
+      for (const surname of surnames) {
+        assert.deepEqual(
+          await s.db.indexKeys.idsWithTokenPrefix('Patient', 'family', `${before?.id ?? ''}.`, '', 1000),
+          [],
+          `no ${surname} row under the old key`,
+        );
+      }
+      assert.ok(
+        (await s.db.indexKeys.idsWithTokenPrefix('Patient', 'family', `${result.keyId}.`, '', 1000)).length > 40,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      await assertSearches(s, 'after the old key is retired');
+    },
+  );
 
   test(`${kind}: a rotation that crashes mid-way resumes from its saved progress and finishes`, { skip }, async (t) => {
     const s = await setup(t, kind);
     for (let i = 0; i < 25; i += 1) await createPatient(s, surnames[i % surnames.length] ?? 'Okafor');
     const deps = { db: s.db, wrapper: s.wrapper, sealer: s.sealer };
     const crash = new Error('simulated crash');
-    await assert.rejects(rotateIndexKey(deps, {
-      graceMs: 50, batchSize: 10,
-      onProgress: (e) => { if (e.phase === 'reindexing' && e.done >= 10) throw crash; },
-    }), crash);
+    await assert.rejects(
+      rotateIndexKey(deps, {
+        graceMs: 50,
+        batchSize: 10,
+        onProgress: (e) => {
+          if (e.phase === 'reindexing' && e.done >= 10) throw crash;
+        },
+      }),
+      crash,
+    );
     const keys = await s.db.indexKeys.list();
-    assert.deepEqual(keys.map((k) => k.state), ['searched', 'written'], 'the new key writes, the old is still searched');
-    assert.deepEqual(await s.db.indexKeys.progress(keys[1]?.id ?? ''), { type: 'Patient', after: (await s.db.resources.search({ type: 'Patient', clauses: [], limit: 10 })).at(-1), done: 10 });
+    assert.deepEqual(
+      keys.map((k) => k.state),
+      ['searched', 'written'],
+      'the new key writes, the old is still searched',
+    );
+    assert.deepEqual(await s.db.indexKeys.progress(keys[1]?.id ?? ''), {
+      type: 'Patient',
+      after: (await s.db.resources.search({ type: 'Patient', clauses: [], limit: 10 })).at(-1),
+      done: 10,
+    });
     await assertSearches(s, 'after the crash');
     const done: number[] = [];
-    const result = await rotateIndexKey(deps, { graceMs: 50, batchSize: 10, onProgress: (e) => { if (e.phase === 'reindexing') done.push(e.done); } });
+    const result = await rotateIndexKey(deps, {
+      graceMs: 50,
+      batchSize: 10,
+      onProgress: (e) => {
+        if (e.phase === 'reindexing') done.push(e.done);
+      },
+    });
     assert.equal(result.resumed, true);
     assert.equal(result.keyId, keys[1]?.id);
     assert.deepEqual(done, [20, 25], 'continues after the first batch instead of starting over');
-    assert.deepEqual((await s.db.indexKeys.list()).map((k) => k.state), ['retired', 'written']);
+    assert.deepEqual(
+      (await s.db.indexKeys.list()).map((k) => k.state),
+      ['retired', 'written'],
+    );
     assert.equal(await s.db.indexKeys.progress(keys[0]?.id ?? ''), undefined);
     await new Promise((resolve) => setTimeout(resolve, 60));
     await assertSearches(s, 'after the resumed rotation');
@@ -148,7 +229,10 @@ test('replaceIndex never overwrites a newer write: a stale version is refused an
   assert.equal(await s.db.indexKeys.replaceIndex('Patient', id, 1, [{ param: 'family', token: 'stale' }]), false);
   assert.equal(await s.db.indexKeys.replaceIndex('Patient', 'absent', 1, []), false);
   const page = await s.engine.search(s.patient, { family: 'brennan' }, { limit: 10 });
-  assert.deepEqual(page.entries.map((e) => e.resource.id), [id]);
+  assert.deepEqual(
+    page.entries.map((e) => e.resource.id),
+    [id],
+  );
   assert.equal(await s.db.indexKeys.replaceIndex('Patient', id, 2, [{ param: 'family', token: 'fresh' }]), true);
   assert.deepEqual(await s.db.indexKeys.idsWithTokenPrefix('Patient', 'family', 'fre', '', 10), [id]);
 });
@@ -158,15 +242,26 @@ test('an aborted rotation stops between batches with RotationInterruptedError, i
   for (let i = 0; i < 12; i += 1) await createPatient(s, surnames[i % surnames.length] ?? 'Okafor');
   const deps = { db: s.db, wrapper: s.wrapper, sealer: s.sealer };
   const controller = new AbortController();
-  await assert.rejects(rotateIndexKey(deps, {
-    graceMs: 30, batchSize: 5, signal: controller.signal,
-    onProgress: (e) => { if (e.phase === 'reindexing') controller.abort(); },
-  }), RotationInterruptedError);
+  await assert.rejects(
+    rotateIndexKey(deps, {
+      graceMs: 30,
+      batchSize: 5,
+      signal: controller.signal,
+      onProgress: (e) => {
+        if (e.phase === 'reindexing') controller.abort();
+      },
+    }),
+    RotationInterruptedError,
+  );
   const [, incoming] = await s.db.indexKeys.list();
   assert.equal((await s.db.indexKeys.progress(incoming?.id ?? ''))?.done, 5);
   const aborted = new AbortController();
   aborted.abort();
-  await assert.rejects(rotateIndexKey(deps, { signal: aborted.signal }), RotationInterruptedError, 'an already-aborted signal changes nothing');
+  await assert.rejects(
+    rotateIndexKey(deps, { signal: aborted.signal }),
+    RotationInterruptedError,
+    'an already-aborted signal changes nothing',
+  );
   const result = await rotateIndexKey(deps, { graceMs: 30, batchSize: 5 });
   assert.deepEqual([result.resumed, result.reindexed, result.keyId], [true, 12, incoming?.id]);
   await new Promise((resolve) => setTimeout(resolve, 60));

@@ -11,7 +11,11 @@ export interface KeyWrapperFixture {
 }
 
 /** The KeyWrapper contract: every adapter (local keyring, PKCS#11) passes the same tests. */
-export function keyWrapperContract(name: string, makeFixture: () => Promise<KeyWrapperFixture>, options: { skip?: string | false } = {}): void {
+export function keyWrapperContract(
+  name: string,
+  makeFixture: () => Promise<KeyWrapperFixture>,
+  options: { skip?: string | false } = {},
+): void {
   const run = (title: string, body: (fixture: KeyWrapperFixture) => Promise<void>): void => {
     test(`${name}: ${title}`, { skip: options.skip ?? false }, async () => {
       const fixture = await makeFixture();

@@ -15,7 +15,9 @@ import { build, type TestApp } from '../helpers/app.js';
 const base = '/api/v1/patients';
 const marker = 'Qzxencmarker';
 
-interface Envelope { error: { code: string; message: string; requestId: string } }
+interface Envelope {
+  error: { code: string; message: string; requestId: string };
+}
 
 function auth(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
@@ -42,12 +44,17 @@ function raw<T>(h: TestApp, work: (db: BetterSqlite3.Database) => T): T {
 }
 
 function bodies(h: TestApp): Buffer[] {
-  return raw(h, (db) => db.prepare('SELECT body FROM resource_versions WHERE body IS NOT NULL').pluck().all() as Buffer[]);
+  return raw(
+    h,
+    (db) => db.prepare('SELECT body FROM resource_versions WHERE body IS NOT NULL').pluck().all() as Buffer[],
+  );
 }
 
 async function auditEventOf(h: TestApp, res: LightMyRequestResponse): Promise<AuditEvent | undefined> {
   const rows = await h.db.audit.read({ writerId: h.audit.writerId, limit: 100_000 });
-  return rows.filter((row) => row.kind === 'event').map((row) => JSON.parse(row.payload) as AuditEvent)
+  return rows
+    .filter((row) => row.kind === 'event')
+    .map((row) => JSON.parse(row.payload) as AuditEvent)
     .find((event) => event.requestId === res.headers['x-request-id']);
 }
 
@@ -58,10 +65,20 @@ test('create, read, update and history round-trip, and the stored bodies are sea
   const read = await h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth(token) });
   assert.equal(read.statusCode, 200);
   assert.equal(read.json<{ name: { family: string }[] }>().name[0]?.family, marker);
-  const updated = await h.app.inject({ method: 'PUT', url: `${base}/${id}`, headers: auth(token), payload: { ...patient(`${marker}Two`), id } });
+  const updated = await h.app.inject({
+    method: 'PUT',
+    url: `${base}/${id}`,
+    headers: auth(token),
+    payload: { ...patient(`${marker}Two`), id },
+  });
   assert.equal(updated.statusCode, 200, updated.body);
   const history = await h.app.inject({ method: 'GET', url: `${base}/${id}/_history`, headers: auth(token) });
-  assert.deepEqual(history.json<{ entry: { resource: { name: { family: string }[] } }[] }>().entry.map((entry) => entry.resource.name[0]?.family), [`${marker}Two`, marker]);
+  assert.deepEqual(
+    history
+      .json<{ entry: { resource: { name: { family: string }[] } }[] }>()
+      .entry.map((entry) => entry.resource.name[0]?.family),
+    [`${marker}Two`, marker],
+  );
   const v1 = await h.app.inject({ method: 'GET', url: `${base}/${id}/_history/1`, headers: auth(token) });
   assert.equal(v1.json<{ name: { family: string }[] }>().name[0]?.family, marker);
 
@@ -71,7 +88,9 @@ test('create, read, update and history round-trip, and the stored bodies are sea
     assert.deepEqual([...body.subarray(0, 3)], [0xca, 0xdc, 0x01], 'magic and format version');
     assert.ok(!body.includes(marker) && !body.includes('Patient') && !body.includes('1974-12-25'));
   }
-  const tables = raw(h, (db) => ['resources', 'resource_versions'].map((table) => JSON.stringify(db.prepare(`SELECT * FROM ${table}`).all())));
+  const tables = raw(h, (db) =>
+    ['resources', 'resource_versions'].map((table) => JSON.stringify(db.prepare(`SELECT * FROM ${table}`).all())),
+  );
   for (const dump of tables) assert.ok(!dump.includes(marker), 'no marker in resources or resource_versions');
   const keys = await h.db.dataKeys.list();
   assert.equal(keys.length, 1, 'one data key, created on first use');
@@ -93,12 +112,27 @@ test('a sealed body copied to another record, another version, truncated or alte
   const token = await h.token('clinician');
   const victim = await create(h, token, `${marker}Victim`);
   const other = await create(h, token, 'Other');
-  const updated = await h.app.inject({ method: 'PUT', url: `${base}/${other}`, headers: auth(token), payload: { ...patient('OtherTwo'), id: other } });
+  const updated = await h.app.inject({
+    method: 'PUT',
+    url: `${base}/${other}`,
+    headers: auth(token),
+    payload: { ...patient('OtherTwo'), id: other },
+  });
   assert.equal(updated.statusCode, 200);
 
   const tamperings: [string, string, number, string][] = [
-    ['another record', `UPDATE resource_versions SET body = (SELECT body FROM resource_versions WHERE id = '${victim}' AND version = 1) WHERE id = '${other}' AND version = 2`, 2, 'authentication'],
-    ['another version', `UPDATE resource_versions SET body = (SELECT body FROM resource_versions WHERE id = '${other}' AND version = 2) WHERE id = '${other}' AND version = 1`, 1, 'authentication'],
+    [
+      'another record',
+      `UPDATE resource_versions SET body = (SELECT body FROM resource_versions WHERE id = '${victim}' AND version = 1) WHERE id = '${other}' AND version = 2`,
+      2,
+      'authentication',
+    ],
+    [
+      'another version',
+      `UPDATE resource_versions SET body = (SELECT body FROM resource_versions WHERE id = '${other}' AND version = 2) WHERE id = '${other}' AND version = 1`,
+      1,
+      'authentication',
+    ],
   ];
   const url = (version: number): string => `${base}/${other}/_history/${version}`;
   for (const [what, sql, version, failure] of tamperings) {
@@ -106,13 +140,33 @@ test('a sealed body copied to another record, another version, truncated or alte
     const res = await h.app.inject({ method: 'GET', url: url(version), headers: auth(token) });
     assert.equal(res.statusCode, 500, what);
     const body = res.json<Envelope>();
-    assert.deepEqual(body, { error: { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred', requestId: res.headers['x-request-id'] } }, what);
+    assert.deepEqual(
+      body,
+      {
+        error: {
+          code: 'INTERNAL_ERROR',
+          message: 'An unexpected error occurred',
+          requestId: res.headers['x-request-id'],
+        },
+      },
+      what,
+    );
     assert.ok(!res.body.includes(marker), `${what}: never the other record's data`);
-    const event = h.securityEvents.find((each) => each.kind === 'integrity.error' && each.requestId === res.headers['x-request-id']);
+    const event = h.securityEvents.find(
+      (each) => each.kind === 'integrity.error' && each.requestId === res.headers['x-request-id'],
+    );
     assert.ok(event !== undefined, `${what}: integrity.error with the request id`);
-    assert.deepEqual(event.details, { source: 'sealed-record', resourceType: 'Patient', resourceId: other, version, failure }, what);
+    assert.deepEqual(
+      event.details,
+      { source: 'sealed-record', resourceType: 'Patient', resourceId: other, version, failure },
+      what,
+    );
     assert.equal(event.subject, 'test-clinician');
-    assert.deepEqual((await auditEventOf(h, res))?.outcome, { status: 500, code: 'INTERNAL_ERROR' }, `${what} is audited`);
+    assert.deepEqual(
+      (await auditEventOf(h, res))?.outcome,
+      { status: 500, code: 'INTERNAL_ERROR' },
+      `${what} is audited`,
+    );
   }
   const current = await h.app.inject({ method: 'GET', url: `${base}/${other}`, headers: auth(token) });
   assert.equal(current.statusCode, 500, 'the current version reads the tampered row too');
@@ -122,9 +176,15 @@ test('a sealed body copied to another record, another version, truncated or alte
   raw(h, (db) => db.exec(`UPDATE resource_versions SET body = substr(body, 1, 20) WHERE id = '${victim}'`));
   const truncated = await h.app.inject({ method: 'GET', url: `${base}/${victim}`, headers: auth(token) });
   assert.equal(truncated.statusCode, 500);
-  const failures = h.securityEvents.filter((each) => each.kind === 'integrity.error').map((each) => each.details.failure);
+  const failures = h.securityEvents
+    .filter((each) => each.kind === 'integrity.error')
+    .map((each) => each.details.failure);
   assert.equal(failures.at(-1), 'format');
-  assert.ok(h.securityEvents.filter((each) => each.kind === 'integrity.error').every((each) => !JSON.stringify(each).includes(marker)));
+  assert.ok(
+    h.securityEvents
+      .filter((each) => each.kind === 'integrity.error')
+      .every((each) => !JSON.stringify(each).includes(marker)),
+  );
 
   await h.monitoring.detector.settled();
   const alerts = await h.db.alerts.list({ kind: 'integrity_error', limit: 10 });
@@ -145,5 +205,9 @@ test('a single flipped byte of a sealed body is an integrity error', async (t) =
   assert.equal(res.statusCode, 500);
   assert.equal(res.json<Envelope>().error.code, 'INTERNAL_ERROR');
   raw(h, (db) => db.prepare('UPDATE resource_versions SET body = ? WHERE id = ?').run(body, id));
-  assert.equal((await h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth(token) })).statusCode, 200, 'the original bytes open again');
+  assert.equal(
+    (await h.app.inject({ method: 'GET', url: `${base}/${id}`, headers: auth(token) })).statusCode,
+    200,
+    'the original bytes open again',
+  );
 });

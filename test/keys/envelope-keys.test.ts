@@ -24,7 +24,12 @@ function auth(token: string): Record<string, string> {
 }
 
 async function create(h: TestApp, token: string, family: string): Promise<string> {
-  const res = await h.app.inject({ method: 'POST', url: base, headers: auth(token), payload: { resourceType: 'Patient', name: [{ family }] } });
+  const res = await h.app.inject({
+    method: 'POST',
+    url: base,
+    headers: auth(token),
+    payload: { resourceType: 'Patient', name: [{ family }] },
+  });
   assert.equal(res.statusCode, 201, res.body);
   return res.json<{ id: string }>().id;
 }
@@ -39,15 +44,28 @@ async function familyOf(h: TestApp, token: string, id: string): Promise<string |
 function observedWrapper(inner: KeyWrapper): KeyWrapper & { unwraps: number; hold: boolean; release(): void } {
   let releases: (() => void)[] = [];
   const gate = async (): Promise<void> => {
-    if (wrapper.hold) await new Promise<void>((resolve) => { releases.push(resolve); });
+    if (wrapper.hold)
+      await new Promise<void>((resolve) => {
+        releases.push(resolve);
+      });
   };
   const wrapper = {
     unwraps: 0,
     hold: false,
-    release() { for (const resolve of releases) resolve(); releases = []; },
+    release() {
+      for (const resolve of releases) resolve();
+      releases = [];
+    },
     currentKekId: () => inner.currentKekId(),
-    async wrap(dataKey: Uint8Array) { await gate(); return inner.wrap(dataKey); },
-    async unwrap(wrapped: Parameters<KeyWrapper['unwrap']>[0]) { wrapper.unwraps += 1; await gate(); return inner.unwrap(wrapped); },
+    async wrap(dataKey: Uint8Array) {
+      await gate();
+      return inner.wrap(dataKey);
+    },
+    async unwrap(wrapped: Parameters<KeyWrapper['unwrap']>[0]) {
+      wrapper.unwraps += 1;
+      await gate();
+      return inner.unwrap(wrapped);
+    },
     rotate: () => inner.rotate(),
     kekIds: () => inner.kekIds(),
     close: () => inner.close(),
@@ -61,9 +79,16 @@ function sealerOn(options: { masterKey: MasterKey; cacheSize?: number; currentRe
   const factory = async ({ db, config, breakers }: SealerContext): Promise<EnvelopeSealer> => {
     built.kekFile = path.join(config.dataDir, 'kek-keyring.json');
     built.wrapper = observedWrapper(await openLocalKeyWrapper({ path: built.kekFile, masterKey: options.masterKey }));
-    const breaker = breakers.create({ name: 'key-manager', timeoutMs: config.keys.timeoutMs, resetMs: config.breakers.resetMs });
+    const breaker = breakers.create({
+      name: 'key-manager',
+      timeoutMs: config.keys.timeoutMs,
+      resetMs: config.breakers.resetMs,
+    });
     built.sealer = createEnvelopeSealer({
-      wrapper: built.wrapper, store: db.dataKeys, breaker, cacheSize: options.cacheSize ?? config.keys.dataKeyCacheSize,
+      wrapper: built.wrapper,
+      store: db.dataKeys,
+      breaker,
+      cacheSize: options.cacheSize ?? config.keys.dataKeyCacheSize,
       ...(options.currentRefreshMs !== undefined && { currentRefreshMs: options.currentRefreshMs }),
     });
     return built.sealer;
@@ -87,7 +112,9 @@ test('after a KEK rotation, records written before still read, here and in a fre
   // A fresh process: its own wrapper handle on the rotated keyring, an empty data-key cache.
   const events = createSecurityEvents(pino({ level: 'silent' }));
   const breakers = createBreakers(events);
-  t.after(() => { breakers.shutdown(); });
+  t.after(() => {
+    breakers.shutdown();
+  });
   const fresh = createEnvelopeSealer({
     wrapper: await openLocalKeyWrapper({ path: built.kekFile!, masterKey }),
     store: h.db.dataKeys,
@@ -95,10 +122,15 @@ test('after a KEK rotation, records written before still read, here and in a fre
     cacheSize: 4,
   });
   assert.deepEqual(await built.wrapper!.kekIds(), [newKek, oldKek]);
-  for (const [id, family] of [[before, 'Before'], [after, 'After']] as const) {
+  for (const [id, family] of [
+    [before, 'Before'],
+    [after, 'After'],
+  ] as const) {
     const stored = await h.db.resources.readCurrent('Patient', id);
     assert.ok(stored?.body);
-    const opened = JSON.parse(Buffer.from(await fresh.open(stored.body, { type: 'Patient', id, version: 1 })).toString('utf8')) as { name: { family: string }[] };
+    const opened = JSON.parse(
+      Buffer.from(await fresh.open(stored.body, { type: 'Patient', id, version: 1 })).toString('utf8'),
+    ) as { name: { family: string }[] };
     assert.equal(opened.name[0]?.family, family);
   }
 });
@@ -145,7 +177,9 @@ test('a key manager that does not answer makes the request answer 503 (key-manag
   await create(h, token, 'Second');
 
   built.wrapper!.hold = true;
-  t.after(() => { built.wrapper!.release(); });
+  t.after(() => {
+    built.wrapper!.release();
+  });
   const stuck = await h.app.inject({ method: 'GET', url: `${base}/${first}`, headers: auth(token) });
   assert.equal(stuck.statusCode, 503, stuck.body);
   assert.equal(stuck.json<{ error: { code: string } }>().error.code, 'SERVICE_UNAVAILABLE');

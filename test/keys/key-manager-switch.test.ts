@@ -15,11 +15,21 @@ after(() => hsm?.cleanup());
 test('pkcs11: records are sealed under a data key wrapped by an HSM KEK, and read back', { skip }, async (t) => {
   const token = await hsm!.createToken();
   const h = await build(t, {
-    env: { CADUCEUS_KEY_MANAGER: 'pkcs11', CADUCEUS_PKCS11_MODULE: hsm!.modulePath, CADUCEUS_PKCS11_TOKEN_LABEL: token.label, CADUCEUS_PKCS11_PIN: token.pin },
+    env: {
+      CADUCEUS_KEY_MANAGER: 'pkcs11',
+      CADUCEUS_PKCS11_MODULE: hsm!.modulePath,
+      CADUCEUS_PKCS11_TOKEN_LABEL: token.label,
+      CADUCEUS_PKCS11_PIN: token.pin,
+    },
   });
   assert.equal(h.config.keys.manager, 'pkcs11');
   const bearer = { authorization: `Bearer ${await h.token('clinician')}` };
-  const created = await h.app.inject({ method: 'POST', url: '/api/v1/patients', headers: bearer, payload: { resourceType: 'Patient', name: [{ family: 'Hsmmarker' }] } });
+  const created = await h.app.inject({
+    method: 'POST',
+    url: '/api/v1/patients',
+    headers: bearer,
+    payload: { resourceType: 'Patient', name: [{ family: 'Hsmmarker' }] },
+  });
   assert.equal(created.statusCode, 201, created.body);
   const id = created.json<{ id: string }>().id;
   const read = await h.app.inject({ method: 'GET', url: `/api/v1/patients/${id}`, headers: bearer });

@@ -62,9 +62,16 @@ test('signatures are JWS-format ECDSA (64-byte r||s) that node:crypto verifies',
   assert.equal(signed.signature.length, 64);
   assert.equal(await verifies(manager, 'token-signing', data), true);
   const key = (await manager.publicKeys('token-signing'))[0]!.key;
-  assert.equal(verify('sha256', Buffer.from('header.payloaD'), { key, dsaEncoding: 'ieee-p1363' }, signed.signature), false);
+  assert.equal(
+    verify('sha256', Buffer.from('header.payloaD'), { key, dsaEncoding: 'ieee-p1363' }, signed.signature),
+    false,
+  );
   const auditKey = (await manager.publicKeys('audit-signing'))[0]!.key;
-  assert.equal(verify('sha256', data, { key: auditKey, dsaEncoding: 'ieee-p1363' }, signed.signature), false, 'purposes use different keys');
+  assert.equal(
+    verify('sha256', data, { key: auditKey, dsaEncoding: 'ieee-p1363' }, signed.signature),
+    false,
+    'purposes use different keys',
+  );
 });
 
 test('reopening loads the same keys instead of generating new ones', async (t) => {
@@ -95,7 +102,10 @@ test('rotate adds a current key, keeps the old one for verification (newest firs
   assert.deepEqual(await kids(manager, 'audit-signing'), auditBefore, 'other purposes are untouched');
   assert.equal((await manager.sign('token-signing', Buffer.from('after'))).kid, kid);
   const oldKey = (await manager.publicKeys('token-signing'))[1]!.key;
-  assert.equal(verify('sha256', Buffer.from('before'), { key: oldKey, dsaEncoding: 'ieee-p1363' }, oldSignature.signature), true);
+  assert.equal(
+    verify('sha256', Buffer.from('before'), { key: oldKey, dsaEncoding: 'ieee-p1363' }, oldSignature.signature),
+    true,
+  );
   assert.equal((await stat(file)).mode & 0o777, 0o600);
 
   const reopened = await openLocalKeyManager({ path: file });
@@ -107,7 +117,10 @@ test('refuses a keyring file that group or others can read, without naming the p
   const file = path.join(await tempDir(t), 'keyring.json');
   await (await openLocalKeyManager({ path: file })).close();
   await chmod(file, 0o644);
-  const error: unknown = await openLocalKeyManager({ path: file }).then(() => undefined, (reason: unknown) => reason);
+  const error: unknown = await openLocalKeyManager({ path: file }).then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
   assert.ok(error instanceof KeyringError);
   assert.match(error.message, /group or others/);
   assert.ok(!error.message.includes(file));
@@ -148,7 +161,9 @@ test('separate processes opening a new keyring at once agree on one keyring', as
   const script = `const { openLocalKeyManager } = await import(${JSON.stringify(moduleUrl)});
     const m = await openLocalKeyManager({ path: ${JSON.stringify(file)} });
     process.stdout.write((await m.currentKey('token-signing')).kid);`;
-  const children = Array.from({ length: 4 }, () => execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]));
+  const children = Array.from({ length: 4 }, () =>
+    execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]),
+  );
   const outputs = (await Promise.all(children)).map((result) => result.stdout);
   assert.equal(new Set(outputs).size, 1, 'every process sees the same current key');
   const manager = await openLocalKeyManager({ path: file });
@@ -213,7 +228,10 @@ test('with a master key the keyring file is sealed (no private key in clear) and
   t.after(() => reopened.close());
   assert.equal((await reopened.currentKey('token-signing')).kid, kid);
   await assert.rejects(openLocalKeyManager({ path: file }), /needs the master key/);
-  await assert.rejects(openLocalKeyManager({ path: file, masterKey: new MasterKey(randomBytes(32)) }), /different master key/);
+  await assert.rejects(
+    openLocalKeyManager({ path: file, masterKey: new MasterKey(randomBytes(32)) }),
+    /different master key/,
+  );
 });
 
 test('an existing plaintext keyring is rewritten sealed once, with the same keys', async (t) => {
@@ -225,13 +243,25 @@ test('an existing plaintext keyring is rewritten sealed once, with the same keys
 
   const masterKey = new MasterKey(randomBytes(32));
   let sealedCount = 0;
-  const sealed = await openLocalKeyManager({ path: file, masterKey, onSealed: () => { sealedCount += 1; } });
+  const sealed = await openLocalKeyManager({
+    path: file,
+    masterKey,
+    onSealed: () => {
+      sealedCount += 1;
+    },
+  });
   t.after(() => sealed.close());
   assert.equal(sealedCount, 1);
   assert.doesNotMatch(await readFile(file, 'utf8'), /PRIVATE KEY/);
   assert.deepEqual({ token: await kids(sealed, 'token-signing'), audit: await kids(sealed, 'audit-signing') }, before);
 
-  const again = await openLocalKeyManager({ path: file, masterKey, onSealed: () => { sealedCount += 1; } });
+  const again = await openLocalKeyManager({
+    path: file,
+    masterKey,
+    onSealed: () => {
+      sealedCount += 1;
+    },
+  });
   t.after(() => again.close());
   assert.equal(sealedCount, 1, 'a sealed keyring is not rewritten');
   assert.deepEqual(await kids(again, 'token-signing'), before.token);

@@ -45,7 +45,10 @@ test('local: another master key, an altered file or a group-readable file is ref
   const file = path.join(dir, 'kek-keyring.json');
   const masterKey = new MasterKey(randomBytes(32));
   await (await openLocalKeyWrapper({ path: file, masterKey })).close();
-  await assert.rejects(openLocalKeyWrapper({ path: file, masterKey: new MasterKey(randomBytes(32)) }), /different master key/);
+  await assert.rejects(
+    openLocalKeyWrapper({ path: file, masterKey: new MasterKey(randomBytes(32)) }),
+    /different master key/,
+  );
 
   const original = await readFile(file, 'utf8');
   const document = JSON.parse(original) as { ciphertext: string };
@@ -56,8 +59,11 @@ test('local: another master key, an altered file or a group-readable file is ref
 
   await writeFile(file, original, { mode: 0o600 });
   await chmod(file, 0o640);
-  await assert.rejects(openLocalKeyWrapper({ path: file, masterKey }), (error: unknown) =>
-    error instanceof KeyringError && /group or others/.test(error.message) && !error.message.includes(file));
+  await assert.rejects(
+    openLocalKeyWrapper({ path: file, masterKey }),
+    (error: unknown) =>
+      error instanceof KeyringError && /group or others/.test(error.message) && !error.message.includes(file),
+  );
   await chmod(file, 0o600);
   await (await openLocalKeyWrapper({ path: file, masterKey })).close();
 });
@@ -85,6 +91,10 @@ test('local: a rotation by another process is seen by unwrap at once and by wrap
   const dataKey = randomBytes(32);
   const wrapped = await cli.wrap(dataKey);
   assert.equal(wrapped.kekId, rotated);
-  assert.deepEqual(Buffer.from(await server.unwrap(wrapped)), dataKey, 'an unknown KEK id makes it read the file again');
+  assert.deepEqual(
+    Buffer.from(await server.unwrap(wrapped)),
+    dataKey,
+    'an unknown KEK id makes it read the file again',
+  );
   assert.deepEqual(await server.kekIds(), [rotated, before]);
 });

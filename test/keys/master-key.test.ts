@@ -5,7 +5,13 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import { decodeMasterKey, MasterKey, MasterKeyError, resolveMasterKey, type MasterKeySettings } from '../../src/keys/local/index.js';
+import {
+  decodeMasterKey,
+  MasterKey,
+  MasterKeyError,
+  resolveMasterKey,
+  type MasterKeySettings,
+} from '../../src/keys/local/index.js';
 
 async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'caduceus-mk-'));
@@ -16,7 +22,14 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
 /** A pino logger that keeps every line it writes. */
 function capturingLogger(): { logger: pino.Logger; lines: { level: number; event?: string; msg: string }[] } {
   const lines: { level: number; event?: string; msg: string }[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as (typeof lines)[number]); } });
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as (typeof lines)[number]);
+      },
+    },
+  );
   return { logger, lines };
 }
 
@@ -26,10 +39,23 @@ function settings(dir: string, overrides: Partial<MasterKeySettings> = {}): Mast
 
 test('decodes 32 bytes from hex, base64 and base64url, and nothing else', () => {
   const bytes = randomBytes(32);
-  for (const text of [bytes.toString('hex'), bytes.toString('hex').toUpperCase(), bytes.toString('base64'), bytes.toString('base64url'), `${bytes.toString('base64')}\n`]) {
+  for (const text of [
+    bytes.toString('hex'),
+    bytes.toString('hex').toUpperCase(),
+    bytes.toString('base64'),
+    bytes.toString('base64url'),
+    `${bytes.toString('base64')}\n`,
+  ]) {
     assert.deepEqual(decodeMasterKey(text), bytes, text);
   }
-  for (const text of ['', 'short', randomBytes(16).toString('hex'), randomBytes(31).toString('base64'), randomBytes(33).toString('base64'), `${bytes.toString('hex')}00`]) {
+  for (const text of [
+    '',
+    'short',
+    randomBytes(16).toString('hex'),
+    randomBytes(31).toString('base64'),
+    randomBytes(33).toString('base64'),
+    `${bytes.toString('hex')}00`,
+  ]) {
     assert.equal(decodeMasterKey(text), undefined, text);
   }
   assert.throws(() => new MasterKey(randomBytes(16)), MasterKeyError);
@@ -49,7 +75,10 @@ test('development without a configured key generates an owner-only master.key on
   assert.equal(warnings.length, 2);
   assert.ok(warnings.every((line) => line.level === 40 && /DEVELOPMENT ONLY/.test(line.msg)));
   const key = (await readFile(file, 'utf8')).trim();
-  assert.ok(lines.every((line) => !JSON.stringify(line).includes(key)), 'the key itself is never logged');
+  assert.ok(
+    lines.every((line) => !JSON.stringify(line).includes(key)),
+    'the key itself is never logged',
+  );
 });
 
 test('concurrent first starts agree on one generated key', async (t) => {
@@ -61,8 +90,10 @@ test('concurrent first starts agree on one generated key', async (t) => {
 
 test('production without a master key refuses, and generates nothing', async (t) => {
   const dir = await tempDir(t);
-  await assert.rejects(resolveMasterKey(settings(dir, { production: true }), pino({ level: 'silent' })), (error: unknown) =>
-    error instanceof MasterKeyError && /CADUCEUS_MASTER_KEY_FILE/.test(error.message));
+  await assert.rejects(
+    resolveMasterKey(settings(dir, { production: true }), pino({ level: 'silent' })),
+    (error: unknown) => error instanceof MasterKeyError && /CADUCEUS_MASTER_KEY_FILE/.test(error.message),
+  );
   await assert.rejects(stat(path.join(dir, 'master.key')), { code: 'ENOENT' });
 });
 
@@ -79,13 +110,22 @@ test('a key from a file or the environment is used as given; bad ones are refuse
   assert.equal(fromEnv.key.id, fromFile.key.id);
 
   const bad = 'not-a-key-at-all';
-  await assert.rejects(resolveMasterKey(settings(dir, { value: bad }), logger), (error: Error) => /CADUCEUS_MASTER_KEY /.test(error.message) && !error.message.includes(bad));
+  await assert.rejects(
+    resolveMasterKey(settings(dir, { value: bad }), logger),
+    (error: Error) => /CADUCEUS_MASTER_KEY /.test(error.message) && !error.message.includes(bad),
+  );
   await writeFile(file, bad, { mode: 0o600 });
-  await assert.rejects(resolveMasterKey(settings(dir, { file }), logger), (error: Error) => /CADUCEUS_MASTER_KEY_FILE/.test(error.message) && !error.message.includes(bad));
+  await assert.rejects(
+    resolveMasterKey(settings(dir, { file }), logger),
+    (error: Error) => /CADUCEUS_MASTER_KEY_FILE/.test(error.message) && !error.message.includes(bad),
+  );
   await writeFile(file, bytes.toString('hex'));
   await chmod(file, 0o644);
   await assert.rejects(resolveMasterKey(settings(dir, { file }), logger), /group or others/);
-  await assert.rejects(resolveMasterKey(settings(dir, { file: path.join(dir, 'missing.key') }), logger), /does not exist/);
+  await assert.rejects(
+    resolveMasterKey(settings(dir, { file: path.join(dir, 'missing.key') }), logger),
+    /does not exist/,
+  );
 });
 
 test('what one master key seals, another cannot open, nor can the same key under another purpose', () => {
@@ -96,5 +136,9 @@ test('what one master key seals, another cannot open, nor can the same key under
   assert.throws(() => key.open('signing-keyring', sealed), /different kind/);
   assert.throws(() => new MasterKey(randomBytes(32)).open('kek-keyring', sealed), /different master key/);
   const document = JSON.parse(sealed) as { purpose: string };
-  assert.throws(() => key.open('signing-keyring', JSON.stringify({ ...document, purpose: 'signing-keyring' })), /integrity/, 'the purpose is in the AAD');
+  assert.throws(
+    () => key.open('signing-keyring', JSON.stringify({ ...document, purpose: 'signing-keyring' })),
+    /integrity/,
+    'the purpose is in the AAD',
+  );
 });

@@ -14,13 +14,31 @@ import { createBreakers } from '../../src/gateway/circuit-breaker.js';
 import { openKeyProtection, type KeyProtection } from '../../src/keys/envelope/index.js';
 import { createEnvelopeSealer } from '../../src/keys/envelope/envelope-sealer.js';
 import {
-  acquireRotationLease, loadRotationJob, RotationBusyError, RotationInterruptedError, runRotationJob, type RotationJobDependencies,
+  acquireRotationLease,
+  loadRotationJob,
+  RotationBusyError,
+  RotationInterruptedError,
+  runRotationJob,
+  type RotationJobDependencies,
 } from '../../src/keys/rotation/index.js';
 import { createSecurityEvents } from '../../src/monitoring/security-events.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { SealContext } from '../../src/keys/ports.js';
-import { dropPostgresSchema, postgresSkip, testPostgresBaseUrl, uniqueSchemaName, withSchema } from '../helpers/database.js';
-import { caduceusEnv, configFor, processScope, repoRoot, runCliProcess, type ProcessScope } from '../helpers/process.js';
+import {
+  dropPostgresSchema,
+  postgresSkip,
+  testPostgresBaseUrl,
+  uniqueSchemaName,
+  withSchema,
+} from '../helpers/database.js';
+import {
+  caduceusEnv,
+  configFor,
+  processScope,
+  repoRoot,
+  runCliProcess,
+  type ProcessScope,
+} from '../helpers/process.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -34,8 +52,16 @@ interface Opened {
 async function open(scope: ProcessScope, env: Record<string, string>): Promise<Opened> {
   const config = configFor(env);
   const runtime = await openRuntime(config, silent);
-  const protection = await openKeyProtection(config, { masterKey: runtime.masterKey, dataKeys: runtime.db.dataKeys, breakers: createBreakers(createSecurityEvents(silent)), logger: silent });
-  scope.defer(async () => { await protection.close(); await runtime.close(); });
+  const protection = await openKeyProtection(config, {
+    masterKey: runtime.masterKey,
+    dataKeys: runtime.db.dataKeys,
+    breakers: createBreakers(createSecurityEvents(silent)),
+    logger: silent,
+  });
+  scope.defer(async () => {
+    await protection.close();
+    await runtime.close();
+  });
   assert.ok(protection.wrapper !== null);
   return { runtime, protection: { ...protection, wrapper: protection.wrapper }, env };
 }
@@ -52,7 +78,16 @@ async function seed(opened: Opened, count: number): Promise<SealContext[]> {
     for (const version of [1, 2]) {
       const context = { type: 'Patient', id, version };
       const body = await opened.protection.sealer.seal(Buffer.from(text(id, version)), context);
-      const result = await opened.runtime.db.resources.commit({ type: 'Patient', id, expectedVersion: version - 1, version, lastUpdated: new Date().toISOString(), deleted: false, body, index: [] });
+      const result = await opened.runtime.db.resources.commit({
+        type: 'Patient',
+        id,
+        expectedVersion: version - 1,
+        version,
+        lastUpdated: new Date().toISOString(),
+        deleted: false,
+        body,
+        index: [],
+      });
       assert.equal(result, 'committed');
       refs.push(context);
     }
@@ -62,7 +97,12 @@ async function seed(opened: Opened, count: number): Promise<SealContext[]> {
 
 /** Opens every version with a fresh sealer (no cached keys) and checks its content. */
 async function assertReadable(opened: Opened, refs: readonly SealContext[]): Promise<void> {
-  const sealer = createEnvelopeSealer({ wrapper: opened.protection.wrapper, store: opened.runtime.db.dataKeys, breaker: { name: 'x', state: 'closed', run: (call) => call() }, cacheSize: 4 });
+  const sealer = createEnvelopeSealer({
+    wrapper: opened.protection.wrapper,
+    store: opened.runtime.db.dataKeys,
+    breaker: { name: 'x', state: 'closed', run: (call) => call() },
+    cacheSize: 4,
+  });
   for (const ref of refs) {
     const stored = await opened.runtime.db.resources.readVersion(ref.type, ref.id, ref.version);
     assert.ok(stored?.body != null);
@@ -73,12 +113,24 @@ async function assertReadable(opened: Opened, refs: readonly SealContext[]): Pro
 function deps(opened: Opened, extra: Partial<RotationJobDependencies> = {}): RotationJobDependencies {
   const { db } = opened.runtime;
   return {
-    kv: db.kv, dataKeys: db.dataKeys, sealedBodies: db.sealedBodies, wrapper: opened.protection.wrapper,
-    batchSize: 5, graceMs: 0, leaseTtlMs: 5000, leaseWaitMs: 0, onProgress: () => undefined, ...extra,
+    kv: db.kv,
+    dataKeys: db.dataKeys,
+    sealedBodies: db.sealedBodies,
+    wrapper: opened.protection.wrapper,
+    batchSize: 5,
+    graceMs: 0,
+    leaseTtlMs: 5000,
+    leaseWaitMs: 0,
+    onProgress: () => undefined,
+    ...extra,
   };
 }
 
-async function setUp(t: TestContext, count: number, database: 'sqlite' | 'postgres' = 'sqlite'): Promise<{ scope: ProcessScope; opened: Opened; refs: SealContext[] }> {
+async function setUp(
+  t: TestContext,
+  count: number,
+  database: 'sqlite' | 'postgres' = 'sqlite',
+): Promise<{ scope: ProcessScope; opened: Opened; refs: SealContext[] }> {
   const scope = await processScope(t, 'caduceus-rotation-');
   const extra: Record<string, string> = { CADUCEUS_DATA_KEY_REFRESH_MS: '100' };
   if (database === 'postgres') {
@@ -96,10 +148,19 @@ async function stopAndResume(t: TestContext, database: 'sqlite' | 'postgres'): P
   const [firstKey] = await db.dataKeys.list();
   const controller = new AbortController();
   let batches = 0;
-  await assert.rejects(runRotationJob('data', deps(opened, {
-    signal: controller.signal,
-    onProgress: () => { batches += 1; if (batches === 3) controller.abort(); },
-  })), RotationInterruptedError);
+  await assert.rejects(
+    runRotationJob(
+      'data',
+      deps(opened, {
+        signal: controller.signal,
+        onProgress: () => {
+          batches += 1;
+          if (batches === 3) controller.abort();
+        },
+      }),
+    ),
+    RotationInterruptedError,
+  );
   const saved = await loadRotationJob(db.kv);
   assert.ok(saved !== undefined, 'progress is persisted');
   assert.equal(saved.kind, 'data');
@@ -128,11 +189,16 @@ async function stopAndResume(t: TestContext, database: 'sqlite' | 'postgres'): P
   await assertReadable(opened, refs);
 }
 
-test('a data-key job stopped between batches saves its place; the next run resumes it, makes no second key and finishes; a KEK job then re-wraps every key', (t) => stopAndResume(t, 'sqlite'));
+test('a data-key job stopped between batches saves its place; the next run resumes it, makes no second key and finishes; a KEK job then re-wraps every key', (t) =>
+  stopAndResume(t, 'sqlite'));
 
-test('postgres: a data-key job stopped between batches resumes and finishes; a KEK job then re-wraps every key', { skip: await postgresSkip() }, async (t) => {
-  await stopAndResume(t, 'postgres');
-});
+test(
+  'postgres: a data-key job stopped between batches resumes and finishes; a KEK job then re-wraps every key',
+  { skip: await postgresSkip() },
+  async (t) => {
+    await stopAndResume(t, 'postgres');
+  },
+);
 
 test('a version that changes under the job is never overwritten: the compare-and-set refuses, and the body stays the newer one', async (t) => {
   const { opened, refs } = await setUp(t, 3);
@@ -163,7 +229,12 @@ test('a version that changes under the job is never overwritten: the compare-and
   // The replacement was sealed under the old key, so the job's next pass moved it too: the newer content survived, re-sealed.
   assert.equal(outcome.remaining, 0);
   assert.equal(outcome.passes, 2);
-  const fresh = createEnvelopeSealer({ wrapper: opened.protection.wrapper, store: db.dataKeys, breaker: { name: 'x', state: 'closed', run: (call) => call() }, cacheSize: 4 });
+  const fresh = createEnvelopeSealer({
+    wrapper: opened.protection.wrapper,
+    store: db.dataKeys,
+    breaker: { name: 'x', state: 'closed', run: (call) => call() },
+    cacheSize: 4,
+  });
   assert.equal(Buffer.from(await fresh.open(stored.body, target)).toString(), concurrent);
   assert.equal(Buffer.from(stored.body).toString('hex', 3, 19), outcome.keyId, 'and it is under the new key');
   await assertReadable(opened, refs.slice(1));
@@ -177,7 +248,10 @@ test('a record that fails its integrity check is left as it is and counted; ever
   assert.ok(stored?.body != null);
   const tampered = Buffer.from(stored.body);
   tampered[31] = (tampered[31] ?? 0) ^ 1;
-  assert.equal(await db.sealedBodies.replace({ type: 'Patient', id: 'r0001', version: 1 }, stored.body, tampered), true);
+  assert.equal(
+    await db.sealedBodies.replace({ type: 'Patient', id: 'r0001', version: 1 }, stored.body, tampered),
+    true,
+  );
   const [outcome] = await runRotationJob('data', deps(opened));
   assert.equal(outcome?.failed, 1);
   assert.equal(outcome.remaining, 1, 'the damaged record stays under the old key (which is kept)');
@@ -188,38 +262,62 @@ test('the lease: a second job while one holds it is refused at once, or waits fo
   const { opened } = await setUp(t, 1);
   const lease = await acquireRotationLease({ kv: opened.runtime.db.kv, ttlMs: 5000, waitMs: 0 });
   await assert.rejects(runRotationJob('data', deps(opened)), RotationBusyError);
-  setTimeout(() => { void lease.release(); }, 300);
+  setTimeout(() => {
+    void lease.release();
+  }, 300);
   const [outcome] = await runRotationJob('data', deps(opened, { leaseWaitMs: 5000 }));
   assert.equal(outcome?.remaining, 0);
 });
 
-test('crash: `keys rotate --data` killed with SIGKILL mid-job is resumed and finished by the next run', { timeout: 120_000 }, async (t) => {
-  const { scope, opened, refs } = await setUp(t, 150);
-  const env = opened.env;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', 'rotate', '--data', '--batch', '2', '--json'], {
-    cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => { child.once('close', (_code, signal: NodeJS.Signals | null) => { resolve(signal); }); });
-  scope.defer(async () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); await exited; });
-  let progressLines = 0;
-  child.stderr.on('data', (chunk: Buffer) => {
-    progressLines += (chunk.toString().match(/keys\.rotation_progress/g) ?? []).length;
-    if (progressLines >= 5 && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  assert.equal(await exited, 'SIGKILL', 'the job was killed before it finished');
-  const saved = await loadRotationJob(opened.runtime.db.kv);
-  assert.ok(saved !== undefined && saved.processed >= 10 && saved.processed < refs.length, `saved progress: ${JSON.stringify(saved)}`);
+test(
+  'crash: `keys rotate --data` killed with SIGKILL mid-job is resumed and finished by the next run',
+  { timeout: 120_000 },
+  async (t) => {
+    const { scope, opened, refs } = await setUp(t, 150);
+    const env = opened.env;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'keys', 'rotate', '--data', '--batch', '2', '--json'],
+      {
+        cwd: repoRoot,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => {
+      child.once('close', (_code, signal: NodeJS.Signals | null) => {
+        resolve(signal);
+      });
+    });
+    scope.defer(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    });
+    let progressLines = 0;
+    child.stderr.on('data', (chunk: Buffer) => {
+      progressLines += (chunk.toString().match(/keys\.rotation_progress/g) ?? []).length;
+      if (progressLines >= 5 && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    assert.equal(await exited, 'SIGKILL', 'the job was killed before it finished');
+    const saved = await loadRotationJob(opened.runtime.db.kv);
+    assert.ok(
+      saved !== undefined && saved.processed >= 10 && saved.processed < refs.length,
+      `saved progress: ${JSON.stringify(saved)}`,
+    );
 
-  // The killed run's lease lapses (15 s); the next run waits for it, then resumes.
-  const again = await runCliProcess(scope, env, ['keys', 'rotate', '--data', '--json'], 90_000);
-  assert.equal(again.code, 0, again.stderr);
-  const [outcome] = (JSON.parse(again.stdout) as { rotated: { resumed: boolean; keyId: string; remaining: number }[] }).rotated;
-  assert.equal(outcome?.resumed, true);
-  assert.equal(outcome.keyId, saved.targetKeyId);
-  assert.equal(outcome.remaining, 0);
-  assert.equal((await opened.runtime.db.dataKeys.list()).length, 2, 'one rotation, one new key');
-  await assertReadable(opened, refs);
-});
+    // The killed run's lease lapses (15 s); the next run waits for it, then resumes.
+    const again = await runCliProcess(scope, env, ['keys', 'rotate', '--data', '--json'], 90_000);
+    assert.equal(again.code, 0, again.stderr);
+    const [outcome] = (
+      JSON.parse(again.stdout) as { rotated: { resumed: boolean; keyId: string; remaining: number }[] }
+    ).rotated;
+    assert.equal(outcome?.resumed, true);
+    assert.equal(outcome.keyId, saved.targetKeyId);
+    assert.equal(outcome.remaining, 0);
+    assert.equal((await opened.runtime.db.dataKeys.list()).length, 2, 'one rotation, one new key');
+    await assertReadable(opened, refs);
+  },
+);
 
 test('settings: CADUCEUS_KEY_ROTATION_DAYS is off by default, 1–3650 days otherwise; CADUCEUS_DATA_KEY_REFRESH_MS is bounded', () => {
   const env = caduceusEnv('/tmp/caduceus-settings-only');
@@ -227,7 +325,19 @@ test('settings: CADUCEUS_KEY_ROTATION_DAYS is off by default, 1–3650 days othe
   assert.equal(configFor({ ...env, CADUCEUS_KEY_ROTATION_DAYS: 'off' }).keys.rotation.days, null);
   assert.equal(configFor({ ...env, CADUCEUS_KEY_ROTATION_DAYS: '90' }).keys.rotation.days, 90);
   assert.equal(configFor(env).keys.dataKeyRefreshMs, 30_000);
-  for (const [name, value] of [['CADUCEUS_KEY_ROTATION_DAYS', '0'], ['CADUCEUS_KEY_ROTATION_DAYS', '3651'], ['CADUCEUS_KEY_ROTATION_DAYS', 'weekly'], ['CADUCEUS_DATA_KEY_REFRESH_MS', '50']] as const) {
-    assert.throws(() => configFor({ ...env, [name]: value }), (error: unknown) => error instanceof Error && error.name === 'ConfigError' && error.message.includes(name) && !error.message.includes('weekly'));
+  for (const [name, value] of [
+    ['CADUCEUS_KEY_ROTATION_DAYS', '0'],
+    ['CADUCEUS_KEY_ROTATION_DAYS', '3651'],
+    ['CADUCEUS_KEY_ROTATION_DAYS', 'weekly'],
+    ['CADUCEUS_DATA_KEY_REFRESH_MS', '50'],
+  ] as const) {
+    assert.throws(
+      () => configFor({ ...env, [name]: value }),
+      (error: unknown) =>
+        error instanceof Error &&
+        error.name === 'ConfigError' &&
+        error.message.includes(name) &&
+        !error.message.includes('weekly'),
+    );
   }
 });

@@ -4,7 +4,11 @@ import { get, type IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { build } from '../helpers/app.js';
 
-interface ServerSentEvent { id?: string; event?: string; data?: string }
+interface ServerSentEvent {
+  id?: string;
+  event?: string;
+  data?: string;
+}
 
 /** Reads an SSE response: events as they complete, and every byte received (to scan for PHI). */
 function reader(response: IncomingMessage) {
@@ -39,7 +43,7 @@ function reader(response: IncomingMessage) {
 
 async function openStream(url: string, token: string): Promise<IncomingMessage> {
   const request = get(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
-  const [response] = await once(request, 'response') as [IncomingMessage];
+  const [response] = (await once(request, 'response')) as [IncomingMessage];
   return response;
 }
 
@@ -72,13 +76,19 @@ test('GET /api/v1/alerts/stream: auditors receive alerts live (repeated 403s ove
   const created = await fetch(`${base}/api/v1/patients`, {
     method: 'POST',
     headers: { authorization: `Bearer ${clinician}`, 'content-type': 'application/fhir+json' },
-    body: JSON.stringify({ resourceType: 'Patient', name: [{ family: marker, given: [marker] }], birthDate: '1970-01-01' }),
+    body: JSON.stringify({
+      resourceType: 'Patient',
+      name: [{ family: marker, given: [marker] }],
+      birthDate: '1970-01-01',
+    }),
   });
   assert.equal(created.status, 201);
   const patientId = ((await created.json()) as { id: string }).id;
   const prober = await built.token('device', { sub: 'prober-1' });
   for (let i = 0; i < 10; i += 1) {
-    const probe = await fetch(`${base}/api/v1/patients?family=${marker}&_id=${patientId}`, { headers: { authorization: `Bearer ${prober}` } });
+    const probe = await fetch(`${base}/api/v1/patients?family=${marker}&_id=${patientId}`, {
+      headers: { authorization: `Bearer ${prober}` },
+    });
     assert.equal(probe.status, 403);
     await probe.arrayBuffer();
   }
@@ -86,12 +96,17 @@ test('GET /api/v1/alerts/stream: auditors receive alerts live (repeated 403s ove
   type Received = { id: string; kind: string; subject: string | null; details: { count: number } };
   const alerts = (): Received[] => sse.events.map((event) => JSON.parse(event.data!) as Received);
   await sse.until(() => alerts().some((alert) => alert.subject === 'prober-1'));
-  assert.ok(sse.events.every((event) => event.event === 'alert' && (JSON.parse(event.data!) as Received).id === event.id));
+  assert.ok(
+    sse.events.every((event) => event.event === 'alert' && (JSON.parse(event.data!) as Received).id === event.id),
+  );
   const alert = alerts().find((candidate) => candidate.subject === 'prober-1');
   assert.equal(alert?.kind, 'repeated_forbidden');
   assert.equal(alert.details.count, 10);
   assert.deepEqual([...new Set(alerts().map((candidate) => candidate.kind))], ['repeated_forbidden']);
-  assert.ok(!sse.text().includes(marker) && !sse.text().includes(patientId), 'no PHI, no planted value, no patient id on the stream');
+  assert.ok(
+    !sse.text().includes(marker) && !sse.text().includes(patientId),
+    'no PHI, no planted value, no patient id on the stream',
+  );
   const stored = JSON.stringify(await built.db.alerts.list({ limit: 100 }));
   assert.ok(stored.includes('prober-1'), 'the alert store sink kept the alerts');
   assert.ok(!stored.includes(marker) && !stored.includes(patientId), 'nor in the stored alerts');
@@ -110,6 +125,7 @@ test('the alert stream holds no subscriber after its client goes away', async (t
   const subscribers = (): number => built.monitoring.stream.subscribers;
   assert.equal(subscribers(), 1);
   response.destroy();
-  for (let wait = 0; wait < 300 && subscribers() > 0; wait += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let wait = 0; wait < 300 && subscribers() > 0; wait += 1)
+    await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal(subscribers(), 0, 'the route unsubscribed once its client went away');
 });

@@ -13,43 +13,82 @@ import { alertKinds, type Alert, type AlertKind } from '../../src/monitoring/ale
 import { scenarios } from '../../scripts/attacks/index.js';
 import type { Summary } from '../../scripts/attacks/report.js';
 import {
-  caduceusEnv, configFor, httpsRequest, jwtPattern, processScope, repoRoot, signToken, spawnServer, type ProcessScope,
+  caduceusEnv,
+  configFor,
+  httpsRequest,
+  jwtPattern,
+  processScope,
+  repoRoot,
+  signToken,
+  spawnServer,
+  type ProcessScope,
 } from '../helpers/process.js';
 
 /** Thresholds low enough for the simulation to finish in seconds (docs/monitoring.md "Attack simulation"). */
-const lowThresholds = 'failed_login_burst_account=5/5m,failed_login_burst_ip=10/5m,patient_snooping=5/1h,bulk_read=20/10m,repeated_forbidden=5/5m,rate_limit_storm=10/1m';
+const lowThresholds =
+  'failed_login_burst_account=5/5m,failed_login_burst_ip=10/5m,patient_snooping=5/1h,bulk_read=20/10m,repeated_forbidden=5/5m,rate_limit_storm=10/1m';
 
 /** A one-hour working window starting two hours from now (UTC): now is outside it. */
 function hoursExcludingNow(): string {
-  const at = (offsetHours: number): string => new Date(Date.now() + offsetHours * 3_600_000).toISOString().slice(11, 16);
+  const at = (offsetHours: number): string =>
+    new Date(Date.now() + offsetHours * 3_600_000).toISOString().slice(11, 16);
   return `${at(2)}-${at(3)} UTC`;
 }
 
 /** A loopback port nothing listens on: bound by the OS, then released. */
 async function deadPort(): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve); });
+  await new Promise<void>((resolve) => {
+    server.listen(0, '127.0.0.1', resolve);
+  });
   const address = server.address();
-  await new Promise<void>((resolve) => { server.close(() => { resolve(); }); });
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
   assert.ok(typeof address === 'object' && address !== null);
   return address.port;
 }
 
-interface SimulationRun { readonly code: number | null; readonly stdout: string; readonly stderr: string }
+interface SimulationRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
 
 /** `npm run simulate:attacks -- …` as its script runs it, with the server's environment (as the CLI needs). */
-async function runSimulation(scope: ProcessScope, env: Readonly<Record<string, string>>, args: readonly string[]): Promise<SimulationRun> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('CADUCEUS_') && name !== 'NODE_TEST_CONTEXT' && name !== 'NODE_OPTIONS'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/simulate-attacks.ts', ...args], { cwd: repoRoot, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => { child.once('close', resolve); });
+async function runSimulation(
+  scope: ProcessScope,
+  env: Readonly<Record<string, string>>,
+  args: readonly string[],
+): Promise<SimulationRun> {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !name.startsWith('CADUCEUS_') && name !== 'NODE_TEST_CONTEXT' && name !== 'NODE_OPTIONS',
+    ),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/simulate-attacks.ts', ...args], {
+    cwd: repoRoot,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('close', resolve);
+  });
   scope.defer(async () => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined)
+      process.kill(child.pid, 'SIGKILL');
     await exited;
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   return { code: await exited, stdout, stderr };
 }
 
@@ -69,7 +108,17 @@ test('npm run simulate:attacks raises every alert kind on a running server', { t
     CADUCEUS_ALERT_WEBHOOK_ALLOW: '127.0.0.1',
   });
   const server = await spawnServer(scope, env);
-  const run = await runSimulation(scope, env, ['--url', server.url, '--ca', server.config.tls.certPath, '--data-dir', scope.dir, '--json', '--wait', '8']);
+  const run = await runSimulation(scope, env, [
+    '--url',
+    server.url,
+    '--ca',
+    server.config.tls.certPath,
+    '--data-dir',
+    scope.dir,
+    '--json',
+    '--wait',
+    '8',
+  ]);
   const summary = JSON.parse(run.stdout) as Summary;
 
   await t.test('the summary says every kind ran and was raised', () => {
@@ -87,7 +136,9 @@ test('npm run simulate:attacks raises every alert kind on a running server', { t
     const token = await signToken(configFor(env), 'auditor', 'test-attack-auditor');
     const kinds = new Set<AlertKind>();
     for (let path: string | null = `/api/v1/alerts?since=${encodeURIComponent(summary.since)}`; path !== null;) {
-      const response = await httpsRequest(`${server.url}${path}`, server.ca, { headers: { authorization: `Bearer ${token}` } });
+      const response = await httpsRequest(`${server.url}${path}`, server.ca, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       assert.equal(response.status, 200, response.body);
       const page = JSON.parse(response.body) as { alerts: Alert[]; next: string | null };
       for (const alert of page.alerts) kinds.add(alert.kind);
@@ -102,5 +153,4 @@ test('npm run simulate:attacks raises every alert kind on a running server', { t
     assert.doesNotMatch(server.stdout.join('\n'), jwtPattern);
     assert.doesNotMatch(server.stderr(), jwtPattern);
   });
-
 });

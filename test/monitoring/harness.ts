@@ -35,14 +35,22 @@ export function auditEvent(shape: AuditShape = {}): AuditEvent {
     time: new Date(shape.time ?? t0).toISOString(),
     requestId: `req${String(sequence).padStart(29, '0')}`,
     category: 'api',
-    actor: { subject: shape.subject === undefined ? 'user-1' : shape.subject, client: shape.client === undefined ? 'app-1' : shape.client, role: shape.role === undefined ? 'clinician' : shape.role, sourceIp: shape.ip === undefined ? '203.0.113.10' : shape.ip },
+    actor: {
+      subject: shape.subject === undefined ? 'user-1' : shape.subject,
+      client: shape.client === undefined ? 'app-1' : shape.client,
+      role: shape.role === undefined ? 'clinician' : shape.role,
+      sourceIp: shape.ip === undefined ? '203.0.113.10' : shape.ip,
+    },
     action: {
       interaction: shape.interaction ?? 'read',
       resourceType: shape.resourceType === undefined ? 'Patient' : shape.resourceType,
       resourceId: shape.resourceId ?? null,
       ...(shape.resultIds !== undefined && { resultIds: shape.resultIds }),
       ...(shape.authFailure !== undefined && {
-        details: { authFailure: shape.authFailure, ...(shape.claimedSubject !== undefined && { claimedSubject: shape.claimedSubject }) },
+        details: {
+          authFailure: shape.authFailure,
+          ...(shape.claimedSubject !== undefined && { claimedSubject: shape.claimedSubject }),
+        },
       }),
     },
     outcome: { status: shape.status ?? 200, code: null },
@@ -50,7 +58,15 @@ export function auditEvent(shape: AuditShape = {}): AuditEvent {
 }
 
 /** A security event as a producer emits it. */
-export function securityEvent(kind: SecurityEventKind, shape: { subject?: string | null; ip?: string | null; time?: number; details?: Record<string, string | number | boolean> } = {}): SecurityEvent {
+export function securityEvent(
+  kind: SecurityEventKind,
+  shape: {
+    subject?: string | null;
+    ip?: string | null;
+    time?: number;
+    details?: Record<string, string | number | boolean>;
+  } = {},
+): SecurityEvent {
   return {
     kind,
     time: new Date(shape.time ?? t0).toISOString(),
@@ -64,7 +80,14 @@ export function securityEvent(kind: SecurityEventKind, shape: { subject?: string
 /** A sink that keeps what it gets. */
 export function captureSink(name = 'capture'): AlertSink & { readonly alerts: Alert[] } {
   const alerts: Alert[] = [];
-  return { name, alerts, deliver: (alert) => { alerts.push(alert); return Promise.resolve(); } };
+  return {
+    name,
+    alerts,
+    deliver: (alert) => {
+      alerts.push(alert);
+      return Promise.resolve();
+    },
+  };
 }
 
 export interface Harness {
@@ -77,7 +100,9 @@ export interface Harness {
 }
 
 /** A detector with the rules parsed from settings values, memory state (unless given) and a capturing sink. */
-export function harness(options: { rules?: string; hours?: string; state?: MonitoringState; sinks?: AlertSink[] } = {}): Harness {
+export function harness(
+  options: { rules?: string; hours?: string; state?: MonitoringState; sinks?: AlertSink[] } = {},
+): Harness {
   const capture = captureSink();
   const detector = createDetector({
     rules: createRules(parseRuleSpecs(options.rules ?? ''), parseWorkingHours(options.hours ?? '')),

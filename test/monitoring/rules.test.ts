@@ -6,7 +6,16 @@ const minute = 60_000;
 
 test('failed_login_burst_ip: 19 refused bearer tokens from one address raise nothing, the 20th raises one alert', async () => {
   const h = harness();
-  const failure = (index: number) => auditEvent({ subject: null, client: null, role: null, status: 401, authFailure: 'bad_signature', ip: '198.51.100.9', time: t0 + index });
+  const failure = (index: number) =>
+    auditEvent({
+      subject: null,
+      client: null,
+      role: null,
+      status: 401,
+      authFailure: 'bad_signature',
+      ip: '198.51.100.9',
+      time: t0 + index,
+    });
   await h.audit(...times(19, failure));
   assert.deepEqual(h.kinds(), []);
   await h.audit(failure(19), failure(20), failure(21));
@@ -22,7 +31,9 @@ test('failed_login_burst_ip counts auth.failed login failures with bearer failur
   const h = harness();
   await h.audit(...times(30, () => auditEvent({ subject: null, status: 401, ip: '198.51.100.9' })));
   assert.deepEqual(h.kinds(), [], 'a missing token is not a failed authentication');
-  await h.audit(...times(10, () => auditEvent({ subject: null, status: 401, authFailure: 'expired', ip: '198.51.100.9' })));
+  await h.audit(
+    ...times(10, () => auditEvent({ subject: null, status: 401, authFailure: 'expired', ip: '198.51.100.9' })),
+  );
   await h.security(...times(9, (i) => securityEvent('auth.failed', { subject: `someone-${i}`, ip: '198.51.100.9' })));
   assert.deepEqual(h.kinds(), []);
   await h.security(securityEvent('auth.failed', { subject: 'someone-else', ip: '198.51.100.9' }));
@@ -41,10 +52,19 @@ test('failed_login_burst_account: 4 failed logins for one account from scattered
 
 test('failed_login_burst_account: refused bearer tokens count against the subject they claim, never as its actor', async () => {
   const h = harness();
-  const refused = (index: number) => auditEvent({ subject: null, status: 401, authFailure: 'bad_signature', claimedSubject: 'carol', ip: `192.0.2.${index + 1}` });
+  const refused = (index: number) =>
+    auditEvent({
+      subject: null,
+      status: 401,
+      authFailure: 'bad_signature',
+      claimedSubject: 'carol',
+      ip: `192.0.2.${index + 1}`,
+    });
   await h.audit(...times(4, refused));
   // Refusals that claim no usable subject do not count toward anyone.
-  await h.audit(...times(3, () => auditEvent({ subject: null, status: 401, authFailure: 'malformed', ip: '192.0.2.99' })));
+  await h.audit(
+    ...times(3, () => auditEvent({ subject: null, status: 401, authFailure: 'malformed', ip: '192.0.2.99' })),
+  );
   assert.deepEqual(h.kinds(), []);
   await h.audit(refused(4));
   assert.deepEqual(h.kinds(), ['failed_login_burst_account']);
@@ -68,7 +88,10 @@ test('patient_snooping: 49 distinct patients raise nothing (repeats do not count
   await h.audit(...ids.slice(40, 49).map((id) => auditEvent({ subject: 'nosy', resourceId: id })));
   await h.audit(...ids.slice(0, 10).map((id) => auditEvent({ subject: 'nosy', resourceId: id })));
   await h.audit(auditEvent({ subject: 'nosy', resourceId: ids[49]!, status: 403 }));
-  assert.deepEqual(h.kinds().filter((kind) => kind === 'patient_snooping'), []);
+  assert.deepEqual(
+    h.kinds().filter((kind) => kind === 'patient_snooping'),
+    [],
+  );
   await h.audit(auditEvent({ subject: 'nosy', resourceId: ids[49]! }));
   const snooping = h.alerts.filter((alert) => alert.kind === 'patient_snooping');
   assert.equal(snooping.length, 1);
@@ -79,11 +102,31 @@ test('patient_snooping: 49 distinct patients raise nothing (repeats do not count
 
 test('bulk_read: 999 records returned to one user raise nothing, the 1000th raises (any resource type)', async () => {
   const h = harness();
-  const page = (n: number, offset: number) => auditEvent({ subject: 'reader', interaction: 'search', resourceType: 'Observation', resultIds: times(n, (i) => `obs-${offset + i}`) });
-  await h.audit(...times(9, (i) => page(100, i * 100)), page(98, 900), auditEvent({ subject: 'reader', resourceType: 'Observation', resourceId: 'obs-x' }));
-  await h.audit(auditEvent({ subject: 'reader', interaction: 'search', resourceType: 'Observation', status: 400, resultIds: ['a', 'b'] }));
+  const page = (n: number, offset: number) =>
+    auditEvent({
+      subject: 'reader',
+      interaction: 'search',
+      resourceType: 'Observation',
+      resultIds: times(n, (i) => `obs-${offset + i}`),
+    });
+  await h.audit(
+    ...times(9, (i) => page(100, i * 100)),
+    page(98, 900),
+    auditEvent({ subject: 'reader', resourceType: 'Observation', resourceId: 'obs-x' }),
+  );
+  await h.audit(
+    auditEvent({
+      subject: 'reader',
+      interaction: 'search',
+      resourceType: 'Observation',
+      status: 400,
+      resultIds: ['a', 'b'],
+    }),
+  );
   assert.deepEqual(h.kinds(), []);
-  await h.audit(auditEvent({ subject: 'reader', interaction: 'vread', resourceType: 'Observation', resourceId: 'obs-y' }));
+  await h.audit(
+    auditEvent({ subject: 'reader', interaction: 'vread', resourceType: 'Observation', resourceId: 'obs-y' }),
+  );
   assert.deepEqual(h.kinds(), ['bulk_read']);
   assert.equal(h.alerts[0]?.details.count, 1000);
 });
@@ -134,7 +177,7 @@ test('new_network: first network is the baseline, same /24 is not new, another /
   assert.equal(v6.alerts[0]?.details.network, '2001:db8:2::/48');
 });
 
-test('repeated_forbidden: 9 403s from one user raise nothing, the 10th raises one alert (the user\'s, not also the address\'s)', async () => {
+test("repeated_forbidden: 9 403s from one user raise nothing, the 10th raises one alert (the user's, not also the address's)", async () => {
   const h = harness();
   await h.audit(...times(9, () => auditEvent({ subject: 'prober', status: 403 })));
   assert.deepEqual(h.kinds(), []);
@@ -145,8 +188,16 @@ test('repeated_forbidden: 9 403s from one user raise nothing, the 10th raises on
 
 test('repeated_forbidden per address: edge refusals with FORBIDDEN and 403s spread over users', async () => {
   const h = harness();
-  await h.security(...times(9, () => securityEvent('edge.refused', { ip: '192.0.2.66', details: { rule: 'deny_list', code: 'FORBIDDEN' } })));
-  await h.security(...times(5, () => securityEvent('edge.refused', { ip: '192.0.2.66', details: { rule: 'url_length', code: 'URI_TOO_LONG' } })));
+  await h.security(
+    ...times(9, () =>
+      securityEvent('edge.refused', { ip: '192.0.2.66', details: { rule: 'deny_list', code: 'FORBIDDEN' } }),
+    ),
+  );
+  await h.security(
+    ...times(5, () =>
+      securityEvent('edge.refused', { ip: '192.0.2.66', details: { rule: 'url_length', code: 'URI_TOO_LONG' } }),
+    ),
+  );
   assert.deepEqual(h.kinds(), []);
   await h.audit(auditEvent({ subject: 'someone', status: 403, ip: '192.0.2.66' }));
   assert.deepEqual(h.kinds(), ['repeated_forbidden']);
@@ -173,7 +224,8 @@ test('integrity_error: every integrity error is a critical alert at once', async
 
 test('breaker_open: an opening raises once per breaker per window; other states do not', async () => {
   const h = harness();
-  const change = (breaker: string, state: string) => securityEvent('breaker.state_changed', { details: { breaker, state } });
+  const change = (breaker: string, state: string) =>
+    securityEvent('breaker.state_changed', { details: { breaker, state } });
   await h.security(change('postgres', 'half-open'), change('postgres', 'closed'));
   assert.deepEqual(h.kinds(), []);
   await h.security(change('postgres', 'open'), change('postgres', 'open'), change('alert-webhook', 'open'));
@@ -193,17 +245,31 @@ test('CADUCEUS_ALERT_RULES tunes thresholds and turns rules off', async () => {
 });
 
 test('a failing sink does not stop the others, and the detector never throws', async () => {
-  const broken = { name: 'broken', deliver: () => Promise.reject(new Error('down at https://hook.example/secret?token=x')) };
-  const throwing = { name: 'throwing', deliver: (): Promise<void> => { throw new Error('sync failure'); } };
+  const broken = {
+    name: 'broken',
+    deliver: () => Promise.reject(new Error('down at https://hook.example/secret?token=x')),
+  };
+  const throwing = {
+    name: 'throwing',
+    deliver: (): Promise<void> => {
+      throw new Error('sync failure');
+    },
+  };
   const h = harness({ sinks: [broken, throwing] });
   await h.security(securityEvent('integrity.error'));
   assert.deepEqual(h.kinds(), ['integrity_error']);
 });
 
 test('a failing state store fails no caller: the rule error is logged and the next event is processed', async () => {
-  const failing = { count: () => Promise.reject(new Error('x')), distinct: () => Promise.reject(new Error('x')), claim: () => Promise.reject(new Error('x')) };
+  const failing = {
+    count: () => Promise.reject(new Error('x')),
+    distinct: () => Promise.reject(new Error('x')),
+    claim: () => Promise.reject(new Error('x')),
+  };
   const h = harness({ state: failing });
-  assert.doesNotThrow(() => { h.detector.onAudit(auditEvent({ status: 403 })); });
+  assert.doesNotThrow(() => {
+    h.detector.onAudit(auditEvent({ status: 403 }));
+  });
   await h.detector.settled();
   await h.security(securityEvent('integrity.error'));
   assert.deepEqual(h.kinds(), ['integrity_error']);

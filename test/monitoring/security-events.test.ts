@@ -19,7 +19,9 @@ test('events reach every listener with defaults filled in, and are logged at war
   const { logger, lines } = capture();
   const events = createSecurityEvents(logger);
   const seen: SecurityEvent[] = [];
-  events.subscribe((event) => { seen.push(event); });
+  events.subscribe((event) => {
+    seen.push(event);
+  });
   events.emit({ kind: 'rate_limit.exceeded', sourceIp: '192.0.2.7', details: { policy: 'read' } });
   assert.equal(seen.length, 1);
   const [first] = seen;
@@ -44,9 +46,15 @@ test('a throwing listener is logged and does not stop the others or the producer
   const { logger, lines } = capture();
   const events = createSecurityEvents(logger);
   const seen: string[] = [];
-  events.subscribe(() => { throw new Error('listener broke with a secret in its message'); });
-  events.subscribe((event) => { seen.push(event.kind); });
-  assert.doesNotThrow(() => { events.emit({ kind: 'integrity.error' }); });
+  events.subscribe(() => {
+    throw new Error('listener broke with a secret in its message');
+  });
+  events.subscribe((event) => {
+    seen.push(event.kind);
+  });
+  assert.doesNotThrow(() => {
+    events.emit({ kind: 'integrity.error' });
+  });
   assert.deepEqual(seen, ['integrity.error']);
   await new Promise((resolve) => setImmediate(resolve));
   const failure = lines.find((line) => line.event === 'security.listener_failed');
@@ -58,7 +66,9 @@ test('unsubscribing stops delivery', () => {
   const { logger } = capture();
   const events = createSecurityEvents(logger);
   let count = 0;
-  const unsubscribe = events.subscribe(() => { count += 1; });
+  const unsubscribe = events.subscribe(() => {
+    count += 1;
+  });
   events.emit({ kind: 'access.denied' });
   unsubscribe();
   events.emit({ kind: 'access.denied' });

@@ -11,13 +11,19 @@ const load = (env: Record<string, string>) => loadConfig({ CADUCEUS_DATA_DIR: '/
 test('CADUCEUS_ALERT_RULES: defaults, overrides, off; invalid specs name the setting and the rule, never the value', () => {
   const defaults = load({}).monitoring.rules;
   assert.deepEqual(defaults.patient_snooping, { threshold: 50, windowMs: 3_600_000 });
-  const tuned = load({ CADUCEUS_ALERT_RULES: ' patient_snooping=30/2h , bulk_read=off,new_network=90d,integrity_error=on' }).monitoring.rules;
+  const tuned = load({
+    CADUCEUS_ALERT_RULES: ' patient_snooping=30/2h , bulk_read=off,new_network=90d,integrity_error=on',
+  }).monitoring.rules;
   assert.deepEqual(tuned.patient_snooping, { threshold: 30, windowMs: 7_200_000 });
   assert.equal(tuned.bulk_read, null);
   assert.deepEqual(tuned.new_network, { threshold: 1, windowMs: 90 * 86_400_000 });
   assert.deepEqual(tuned.repeated_forbidden, defaults.repeated_forbidden);
   const refuses = (raw: string, pattern: RegExp) => {
-    assert.throws(() => load({ CADUCEUS_ALERT_RULES: raw }), (error: Error) => error.name === 'ConfigError' && pattern.test(error.message) && error.message.startsWith('CADUCEUS_ALERT_RULES'));
+    assert.throws(
+      () => load({ CADUCEUS_ALERT_RULES: raw }),
+      (error: Error) =>
+        error.name === 'ConfigError' && pattern.test(error.message) && error.message.startsWith('CADUCEUS_ALERT_RULES'),
+    );
   };
   refuses('nosuchrule=5/1m', /unknown rule/);
   refuses('secretvalue42=1/1m', /^(?!.*secretvalue42)/);
@@ -32,18 +38,50 @@ test('CADUCEUS_ALERT_RULES: defaults, overrides, off; invalid specs name the set
 test('every rule and its default is documented in docs/monitoring.md', async () => {
   const doc = await readFile(new URL('../../docs/monitoring.md', import.meta.url), 'utf8');
   for (const [kind, { shape, spec }] of Object.entries(defaultRuleSpecs)) {
-    const window = (ms: number): string => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 60_000}m`);
-    const expected = shape === 'count' ? `${spec.threshold}/${window(spec.windowMs)}` : shape === 'window' ? window(spec.windowMs) : 'on';
-    assert.match(doc, new RegExp(`^\\| \`${kind}\` \\| \`${expected.replace('/', '\\/')}\` \\|`, 'm'), `${kind} default ${expected}`);
+    const window = (ms: number): string =>
+      ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${ms / 60_000}m`;
+    const expected =
+      shape === 'count'
+        ? `${spec.threshold}/${window(spec.windowMs)}`
+        : shape === 'window'
+          ? window(spec.windowMs)
+          : 'on';
+    assert.match(
+      doc,
+      new RegExp(`^\\| \`${kind}\` \\| \`${expected.replace('/', '\\/')}\` \\|`, 'm'),
+      `${kind} default ${expected}`,
+    );
   }
 });
 
 test('CADUCEUS_ALERT_HOURS: HH:MM-HH:MM with an optional IANA zone; unknown zones and bad ranges refused', () => {
   assert.equal(load({}).monitoring.hours, null);
-  assert.deepEqual(load({ CADUCEUS_ALERT_HOURS: '07:00-19:00' }).monitoring.hours, { startMinute: 420, endMinute: 1140, timeZone: 'UTC' });
-  assert.deepEqual(load({ CADUCEUS_ALERT_HOURS: '22:30-06:15 America/New_York' }).monitoring.hours, { startMinute: 1350, endMinute: 375, timeZone: 'America/New_York' });
-  for (const raw of ['7:00-19:00', '07:00-24:00', '07:00', '07:00-07:00', '07:00-19:00 Mars/Olympus', '07:00-19:00 UTC extra']) {
-    assert.throws(() => load({ CADUCEUS_ALERT_HOURS: raw }), (error: Error) => error.name === 'ConfigError' && error.message.startsWith('CADUCEUS_ALERT_HOURS') && !error.message.includes('Mars'), raw);
+  assert.deepEqual(load({ CADUCEUS_ALERT_HOURS: '07:00-19:00' }).monitoring.hours, {
+    startMinute: 420,
+    endMinute: 1140,
+    timeZone: 'UTC',
+  });
+  assert.deepEqual(load({ CADUCEUS_ALERT_HOURS: '22:30-06:15 America/New_York' }).monitoring.hours, {
+    startMinute: 1350,
+    endMinute: 375,
+    timeZone: 'America/New_York',
+  });
+  for (const raw of [
+    '7:00-19:00',
+    '07:00-24:00',
+    '07:00',
+    '07:00-07:00',
+    '07:00-19:00 Mars/Olympus',
+    '07:00-19:00 UTC extra',
+  ]) {
+    assert.throws(
+      () => load({ CADUCEUS_ALERT_HOURS: raw }),
+      (error: Error) =>
+        error.name === 'ConfigError' &&
+        error.message.startsWith('CADUCEUS_ALERT_HOURS') &&
+        !error.message.includes('Mars'),
+      raw,
+    );
   }
 });
 

@@ -10,7 +10,11 @@ const base = Date.parse('2025-01-14T10:00:00.000Z');
  * The contract every MonitoringState adapter passes (STYLE.md #2).
  * `open` gives a fresh, isolated state per test.
  */
-export function monitoringStateContract(name: string, open: () => Promise<MonitoringState>, skip: string | false = false): void {
+export function monitoringStateContract(
+  name: string,
+  open: () => Promise<MonitoringState>,
+  skip: string | false = false,
+): void {
   test(`${name}: counters sum amounts per key within the sliding window`, { skip }, async () => {
     const state = await open();
     assert.equal(await state.count('a', 1, 10 * minute, base), 1);
@@ -25,15 +29,25 @@ export function monitoringStateContract(name: string, open: () => Promise<Monito
   test(`${name}: concurrent increments are atomic: each caller sees a distinct total`, { skip }, async () => {
     const state = await open();
     const totals = await Promise.all(Array.from({ length: 40 }, () => state.count('c', 1, minute, base)));
-    assert.deepEqual([...totals].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.deepEqual(
+      [...totals].sort((x, y) => x - y),
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
   });
 
   test(`${name}: distinct sets count members once within the window`, { skip }, async () => {
     const state = await open();
     assert.deepEqual(await state.distinct('d', ['p1', 'p2'], 10 * minute, base), { before: 0, after: 2 });
-    assert.deepEqual(await state.distinct('d', ['p2', 'p3', 'p3'], 10 * minute, base + minute), { before: 2, after: 3 });
+    assert.deepEqual(await state.distinct('d', ['p2', 'p3', 'p3'], 10 * minute, base + minute), {
+      before: 2,
+      after: 3,
+    });
     assert.deepEqual(await state.distinct('d', [], 10 * minute, base + minute), { before: 3, after: 3 });
-    assert.deepEqual(await state.distinct('e', ['p1'], 10 * minute, base), { before: 0, after: 1 }, 'keys are independent');
+    assert.deepEqual(
+      await state.distinct('e', ['p1'], 10 * minute, base),
+      { before: 0, after: 1 },
+      'keys are independent',
+    );
     // p1 was last seen at base, p2 and p3 at base + 1 min: at base + 10 min p1 has left the window.
     assert.deepEqual(await state.distinct('d', ['p4'], 10 * minute, base + 10 * minute), { before: 2, after: 3 });
     assert.deepEqual(await state.distinct('d', ['p1'], 10 * minute, base + 30 * minute), { before: 0, after: 1 });
@@ -42,7 +56,9 @@ export function monitoringStateContract(name: string, open: () => Promise<Monito
   test(`${name}: concurrent adds of one new member: exactly one caller sees it added`, { skip }, async () => {
     const state = await open();
     await state.distinct('n', ['home'], minute, base);
-    const results = await Promise.all(Array.from({ length: 20 }, () => state.distinct('n', ['elsewhere'], minute, base + 1000)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => state.distinct('n', ['elsewhere'], minute, base + 1000)),
+    );
     assert.equal(results.filter((result) => result.after > result.before).length, 1);
   });
 

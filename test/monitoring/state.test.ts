@@ -9,7 +9,9 @@ import { monitoringStateContract } from './state-contract.js';
 
 const skip = await redisSkip();
 const redis = skip === false ? new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 }) : null;
-after(() => { redis?.disconnect(); });
+after(() => {
+  redis?.disconnect();
+});
 
 /** Every Redis test gets its own key prefix, so runs and tests never see each other's keys. */
 function prefix(): string {

@@ -25,36 +25,63 @@ const rfc5424 = /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\S+) (\S+) (\[(?:[^\]\\]|\\.)*
 function parse(message: string) {
   const match = rfc5424.exec(message);
   assert.ok(match, `RFC 5424 shape: ${message}`);
-  const params = Object.fromEntries([...match[7]!.matchAll(/(\w+)="((?:[^"\\\]]|\\.)*)"/g)].map((param) => [param[1]!, param[2]!]));
-  return { pri: Number(match[1]), timestamp: match[2], hostname: match[3], appName: match[4], procId: match[5], msgId: match[6], sdId: /^\[(\S+)/.exec(match[7]!)?.[1], params, msg: match[8] };
+  const params = Object.fromEntries(
+    [...match[7]!.matchAll(/(\w+)="((?:[^"\\\]]|\\.)*)"/g)].map((param) => [param[1]!, param[2]!]),
+  );
+  return {
+    pri: Number(match[1]),
+    timestamp: match[2],
+    hostname: match[3],
+    appName: match[4],
+    procId: match[5],
+    msgId: match[6],
+    sdId: /^\[(\S+)/.exec(match[7]!)?.[1],
+    params,
+    msg: match[8],
+  };
 }
 
 async function udpListener(t: TestContext): Promise<{ port: number; next: Promise<string> }> {
   const socket = createSocket('udp4');
   socket.bind(0, '127.0.0.1');
   await once(socket, 'listening');
-  t.after(() => { socket.close(); });
+  t.after(() => {
+    socket.close();
+  });
   const next = once(socket, 'message').then(([message]) => (message as Buffer).toString());
   return { port: socket.address().port, next };
 }
 
 async function tcpListener(t: TestContext): Promise<{ port: number; next: Promise<string> }> {
   let resolveData: (data: string) => void = () => undefined;
-  const next = new Promise<string>((resolve) => { resolveData = resolve; });
+  const next = new Promise<string>((resolve) => {
+    resolveData = resolve;
+  });
   const server = createServer((socket) => {
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('end', () => { resolveData(Buffer.concat(chunks).toString()); });
+    socket.on('end', () => {
+      resolveData(Buffer.concat(chunks).toString());
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  t.after(() => { server.close(); });
+  t.after(() => {
+    server.close();
+  });
   return { port: (server.address() as AddressInfo).port, next };
 }
 
 test('syslog over UDP: one RFC 5424 datagram with facility, severity, app name, kind and structured data', async (t) => {
   const listener = await udpListener(t);
-  const sink = createSyslogSink({ transport: 'udp', host: '127.0.0.1', port: listener.port, facility: 10, appName: 'caduceus-test', hostname: 'api-1' });
+  const sink = createSyslogSink({
+    transport: 'udp',
+    host: '127.0.0.1',
+    port: listener.port,
+    facility: 10,
+    appName: 'caduceus-test',
+    hostname: 'api-1',
+  });
   await sink.deliver(alert);
   const message = parse(await listener.next);
   assert.equal(message.pri, 10 * 8 + 2, 'authpriv.crit');
@@ -70,8 +97,19 @@ test('syslog over UDP: one RFC 5424 datagram with facility, severity, app name, 
 
 test('syslog over TCP: octet-counting framing (RFC 6587), severity mapped per alert severity', async (t) => {
   const listener = await tcpListener(t);
-  const sink = createSyslogSink({ transport: 'tcp', host: '127.0.0.1', port: listener.port, facility: 16, appName: 'caduceus' });
-  await sink.deliver({ ...alert, kind: 'off_hours_access', severity: 'low', summary: 'access outside working hours (Europe/Berlin)' });
+  const sink = createSyslogSink({
+    transport: 'tcp',
+    host: '127.0.0.1',
+    port: listener.port,
+    facility: 16,
+    appName: 'caduceus',
+  });
+  await sink.deliver({
+    ...alert,
+    kind: 'off_hours_access',
+    severity: 'low',
+    summary: 'access outside working hours (Europe/Berlin)',
+  });
   const framed = await listener.next;
   const frame = /^(\d+) (.*)$/s.exec(framed);
   assert.ok(frame, 'MSG-LEN SP SYSLOG-MSG');
@@ -89,11 +127,19 @@ test('syslog: an unreachable TCP receiver rejects the delivery (the detector iso
 
 test('syslog settings: udp:// or tcp:// with a port, facility names, app name', () => {
   const load = (env: Record<string, string>) => loadConfig({ CADUCEUS_DATA_DIR: '/tmp/x', ...env }, '/tmp');
-  assert.deepEqual(load({ CADUCEUS_ALERT_SYSLOG: 'tcp://[::1]:6514', CADUCEUS_ALERT_SYSLOG_FACILITY: 'authpriv' }).monitoring.syslog,
-    { transport: 'tcp', host: '::1', port: 6514, facility: 10, appName: 'caduceus' });
+  assert.deepEqual(
+    load({ CADUCEUS_ALERT_SYSLOG: 'tcp://[::1]:6514', CADUCEUS_ALERT_SYSLOG_FACILITY: 'authpriv' }).monitoring.syslog,
+    { transport: 'tcp', host: '::1', port: 6514, facility: 10, appName: 'caduceus' },
+  );
   assert.equal(load({}).monitoring.syslog, null);
   assert.throws(() => load({ CADUCEUS_ALERT_SYSLOG: 'https://logs.example.org:514' }), /CADUCEUS_ALERT_SYSLOG must be/);
   assert.throws(() => load({ CADUCEUS_ALERT_SYSLOG: 'udp://logs.example.org' }), /CADUCEUS_ALERT_SYSLOG must be/);
-  assert.throws(() => load({ CADUCEUS_ALERT_SYSLOG: 'udp://127.0.0.1:514', CADUCEUS_ALERT_SYSLOG_FACILITY: 'local9' }), /CADUCEUS_ALERT_SYSLOG_FACILITY/);
-  assert.throws(() => load({ CADUCEUS_ALERT_SYSLOG: 'udp://127.0.0.1:514', CADUCEUS_ALERT_SYSLOG_APP_NAME: 'has space' }), /CADUCEUS_ALERT_SYSLOG_APP_NAME/);
+  assert.throws(
+    () => load({ CADUCEUS_ALERT_SYSLOG: 'udp://127.0.0.1:514', CADUCEUS_ALERT_SYSLOG_FACILITY: 'local9' }),
+    /CADUCEUS_ALERT_SYSLOG_FACILITY/,
+  );
+  assert.throws(
+    () => load({ CADUCEUS_ALERT_SYSLOG: 'udp://127.0.0.1:514', CADUCEUS_ALERT_SYSLOG_APP_NAME: 'has space' }),
+    /CADUCEUS_ALERT_SYSLOG_APP_NAME/,
+  );
 });

@@ -10,7 +10,9 @@ test('accepts ordinary generated narratives', () => {
     wrap('Everywoman, Eve. SSN:\n 444222222'),
     wrap('<p><b>Name</b>: Peter &quot;Jim&quot; Chalmers &amp; co &#233; &#xE9; &lt;x&gt;</p>'),
     wrap('<table><tbody><tr><td colspan="2" style="color: red; font-weight: bold">x</td></tr></tbody></table>'),
-    wrap('<a href="https://example.org/p?a=1&amp;b=2">link</a> <a href="Patient/123">rel</a> <a href="#frag">f</a> <a name="n">n</a>'),
+    wrap(
+      '<a href="https://example.org/p?a=1&amp;b=2">link</a> <a href="Patient/123">rel</a> <a href="#frag">f</a> <a name="n">n</a>',
+    ),
     wrap('<a href="mailto:someone@example.org">m</a><br/><hr />'),
     wrap('<img src="data:image/png;base64,iVBORw0KGgo=" alt="photo"/>'),
     `${open}<div xmlns="http://www.w3.org/1999/xhtml">nested ns</div></div>`,
@@ -33,7 +35,11 @@ const refused: readonly [string, string, string][] = [
   ['ONMOUSEOVER', wrap('<p ONMOUSEOVER="x()">x</p>'), narrativeProblems.eventHandler],
   ['javascript: href', wrap('<a href="javascript:alert(1)">x</a>'), narrativeProblems.url],
   ['javascript: with a tab and mixed case', wrap('<a href="JaVa\tScRiPt:alert(1)">x</a>'), narrativeProblems.url],
-  ['javascript: hidden behind character references', wrap('<a href="&#106;avascript&#58;alert(1)">x</a>'), narrativeProblems.url],
+  [
+    'javascript: hidden behind character references',
+    wrap('<a href="&#106;avascript&#58;alert(1)">x</a>'),
+    narrativeProblems.url,
+  ],
   ['vbscript: href', wrap('<a href="vbscript:x">x</a>'), narrativeProblems.url],
   ['data: href', wrap('<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>'), narrativeProblems.url],
   ['svg data: image', wrap('<img src="data:image/svg+xml;base64,PHN2Zz4="/>'), narrativeProblems.url],

@@ -14,8 +14,18 @@ const folder = join(import.meta.dirname, 'fixtures', 'hl7-r4-examples');
 const plain = createPlainTokenizer();
 
 const synthetic: Record<string, Record<string, unknown>> = {
-  chloe: { resourceType: 'Patient', name: [{ family: 'Durand', given: ['Chloé'] }], birthDate: '1974', gender: 'female' },
-  chad: { resourceType: 'Patient', name: [{ family: 'Ch', given: ['Chad'], text: 'Chad Ch' }], birthDate: '1974-12', gender: 'other' },
+  chloe: {
+    resourceType: 'Patient',
+    name: [{ family: 'Durand', given: ['Chloé'] }],
+    birthDate: '1974',
+    gender: 'female',
+  },
+  chad: {
+    resourceType: 'Patient',
+    name: [{ family: 'Ch', given: ['Chad'], text: 'Chad Ch' }],
+    birthDate: '1974-12',
+    gender: 'other',
+  },
 };
 
 function patients(): Map<string, Record<string, unknown>> {
@@ -34,8 +44,12 @@ function run(tokenizer: SearchTokenizer, query: Record<string, string | string[]
   assert.ok('clauses' in parsed, JSON.stringify(parsed));
   const index = new Map<string, IndexEntry[]>();
   for (const [id, body] of patients()) index.set(id, buildIndex(patientSearch, tokenizer, body));
-  const hit = (entries: IndexEntry[], c: SearchClause): boolean => entries.some((e) => e.param === c.param && c.tokens.includes(e.token));
-  return [...index].filter(([, entries]) => parsed.clauses.every((c) => hit(entries, c))).map(([id]) => id).sort();
+  const hit = (entries: IndexEntry[], c: SearchClause): boolean =>
+    entries.some((e) => e.param === c.param && c.tokens.includes(e.token));
+  return [...index]
+    .filter(([, entries]) => parsed.clauses.every((c) => hit(entries, c)))
+    .map(([id]) => id)
+    .sort();
 }
 
 const search = (query: Record<string, string | string[]>): string[] => run(plain, query);
@@ -61,10 +75,20 @@ test('the index of Patient/example holds the expected tokens, and nothing from c
   assert.ok(body);
   const keys = new Set(buildIndex(patientSearch, plain, body).map((e) => `${e.param} ${e.token}`));
   for (const expected of [
-    'name p:cha', 'name w:chalmers', 'name p:jim', 'family p:windsor', 'given p:peter', 'birthdate y:1974',
-    'birthdate m:1974-12', 'birthdate d:1974-12-25', 'identifier sv:urn:oid:1.2.36.146.595.217.0.1|12345',
-    'identifier v:12345', 'identifier s:urn:oid:1.2.36.146.595.217.0.1', 'gender c:male',
-  ]) assert.ok(keys.has(expected), expected);
+    'name p:cha',
+    'name w:chalmers',
+    'name p:jim',
+    'family p:windsor',
+    'given p:peter',
+    'birthdate y:1974',
+    'birthdate m:1974-12',
+    'birthdate d:1974-12-25',
+    'identifier sv:urn:oid:1.2.36.146.595.217.0.1|12345',
+    'identifier v:12345',
+    'identifier s:urn:oid:1.2.36.146.595.217.0.1',
+    'gender c:male',
+  ])
+    assert.ok(keys.has(expected), expected);
   assert.ok(!keys.has('family p:jim') && !keys.has('given p:chalmers'));
   assert.ok(![...keys].some((k) => k.includes('bened') || k.includes('marche')), 'contact names are not Patient names');
 });
@@ -86,7 +110,14 @@ test('repeated parameters are AND, comma-separated values are OR', () => {
   assert.deepEqual(search({ given: ['pet', 'jam'] }), ['example']);
   assert.deepEqual(search({ given: 'peter', family: 'levin' }), []);
   assert.deepEqual(search({ family: 'levin,solo' }), ['infant-twin-1', 'xcda']);
-  assert.deepEqual(search({ gender: 'female,other' }), ['chad', 'chloe', 'genetics-example1', 'infant-twin-1', 'mom', 'proband']);
+  assert.deepEqual(search({ gender: 'female,other' }), [
+    'chad',
+    'chloe',
+    'genetics-example1',
+    'infant-twin-1',
+    'mom',
+    'proband',
+  ]);
 });
 
 test('birthdate at year, month and day precision', () => {
@@ -100,7 +131,11 @@ test('identifier forms', () => {
   assert.deepEqual(search({ identifier: 'urn:oid:1.2.36.146.595.217.0.1|12345' }), ['example']);
   assert.deepEqual(search({ identifier: '12345' }), ['example', 'xcda']);
   assert.deepEqual(search({ identifier: 'urn:oid:0.1.2.3.4.5.6.7|' }), ['pat1', 'pat3']);
-  assert.deepEqual(search({ identifier: 'urn:oid:2.16.840.1.113883.2.4.6.3|' }), ['f001'], 'a system without a value is indexed');
+  assert.deepEqual(
+    search({ identifier: 'urn:oid:2.16.840.1.113883.2.4.6.3|' }),
+    ['f001'],
+    'a system without a value is indexed',
+  );
   assert.deepEqual(search({ identifier: '|12345' }), [], 'no identifier 12345 without a system');
   assert.deepEqual(search({ identifier: 'mrn7465737865' }), [], 'case-sensitive');
 });
@@ -147,7 +182,13 @@ test('a blind tokenizer is just HMAC over the plain tokens, and finds the same p
       return 'error' in result ? result : result.map(blind);
     },
   };
-  const queries: Record<string, string | string[]>[] = [{ name: 'cha' }, { birthdate: '1974' }, { identifier: '12345' }, { gender: 'female' }, { given: ['pet', 'jam'] }];
+  const queries: Record<string, string | string[]>[] = [
+    { name: 'cha' },
+    { birthdate: '1974' },
+    { identifier: '12345' },
+    { gender: 'female' },
+    { given: ['pet', 'jam'] },
+  ];
   for (const query of queries) {
     assert.deepEqual(run(blindTokenizer, query), run(plain, query), JSON.stringify(query));
   }
@@ -158,7 +199,10 @@ test('a blind tokenizer is just HMAC over the plain tokens, and finds the same p
 test('a resource that would flood the index is refused, naming the parameter', () => {
   const words = Array.from({ length: 400 }, (_, i) => `w${i.toString(36).padStart(4, '0')}abcdefghijklmnopqrstuvwxyz`);
   const flood = { resourceType: 'Patient', name: [{ text: words.slice(0, 16).join(' '), given: words.slice(16) }] };
-  assert.throws(() => buildIndex(patientSearch, plain, flood), (e: unknown) => e instanceof IndexTooLargeError && e.param === 'name');
+  assert.throws(
+    () => buildIndex(patientSearch, plain, flood),
+    (e: unknown) => e instanceof IndexTooLargeError && e.param === 'name',
+  );
   const normal = buildIndex(patientSearch, plain, patients().get('example') ?? {});
   assert.ok(normal.length < indexLimits.tokensPerParameter);
 });

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { escapeSearchValue, formatTokenValue, splitUnescaped, unescapeSearchValue } from '../../src/resources/search/escape.js';
+import {
+  escapeSearchValue,
+  formatTokenValue,
+  splitUnescaped,
+  unescapeSearchValue,
+} from '../../src/resources/search/escape.js';
 import { normalizeText } from '../../src/resources/search/normalize.js';
 import { createPlainTokenizer, tokenizerLimits } from '../../src/resources/search/plain-tokenizer.js';
 
@@ -78,23 +83,35 @@ test('date tokens by precision', () => {
   assert.deepEqual(query('date', '1974-12'), ['m:1974-12']);
   assert.deepEqual(query('date', 'eq1974-12-25'), ['d:1974-12-25']);
   for (const [stored, q, expected] of [
-    ['1974', '1974', true], ['1974-12', '1974', true], ['1974-12-25', '1974', true],
-    ['1974-12', '1974-12', true], ['1974-12-25', '1974-12', true], ['1974', '1974-12', false],
-    ['1974-12-25', '1974-12-25', true], ['1974-12', '1974-12-25', false], ['1975-12-25', '1974', false],
+    ['1974', '1974', true],
+    ['1974-12', '1974', true],
+    ['1974-12-25', '1974', true],
+    ['1974-12', '1974-12', true],
+    ['1974-12-25', '1974-12', true],
+    ['1974', '1974-12', false],
+    ['1974-12-25', '1974-12-25', true],
+    ['1974-12', '1974-12-25', false],
+    ['1975-12-25', '1974', false],
   ] as const) {
     assert.equal(matches('date', stored, q), expected, `${stored} ~ ${q}`);
   }
 });
 
 test('date queries: invalid dates and comparison prefixes are refused', () => {
-  for (const bad of ['2023-02-30', '2023-13', '1999-00-10', '74', '1974-12-25T10:00:00Z', 'yesterday']) queryError('date', bad);
-  for (const prefix of ['ge', 'lt', 'gt', 'le', 'ne', 'sa', 'eb', 'ap']) assert.match(queryError('date', `${prefix}1974`), /prefixes are not supported/);
+  for (const bad of ['2023-02-30', '2023-13', '1999-00-10', '74', '1974-12-25T10:00:00Z', 'yesterday'])
+    queryError('date', bad);
+  for (const prefix of ['ge', 'lt', 'gt', 'le', 'ne', 'sa', 'eb', 'ap'])
+    assert.match(queryError('date', `${prefix}1974`), /prefixes are not supported/);
 });
 
 test('token forms: system|value, value, system|, |value; case-sensitive', () => {
   const stored = formatTokenValue('urn:oid:1.2.36', 'MRN-12345');
   assert.equal(stored, 'urn:oid:1.2.36|MRN-12345');
-  assert.deepEqual(tokenizer.indexTokens('token', stored), ['sv:urn:oid:1.2.36|MRN-12345', 'v:MRN-12345', 's:urn:oid:1.2.36']);
+  assert.deepEqual(tokenizer.indexTokens('token', stored), [
+    'sv:urn:oid:1.2.36|MRN-12345',
+    'v:MRN-12345',
+    's:urn:oid:1.2.36',
+  ]);
   assert.ok(matches('token', stored, 'urn:oid:1.2.36|MRN-12345'));
   assert.ok(matches('token', stored, 'MRN-12345'));
   assert.ok(matches('token', stored, 'urn:oid:1.2.36|'));

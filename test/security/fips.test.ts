@@ -12,7 +12,16 @@ import { pino } from 'pino';
 import { loadConfig } from '../../src/config/index.js';
 import { openConfiguredKeys } from '../../src/keys/local/index.js';
 import type { PublicKeyInfo } from '../../src/keys/ports.js';
-import { checkFipsRuntime, enforceFipsPolicy, FipsError, fipsReport, knownAnswerTests, runSelfTests, signingKeysOf, type FipsReport } from '../../src/security/fips/index.js';
+import {
+  checkFipsRuntime,
+  enforceFipsPolicy,
+  FipsError,
+  fipsReport,
+  knownAnswerTests,
+  runSelfTests,
+  signingKeysOf,
+  type FipsReport,
+} from '../../src/security/fips/index.js';
 import { caduceusEnv, processScope, runCliProcess } from '../helpers/process.js';
 
 test('with CADUCEUS_FIPS=on and no FIPS provider the server refuses to start, naming the cause', async (t) => {
@@ -29,17 +38,42 @@ test('with CADUCEUS_FIPS=on and no FIPS provider the server refuses to start, na
 });
 
 test('the known-answer self-tests pass on the linked OpenSSL, and a failing one refuses the start', () => {
-  assert.deepEqual(knownAnswerTests.map((kat) => kat.name), [
-    'AES-256-GCM', 'SHA-256', 'SHA-384', 'HMAC-SHA-256', 'ECDSA P-256 SHA-256 verify', 'RSA-PSS 2048 SHA-256 verify', 'PBKDF2-HMAC-SHA-256',
-  ]);
+  assert.deepEqual(
+    knownAnswerTests.map((kat) => kat.name),
+    [
+      'AES-256-GCM',
+      'SHA-256',
+      'SHA-384',
+      'HMAC-SHA-256',
+      'ECDSA P-256 SHA-256 verify',
+      'RSA-PSS 2048 SHA-256 verify',
+      'PBKDF2-HMAC-SHA-256',
+    ],
+  );
   assert.deepEqual(runSelfTests(), []);
   // With a provider (as on a validated module) the checks pass...
   checkFipsRuntime({ getFips: () => 1 });
   // ...and refuse when any self-test gives a wrong answer or throws.
-  const broken = [...knownAnswerTests, { name: 'SHA-512 (wrong answer)', run: () => false }, { name: 'DRBG (throws)', run: () => { throw new Error('x'); } }];
-  assert.throws(() => { checkFipsRuntime({ getFips: () => 1, selfTests: broken }); },
-    (error: unknown) => error instanceof FipsError && error.message === 'FIPS self-tests failed: SHA-512 (wrong answer), DRBG (throws)');
-  assert.throws(() => { checkFipsRuntime({ getFips: () => 0 }); }, FipsError);
+  const broken = [
+    ...knownAnswerTests,
+    { name: 'SHA-512 (wrong answer)', run: () => false },
+    {
+      name: 'DRBG (throws)',
+      run: () => {
+        throw new Error('x');
+      },
+    },
+  ];
+  assert.throws(
+    () => {
+      checkFipsRuntime({ getFips: () => 1, selfTests: broken });
+    },
+    (error: unknown) =>
+      error instanceof FipsError && error.message === 'FIPS self-tests failed: SHA-512 (wrong answer), DRBG (throws)',
+  );
+  assert.throws(() => {
+    checkFipsRuntime({ getFips: () => 0 });
+  }, FipsError);
 });
 
 function rsaKey(kid: string, alg: 'RS256' | 'PS256', bits: number): PublicKeyInfo {
@@ -48,16 +82,31 @@ function rsaKey(kid: string, alg: 'RS256' | 'PS256', bits: number): PublicKeyInf
 
 test('the policy allows ES256/PS256 signing keys of approved sizes only, and PBKDF2 for new password hashes', () => {
   const fips = loadConfig({ CADUCEUS_FIPS: 'on', CADUCEUS_DATA_DIR: '/tmp/caduceus-unused' });
-  const es256: PublicKeyInfo = { kid: 'es256-key', alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey };
-  const approved = fipsReport(fips, [{ purpose: 'token-signing', keys: [es256, rsaKey('ps256-key', 'PS256', 3072)] }], { getFips: () => 1 });
+  const es256: PublicKeyInfo = {
+    kid: 'es256-key',
+    alg: 'ES256',
+    key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,
+  };
+  const approved = fipsReport(fips, [{ purpose: 'token-signing', keys: [es256, rsaKey('ps256-key', 'PS256', 3072)] }], {
+    getFips: () => 1,
+  });
   assert.deepEqual(approved.violations, []);
   assert.equal(approved.fipsProvider, true);
-  assert.ok(approved.algorithms.some((use) => use.use === 'password hashing (new hashes)' && use.algorithm.startsWith('PBKDF2-HMAC-SHA-256')));
+  assert.ok(
+    approved.algorithms.some(
+      (use) => use.use === 'password hashing (new hashes)' && use.algorithm.startsWith('PBKDF2-HMAC-SHA-256'),
+    ),
+  );
   assert.ok(approved.algorithms.some((use) => use.algorithm === 'PS256 (RSA 3072)'));
 
-  const refused = fipsReport(fips, [{ purpose: 'token-signing', keys: [rsaKey('rs256-key', 'RS256', 2048), rsaKey('short-key', 'PS256', 1024)] }]);
+  const refused = fipsReport(fips, [
+    { purpose: 'token-signing', keys: [rsaKey('rs256-key', 'RS256', 2048), rsaKey('short-key', 'PS256', 1024)] },
+  ]);
   assert.equal(refused.violations.length, 2);
-  assert.match(refused.violations.join('\n'), /token-signing key rs256-ke: RS256 \(RSA 2048\) is not FIPS 140-3 approved/);
+  assert.match(
+    refused.violations.join('\n'),
+    /token-signing key rs256-ke: RS256 \(RSA 2048\) is not FIPS 140-3 approved/,
+  );
   assert.match(refused.violations.join('\n'), /RSA 1024/);
 
   // Outside FIPS mode the report still tells what FIPS mode would refuse: argon2id.
@@ -69,14 +118,26 @@ test('at start in FIPS mode the keyring is checked and one line lists the algori
   const scope = await processScope(t, 'caduceus-fips-');
   const config = loadConfig(caduceusEnv(scope.dir, { CADUCEUS_FIPS: 'on' }));
   const lines: string[] = [];
-  const logger = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _encoding, done) { lines.push(chunk.toString()); done(); } }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    }),
+  );
   const { keys } = await openConfiguredKeys(config, logger);
   t.after(() => keys.close());
   const report = await enforceFipsPolicy(config, keys, logger, { getFips: () => 1 });
   assert.ok(report !== null && report.violations.length === 0);
-  const fipsLines = lines.map((line) => JSON.parse(line) as { event?: string; algorithms?: string[] }).filter((line) => line.event === 'fips.mode');
+  const fipsLines = lines
+    .map((line) => JSON.parse(line) as { event?: string; algorithms?: string[] })
+    .filter((line) => line.event === 'fips.mode');
   assert.equal(fipsLines.length, 1);
-  assert.ok(fipsLines[0]?.algorithms?.some((entry) => entry.startsWith('token-signing key') && entry.includes('ES256 (P-256)')));
+  assert.ok(
+    fipsLines[0]?.algorithms?.some((entry) => entry.startsWith('token-signing key') && entry.includes('ES256 (P-256)')),
+  );
   assert.equal(await enforceFipsPolicy({ ...config, fips: false }, keys, logger), null);
   assert.equal((await signingKeysOf(keys)).length, 2);
 });

@@ -8,7 +8,15 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { normalizeText } from '../../src/resources/search/normalize.js';
-import { caduceusEnv, httpsRequest, processScope, signToken, spawnServer, type ProcessScope, type ServerProcess } from '../helpers/process.js';
+import {
+  caduceusEnv,
+  httpsRequest,
+  processScope,
+  signToken,
+  spawnServer,
+  type ProcessScope,
+  type ServerProcess,
+} from '../helpers/process.js';
 
 /** One marker: its label and the raw value written. */
 export interface Marker {
@@ -50,7 +58,10 @@ export function patientBody(markers: readonly Marker[]): string {
     resourceType: 'Patient',
     identifier: [{ system: 'https://example.org/mrn', value: valueOf(markers, 'identifier') }],
     name: [{ family: valueOf(markers, 'family'), given: [valueOf(markers, 'given')] }],
-    telecom: [{ system: 'phone', value: valueOf(markers, 'phone') }, { system: 'email', value: valueOf(markers, 'email') }],
+    telecom: [
+      { system: 'phone', value: valueOf(markers, 'phone') },
+      { system: 'email', value: valueOf(markers, 'email') },
+    ],
     gender: 'female',
     birthDate: valueOf(markers, 'birthDate'),
     address: [{ line: [valueOf(markers, 'address')], city: valueOf(markers, 'city') }],
@@ -65,7 +76,13 @@ export function patientBody(markers: readonly Marker[]): string {
  */
 export function formsOf(marker: Marker): string[] {
   const stripped = marker.value.normalize('NFKD').replace(/\p{M}+/gu, '');
-  const text = [marker.value, marker.value.toLowerCase(), stripped, stripped.toLowerCase(), normalizeText(marker.value)];
+  const text = [
+    marker.value,
+    marker.value.toLowerCase(),
+    stripped,
+    stripped.toLowerCase(),
+    normalizeText(marker.value),
+  ];
   if (marker.label === 'birthDate') text.push(`y:${marker.value.slice(0, 4)}`, `m:${marker.value.slice(0, 7)}`);
   const unique = [...new Set(text.filter((form) => form.length >= 8))];
   return [...unique, ...unique.map((form) => Buffer.from(form, 'utf8').toString('hex'))];
@@ -104,7 +121,11 @@ export async function runScenario(t: TestContext, env: Readonly<Record<string, s
   const patients: { id: string; markers: Marker[] }[] = [];
   for (let i = 0; i < 3; i += 1) {
     const set = patientMarkers();
-    const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, { method: 'POST', headers, body: patientBody(set) });
+    const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, {
+      method: 'POST',
+      headers,
+      body: patientBody(set),
+    });
     assert.equal(created.status, 201, created.body);
     patients.push({ id: (JSON.parse(created.body) as { id: string }).id, markers: set });
     markers.push(...set.map((m) => ({ label: `${m.label}#${String(i)}`, value: m.value })));
@@ -113,21 +134,31 @@ export async function runScenario(t: TestContext, env: Readonly<Record<string, s
   assert.ok(first !== undefined);
   // An update: the first version stays in the history, sealed as well.
   const updated = await httpsRequest(`${server.url}/api/v1/patients/${first.id}`, server.ca, {
-    method: 'PUT', headers, body: JSON.stringify({ ...JSON.parse(patientBody(first.markers)) as object, id: first.id, active: true }),
+    method: 'PUT',
+    headers,
+    body: JSON.stringify({ ...(JSON.parse(patientBody(first.markers)) as object), id: first.id, active: true }),
   });
   assert.equal(updated.status, 200, updated.body);
   for (const { id, markers: set } of patients) {
     const family = valueOf(set, 'family');
     const queries = {
       // A prefix search: every family marker starts with Ñúñez, so the prefix reaches into the random letters far enough (7) that two patients never share it.
-      family: normalizeText(family).slice(0, 12), given: valueOf(set, 'given').toUpperCase(),
-      identifier: `https://example.org/mrn|${valueOf(set, 'identifier')}`, birthdate: valueOf(set, 'birthDate').slice(0, 7),
+      family: normalizeText(family).slice(0, 12),
+      given: valueOf(set, 'given').toUpperCase(),
+      identifier: `https://example.org/mrn|${valueOf(set, 'identifier')}`,
+      birthdate: valueOf(set, 'birthDate').slice(0, 7),
       name: family,
     };
     for (const [param, value] of Object.entries(queries)) {
-      const search = await httpsRequest(`${server.url}/api/v1/patients?${new URLSearchParams({ [param]: value }).toString()}`, server.ca, { headers });
+      const search = await httpsRequest(
+        `${server.url}/api/v1/patients?${new URLSearchParams({ [param]: value }).toString()}`,
+        server.ca,
+        { headers },
+      );
       assert.equal(search.status, 200, search.body);
-      const ids = ((JSON.parse(search.body) as { entry: { resource: { id: string } }[] }).entry).map((e) => e.resource.id);
+      const ids = (JSON.parse(search.body) as { entry: { resource: { id: string } }[] }).entry.map(
+        (e) => e.resource.id,
+      );
       assert.deepEqual(ids, [id], `search by ${param}`);
     }
   }

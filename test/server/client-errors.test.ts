@@ -6,8 +6,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  auditSnapshot, caduceusEnv, configFor, parseRawResponse, processScope, rawTlsExchange, securityHeaderValues, signToken, startInProcess,
-  type InProcessServer, type ProcessScope, type RawResponse,
+  auditSnapshot,
+  caduceusEnv,
+  configFor,
+  parseRawResponse,
+  processScope,
+  rawTlsExchange,
+  securityHeaderValues,
+  signToken,
+  startInProcess,
+  type InProcessServer,
+  type ProcessScope,
+  type RawResponse,
 } from '../helpers/process.js';
 
 const limits = {
@@ -56,7 +66,8 @@ test('a malformed request line gets 400 BAD_REQUEST in the envelope with the sec
 test('request smuggling shapes are refused before routing: Content-Length with Transfer-Encoding, a space in a header name', async (t) => {
   const scope = await processScope(t);
   const server = await limitedServer(scope);
-  const both = 'POST /api/v1/patients HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
+  const both =
+    'POST /api/v1/patients HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n';
   assertEnvelope((await rawTlsExchange(server.url, server.ca, both)).text, 400, 'BAD_REQUEST');
   const spaced = 'GET /health HTTP/1.1\r\nHost: localhost\r\nBad Header: x\r\n\r\n';
   assertEnvelope((await rawTlsExchange(server.url, server.ca, spaced)).text, 400, 'BAD_REQUEST');
@@ -66,7 +77,11 @@ test('a header block larger than CADUCEUS_HEADER_LIMIT_BYTES gets 431 HEADERS_TO
   const scope = await processScope(t);
   const server = await limitedServer(scope);
   // Under the limit the same route answers normally: the limit, not the route, refuses.
-  const small = await rawTlsExchange(server.url, server.ca, `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Pad: ${'a'.repeat(512)}\r\nConnection: close\r\n\r\n`);
+  const small = await rawTlsExchange(
+    server.url,
+    server.ca,
+    `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Pad: ${'a'.repeat(512)}\r\nConnection: close\r\n\r\n`,
+  );
   assert.equal(parseRawResponse(small.text).status, 200);
   const big = `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Pad: ${'a'.repeat(4096)}\r\n\r\n`;
   const response = assertEnvelope((await rawTlsExchange(server.url, server.ca, big)).text, 431, 'HEADERS_TOO_LARGE');
@@ -77,7 +92,11 @@ test('a request line longer than the header limit is refused with the envelope (
   const scope = await processScope(t);
   const server = await limitedServer(scope);
   // llhttp counts the request line against maxHeaderSize and raises HPE_HEADER_OVERFLOW, so the answer is 431, not 414.
-  const { text } = await rawTlsExchange(server.url, server.ca, `GET /health?q=${'b'.repeat(4096)} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+  const { text } = await rawTlsExchange(
+    server.url,
+    server.ca,
+    `GET /health?q=${'b'.repeat(4096)} HTTP/1.1\r\nHost: localhost\r\n\r\n`,
+  );
   assertEnvelope(text, 431, 'HEADERS_TOO_LARGE');
 });
 
@@ -88,7 +107,6 @@ function slowRequests(token: string): { headers: string; body: string } {
     body: `POST /api/v1/patients HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/fhir+json\r\nContent-Length: 100\r\n\r\n{"resourceType"`,
   };
 }
-
 
 test('a slow client gets 408 REQUEST_TIMEOUT within a few seconds of the configured timeouts', async (t) => {
   const scope = await processScope(t);
@@ -107,7 +125,8 @@ test('a slow client gets 408 REQUEST_TIMEOUT within a few seconds of the configu
 test('a response sent before the body arrived (401) is the only response on its connection', async (t) => {
   const scope = await processScope(t);
   const server = await limitedServer(scope);
-  const noToken = 'POST /api/v1/patients HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/fhir+json\r\nContent-Length: 100\r\n\r\n{"resourceType"';
+  const noToken =
+    'POST /api/v1/patients HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/fhir+json\r\nContent-Length: 100\r\n\r\n{"resourceType"';
   const { text } = await rawTlsExchange(server.url, server.ca, noToken, 5000);
   assert.equal(text.match(/HTTP\/1\.1 \d{3} /g)?.length, 1, text);
   assert.equal(parseRawResponse(text).status, 401);
@@ -117,10 +136,16 @@ test('a request that timed out after authentication is audited as the 408 the cl
   const scope = await processScope(t);
   const server = await limitedServer(scope);
   const slow = slowRequests(await signToken(server.config, 'clinician'));
-  const response = assertEnvelope((await rawTlsExchange(server.url, server.ca, slow.body, 5000)).text, 408, 'REQUEST_TIMEOUT');
+  const response = assertEnvelope(
+    (await rawTlsExchange(server.url, server.ca, slow.body, 5000)).text,
+    408,
+    'REQUEST_TIMEOUT',
+  );
   await server.stop();
   const { rows } = await auditSnapshot(server.config);
-  const events = rows.filter((row) => row.kind === 'event').map((row) => JSON.parse(row.payload) as { requestId: string; outcome: { status: number; code: string | null } });
+  const events = rows
+    .filter((row) => row.kind === 'event')
+    .map((row) => JSON.parse(row.payload) as { requestId: string; outcome: { status: number; code: string | null } });
   const [event] = events;
   assert.equal(events.length, 1);
   assert.ok(event !== undefined);

@@ -6,12 +6,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  auditSnapshot, caduceusEnv, httpsRequest, jwtPattern, parseJsonLine, processScope, runCliProcess, securityHeaderValues,
-  signToken, spawnServer, startInProcess, type AuditSnapshot, type HttpsResult, type ServerProcess,
+  auditSnapshot,
+  caduceusEnv,
+  httpsRequest,
+  jwtPattern,
+  parseJsonLine,
+  processScope,
+  runCliProcess,
+  securityHeaderValues,
+  signToken,
+  spawnServer,
+  startInProcess,
+  type AuditSnapshot,
+  type HttpsResult,
+  type ServerProcess,
 } from '../helpers/process.js';
 
 /** README's example patient, verbatim. */
-const chalmers = '{"resourceType":"Patient","name":[{"family":"Chalmers","given":["Peter"]}],"gender":"male","birthDate":"1974-12-25"}';
+const chalmers =
+  '{"resourceType":"Patient","name":[{"family":"Chalmers","given":["Peter"]}],"gender":"male","birthDate":"1974-12-25"}';
 
 function fhirJson(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' };
@@ -33,7 +46,11 @@ async function terminate(server: ServerProcess, withinMs: number): Promise<numbe
   const started = Date.now();
   assert.ok(server.child.pid !== undefined);
   process.kill(server.child.pid, 'SIGTERM');
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => { reject(new Error(`no exit within ${withinMs} ms`)); }, withinMs).unref());
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => {
+      reject(new Error(`no exit within ${withinMs} ms`));
+    }, withinMs).unref(),
+  );
   const exit = await Promise.race([server.exited, timeout]);
   assert.ok(Date.now() - started < withinMs);
   assert.equal(exit.signal, null, 'killed by the signal instead of exiting');
@@ -47,12 +64,16 @@ function events(lines: readonly string[], event: string): Record<string, unknown
 test('GET /health and /ready answer over HTTPS without a token, with the security headers', async (t) => {
   const scope = await processScope(t);
   const server = await startInProcess(scope, caduceusEnv(scope.dir));
-  for (const [route, body] of [['/health', { status: 'ok' }], ['/ready', { status: 'ready' }]] as const) {
+  for (const [route, body] of [
+    ['/health', { status: 'ok' }],
+    ['/ready', { status: 'ready' }],
+  ] as const) {
     const result = await httpsRequest(`${server.url}${route}`, server.ca);
     assert.equal(result.status, 200, route);
     assert.deepEqual(JSON.parse(result.body), body);
     assert.match(String(result.headers['x-request-id']), /^[0-9a-f]{32}$/);
-    for (const [name, value] of Object.entries(securityHeaderValues)) assert.equal(result.headers[name], value, `${route} ${name}`);
+    for (const [name, value] of Object.entries(securityHeaderValues))
+      assert.equal(result.headers[name], value, `${route} ${name}`);
   }
 });
 
@@ -66,7 +87,11 @@ test("README's first authenticated request: CLI token, create, read with and wit
   const token = issued.stdout.trim();
   assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'stdout must be the token alone (TOKEN=$(...))');
 
-  const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, { method: 'POST', headers: fhirJson(token), body: chalmers });
+  const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, {
+    method: 'POST',
+    headers: fhirJson(token),
+    body: chalmers,
+  });
   assert.equal(created.status, 201, created.body);
   assert.equal(created.headers.etag, 'W/"1"');
   const location = new URL(String(created.headers.location), server.url);
@@ -90,7 +115,11 @@ test('stop() while 50 GETs are in flight: every request gets a complete 200 or 5
   const scope = await processScope(t);
   const server = await startInProcess(scope, caduceusEnv(scope.dir));
   const token = await signToken(server.config, 'clinician');
-  const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, { method: 'POST', headers: fhirJson(token), body: chalmers });
+  const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, {
+    method: 'POST',
+    headers: fhirJson(token),
+    body: chalmers,
+  });
   assert.equal(created.status, 201);
   const location = new URL(String(created.headers.location), server.url).href;
 
@@ -102,21 +131,26 @@ test('stop() while 50 GETs are in flight: every request gets a complete 200 or 5
   let stopped: Promise<void> | undefined;
   server.app.server.on('request', (_request, response: { once(event: 'finish', listener: () => void): void }) => {
     received += 1;
-    response.once('finish', () => { finished += 1; });
+    response.once('finish', () => {
+      finished += 1;
+    });
     if (received === 50) {
       inFlightAtStop = received - finished;
       stopped = server.stop();
     }
   });
-  const results = await Promise.allSettled(Array.from({ length: 50 }, () =>
-    httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${token}` } })));
+  const results = await Promise.allSettled(
+    Array.from({ length: 50 }, () =>
+      httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${token}` } }),
+    ),
+  );
   assert.ok(stopped !== undefined, 'stop() was never called');
   await stopped;
   assert.ok(inFlightAtStop >= 1, `in flight at stop: ${inFlightAtStop}`);
 
   const socketErrors = results.filter((result) => result.status === 'rejected').map((result) => String(result.reason));
   assert.deepEqual(socketErrors, []);
-  const responses = results.flatMap((result) => result.status === 'fulfilled' ? [result.value] : []);
+  const responses = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   for (const response of responses) {
     assert.ok(response.status === 200 || response.status === 503, `status ${response.status}`);
     const body = JSON.parse(response.body) as { resourceType?: string; error?: { code: string } };
@@ -144,17 +178,37 @@ test('SIGTERM: exit code 0 within seconds, a verifiable audit log, the first-req
   assert.match(String(hints[0]?.msg), /token issue --role clinician/);
 
   const token = await signToken(server.config, 'clinician');
-  const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, { method: 'POST', headers: fhirJson(token), body: chalmers });
+  const created = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, {
+    method: 'POST',
+    headers: fhirJson(token),
+    body: chalmers,
+  });
   assert.equal(created.status, 201);
   const location = new URL(String(created.headers.location), server.url).href;
-  assert.equal((await httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  assert.equal(
+    (await httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${token}` } })).status,
+    200,
+  );
   const forged = `${token.slice(0, -4)}AAAA`;
-  assert.equal((await httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${forged}` } })).status, 401);
-  assert.equal((await httpsRequest(`${server.url}/api/v1/nothing?family=Chalmers`, server.ca, { headers: { authorization: `Bearer ${token}` } })).status, 404);
+  assert.equal(
+    (await httpsRequest(location, server.ca, { headers: { authorization: `Bearer ${forged}` } })).status,
+    401,
+  );
+  assert.equal(
+    (
+      await httpsRequest(`${server.url}/api/v1/nothing?family=Chalmers`, server.ca, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).status,
+    404,
+  );
 
   assert.equal(await terminate(server, 5000), 0);
   assert.equal(events(server.stdout, 'server.stopped').length, 1);
-  assert.ok(server.stdout.some((line) => parseJsonLine(line)?.route === '/api/v1/patients/:id'), 'debug request lines were not logged');
+  assert.ok(
+    server.stdout.some((line) => parseJsonLine(line)?.route === '/api/v1/patients/:id'),
+    'debug request lines were not logged',
+  );
   for (const line of [...server.stdout, server.stderr()]) {
     assert.doesNotMatch(line, jwtPattern);
     assert.ok(!line.includes('Chalmers'), 'PHI in the operator log');

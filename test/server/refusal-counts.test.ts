@@ -10,7 +10,8 @@ import { auditSnapshot, caduceusEnv, processScope, rawTlsExchange, startInProces
 test('edge refusals are counted into one audit event per source and rule, and the log verifies', async (t) => {
   const scope = await processScope(t);
   const server = await startInProcess(scope, caduceusEnv(scope.dir));
-  const traversal = 'GET /api/v1/patients/..%2f..%2fetc%2fpasswd HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
+  const traversal =
+    'GET /api/v1/patients/..%2f..%2fetc%2fpasswd HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
   for (let i = 0; i < 3; i += 1) {
     const { text } = await rawTlsExchange(server.url, server.ca, traversal);
     assert.match(text, /^HTTP\/1\.1 400 /);
@@ -21,7 +22,15 @@ test('edge refusals are counted into one audit event per source and rule, and th
   assert.equal(snapshot.report.ok, true, JSON.stringify(snapshot.report.firstBad));
   const counted = snapshot.rows
     .filter((row) => row.kind === 'event')
-    .map((row) => JSON.parse(row.payload) as { category: string; actor: { sourceIp: string | null }; action: { interaction: string; details: Record<string, unknown> }; outcome: { status: number; code: string | null } })
+    .map(
+      (row) =>
+        JSON.parse(row.payload) as {
+          category: string;
+          actor: { sourceIp: string | null };
+          action: { interaction: string; details: Record<string, unknown> };
+          outcome: { status: number; code: string | null };
+        },
+    )
     .filter((event) => event.category === 'edge');
   assert.equal(counted.length, 1, 'one event for three refusals of one source and rule');
   const [event] = counted;

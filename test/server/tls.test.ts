@@ -22,12 +22,23 @@ interface Handshake {
 /** Connects to 127.0.0.1 trusting only `ca`; resolves after the handshake, rejects on any TLS error. */
 function handshake(url: string, ca: Buffer, maxVersion?: SecureVersion): Promise<Handshake> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: Number(new URL(url).port), ca, servername: 'localhost', ...(maxVersion && { maxVersion }) }, () => {
-      const result = { protocol: socket.getProtocol(), peer: socket.getPeerCertificate() };
-      socket.end();
-      resolve(result);
+    const socket = connect(
+      {
+        host: '127.0.0.1',
+        port: Number(new URL(url).port),
+        ca,
+        servername: 'localhost',
+        ...(maxVersion && { maxVersion }),
+      },
+      () => {
+        const result = { protocol: socket.getProtocol(), peer: socket.getPeerCertificate() };
+        socket.end();
+        resolve(result);
+      },
+    );
+    socket.on('error', (error: Error) => {
+      reject(error);
     });
-    socket.on('error', (error: Error) => { reject(error); });
   });
 }
 
@@ -63,7 +74,8 @@ test('the development certificate is generated on first start (key 0600) and reu
   const keyMode = (await stat(config.tls.keyPath)).mode & 0o777;
   assert.equal(keyMode, 0o600, `key file mode ${keyMode.toString(8)}`);
   // The database beside it holds sealed PHI and the audit log: owner-only too, with its WAL.
-  for (const file of [config.databaseUrl, `${config.databaseUrl}-wal`]) assert.equal((await stat(file)).mode & 0o777, 0o600, file);
+  for (const file of [config.databaseUrl, `${config.databaseUrl}-wal`])
+    assert.equal((await stat(file)).mode & 0o777, 0o600, file);
   const firstPem = await readFile(config.tls.certPath);
   const firstFingerprint = new X509Certificate(firstPem).fingerprint256;
   assert.equal((await handshake(first.url, first.ca)).peer.fingerprint256, firstFingerprint);
@@ -93,11 +105,13 @@ test('production mode pointing CADUCEUS_TLS_CERT/KEY at a generated development 
   const scope = await processScope(t);
   const development = await startInProcess(scope, caduceusEnv(path.join(scope.dir, 'dev')));
   await development.stop();
-  const production = configFor(caduceusEnv(path.join(scope.dir, 'prod'), {
-    CADUCEUS_ENV: 'production',
-    CADUCEUS_TLS_CERT: development.config.tls.certPath,
-    CADUCEUS_TLS_KEY: development.config.tls.keyPath,
-  }));
+  const production = configFor(
+    caduceusEnv(path.join(scope.dir, 'prod'), {
+      CADUCEUS_ENV: 'production',
+      CADUCEUS_TLS_CERT: development.config.tls.certPath,
+      CADUCEUS_TLS_KEY: development.config.tls.keyPath,
+    }),
+  );
   assert.equal(production.tls.generated, false);
   await assert.rejects(startServer(production), (error: Error) => {
     assert.ok(error instanceof TlsSetupError, `${error.name}: ${error.message}`);

@@ -11,20 +11,25 @@ import { withDatabase, type ContractContext } from './fixtures.js';
 export type { ContractContext } from './fixtures.js';
 
 function registerLifecycleContract(ctx: ContractContext): void {
-  test('migrate is idempotent on a migrated database', () => withDatabase(ctx, async (db) => {
-    assert.deepEqual(await db.migrate(), []);
-    assert.deepEqual(await db.migrate(), []);
-  }));
+  test('migrate is idempotent on a migrated database', () =>
+    withDatabase(ctx, async (db) => {
+      assert.deepEqual(await db.migrate(), []);
+      assert.deepEqual(await db.migrate(), []);
+    }));
 
   test('ping answers; close twice is harmless; use after close fails without SQL in the message', async () => {
     const db = await ctx.open();
     await db.ping();
     await db.close();
     await db.close();
-    await assert.rejects(db.ping(), (error: unknown) =>
-      error instanceof StorageError && !/select|from|where/i.test(error.message));
-    await assert.rejects(db.resources.readCurrent('T', 'x'), (error: unknown) =>
-      error instanceof StorageError && !/select|from|where/i.test(error.message));
+    await assert.rejects(
+      db.ping(),
+      (error: unknown) => error instanceof StorageError && !/select|from|where/i.test(error.message),
+    );
+    await assert.rejects(
+      db.resources.readCurrent('T', 'x'),
+      (error: unknown) => error instanceof StorageError && !/select|from|where/i.test(error.message),
+    );
   });
 }
 

@@ -7,7 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { caduceusEnv, httpsRequest, processScope, signToken, spawnServer, type ServerProcess } from '../helpers/process.js';
+import {
+  caduceusEnv,
+  httpsRequest,
+  processScope,
+  signToken,
+  spawnServer,
+  type ServerProcess,
+} from '../helpers/process.js';
 import { privatePostgresSkip, startPrivatePostgres } from '../helpers/private-postgres.js';
 
 const writers = 8;
@@ -45,7 +52,14 @@ function startWrites(server: ServerProcess, token: string): WriteLoad {
     }
   };
   const loops = Array.from({ length: writers }, (_, w) => loop(w));
-  return { acknowledged, refused, stop: async () => { running = false; await Promise.all(loops); } };
+  return {
+    acknowledged,
+    refused,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
 }
 
 /** Resolves once `condition` holds, polling every 20 ms; rejects after `withinMs`. */
@@ -57,37 +71,57 @@ async function until(condition: () => boolean, withinMs: number, what: string): 
   }
 }
 
-test('PostgreSQL stopped -m fast twice under 8 concurrent writers: the server survives and writes again', { skip: await privatePostgresSkip() }, async (t) => {
-  const pg = await startPrivatePostgres(t);
-  const scope = await processScope(t);
-  const env = caduceusEnv(scope.dir, {
-    CADUCEUS_DATABASE_URL: pg.url, CADUCEUS_RATE_LIMIT: 'off', CADUCEUS_LOG_LEVEL: 'info', CADUCEUS_BREAKER_RESET_MS: '300',
-  });
-  const server = await spawnServer(scope, env, 60_000);
-  const token = await signToken(server.config, 'clinician');
-  const load = startWrites(server, token);
-  try {
-    await until(() => load.acknowledged.length >= 40, 30_000, 'writes before the outage');
-    // Two outages: a lost connection between two statements of a transaction is a race, so give it two chances.
-    for (let outage = 1; outage <= 2; outage += 1) {
-      await pg.stop('fast');
-      const refusedBefore = load.refused.length;
-      await until(() => load.refused.length >= refusedBefore + writers, 30_000, `writes refused during outage ${String(outage)}`);
-      assert.equal(server.child.exitCode, null, `the server exited: ${server.stderr()}`);
-      const health = await httpsRequest(`${server.url}/health`, server.ca);
-      assert.equal(health.status, 200, health.body);
-      assert.ok(load.refused.every((status) => status === 503), `refused with ${JSON.stringify([...new Set(load.refused)])}`);
+test(
+  'PostgreSQL stopped -m fast twice under 8 concurrent writers: the server survives and writes again',
+  { skip: await privatePostgresSkip() },
+  async (t) => {
+    const pg = await startPrivatePostgres(t);
+    const scope = await processScope(t);
+    const env = caduceusEnv(scope.dir, {
+      CADUCEUS_DATABASE_URL: pg.url,
+      CADUCEUS_RATE_LIMIT: 'off',
+      CADUCEUS_LOG_LEVEL: 'info',
+      CADUCEUS_BREAKER_RESET_MS: '300',
+    });
+    const server = await spawnServer(scope, env, 60_000);
+    const token = await signToken(server.config, 'clinician');
+    const load = startWrites(server, token);
+    try {
+      await until(() => load.acknowledged.length >= 40, 30_000, 'writes before the outage');
+      // Two outages: a lost connection between two statements of a transaction is a race, so give it two chances.
+      for (let outage = 1; outage <= 2; outage += 1) {
+        await pg.stop('fast');
+        const refusedBefore = load.refused.length;
+        await until(
+          () => load.refused.length >= refusedBefore + writers,
+          30_000,
+          `writes refused during outage ${String(outage)}`,
+        );
+        assert.equal(server.child.exitCode, null, `the server exited: ${server.stderr()}`);
+        const health = await httpsRequest(`${server.url}/health`, server.ca);
+        assert.equal(health.status, 200, health.body);
+        assert.ok(
+          load.refused.every((status) => status === 503),
+          `refused with ${JSON.stringify([...new Set(load.refused)])}`,
+        );
 
-      await pg.start();
-      const ackedBefore = load.acknowledged.length;
-      await until(() => load.acknowledged.length > ackedBefore + writers, 60_000, `writes after outage ${String(outage)}`);
+        await pg.start();
+        const ackedBefore = load.acknowledged.length;
+        await until(
+          () => load.acknowledged.length > ackedBefore + writers,
+          60_000,
+          `writes after outage ${String(outage)}`,
+        );
+      }
+    } finally {
+      await load.stop();
     }
-  } finally {
-    await load.stop();
-  }
-  assert.equal(server.child.exitCode, null, `the server exited: ${server.stderr()}`);
-  for (const location of load.acknowledged) {
-    const read = await httpsRequest(new URL(location, server.url).href, server.ca, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(read.status, 200, `acknowledged ${location} is not readable: ${read.body}`);
-  }
-});
+    assert.equal(server.child.exitCode, null, `the server exited: ${server.stderr()}`);
+    for (const location of load.acknowledged) {
+      const read = await httpsRequest(new URL(location, server.url).href, server.ca, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(read.status, 200, `acknowledged ${location} is not readable: ${read.body}`);
+    }
+  },
+);

@@ -2,7 +2,13 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeDatabase, openDatabase } from '../../src/storage/open.js';
 import {
-  dropPostgresSchema, openTestDatabase, postgresAvailable, rawPostgresExec, testPostgresBaseUrl, uniqueSchemaName, withSchema,
+  dropPostgresSchema,
+  openTestDatabase,
+  postgresAvailable,
+  rawPostgresExec,
+  testPostgresBaseUrl,
+  uniqueSchemaName,
+  withSchema,
 } from '../helpers/database.js';
 import { runStorageContract } from './contract.js';
 import { registerAlertContract } from './contract-alerts.js';
@@ -17,14 +23,25 @@ async function registerPostgresTests(): Promise<void> {
   after(() => shared.cleanup());
   const schema = new URL(shared.url).searchParams.get('schema')!;
 
-  runStorageContract('postgres', async () => {
-    const db = await openDatabase(shared.url);
-    await db.migrate();
-    return db;
-  }, { rawExec: (sql) => rawPostgresExec(schema, sql) });
+  runStorageContract(
+    'postgres',
+    async () => {
+      const db = await openDatabase(shared.url);
+      await db.migrate();
+      return db;
+    },
+    { rawExec: (sql) => rawPostgresExec(schema, sql) },
+  );
 
   describe('postgres alert and audit-search contract', () => {
-    const ctx = { open: async () => { const db = await openDatabase(shared.url); await db.migrate(); return db; }, rawExec: (sql: string) => rawPostgresExec(schema, sql) };
+    const ctx = {
+      open: async () => {
+        const db = await openDatabase(shared.url);
+        await db.migrate();
+        return db;
+      },
+      rawExec: (sql: string) => rawPostgresExec(schema, sql),
+    };
     registerAlertContract(ctx);
     registerAuditQueryContract(ctx);
     registerDataKeyContract(ctx);
@@ -41,7 +58,10 @@ async function registerPostgresTests(): Promise<void> {
       const [a, b] = await Promise.all([openDatabase(url), openDatabase(url)]);
       try {
         const [ra, rb] = await Promise.all([a.migrate(), b.migrate()]);
-        assert.deepEqual([...ra, ...rb].sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        assert.deepEqual(
+          [...ra, ...rb].sort((x, y) => x - y),
+          [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+        );
         assert.deepEqual(await a.migrate(), []);
         assert.equal(a.kind, 'postgres');
       } finally {
@@ -67,7 +87,11 @@ if (await postgresAvailable()) {
     assert.fail(`PostgreSQL is unreachable at ${describeDatabase(testPostgresBaseUrl())}; CI requires it`);
   });
 } else {
-  test('postgres storage contract', {
-    skip: `PostgreSQL unreachable at ${describeDatabase(testPostgresBaseUrl())}; set CADUCEUS_TEST_DATABASE_URL (CI=true makes this fail)`,
-  }, () => undefined);
+  test(
+    'postgres storage contract',
+    {
+      skip: `PostgreSQL unreachable at ${describeDatabase(testPostgresBaseUrl())}; set CADUCEUS_TEST_DATABASE_URL (CI=true makes this fail)`,
+    },
+    () => undefined,
+  );
 }

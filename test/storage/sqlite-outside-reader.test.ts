@@ -11,7 +11,14 @@ import { execFile } from 'node:child_process';
 import { readFile, readdir, readlink, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { caduceusEnv, httpsRequest, processScope, signToken, spawnServer, type ServerProcess } from '../helpers/process.js';
+import {
+  caduceusEnv,
+  httpsRequest,
+  processScope,
+  signToken,
+  spawnServer,
+  type ServerProcess,
+} from '../helpers/process.js';
 
 const run = promisify(execFile);
 
@@ -53,28 +60,36 @@ async function createPatients(server: ServerProcess, token: string, count: numbe
   return ids;
 }
 
-test('an outside sqlite3 reader and .backup of the live audit file lose no acknowledged event', { skip: process.platform !== 'linux' && '/proc/locks is Linux-only' }, async (t) => {
-  const scope = await processScope(t);
-  const env = caduceusEnv(scope.dir, { CADUCEUS_RATE_LIMIT: 'off', CADUCEUS_LOG_LEVEL: 'info' });
-  const server = await spawnServer(scope, env);
-  const pid = server.child.pid;
-  assert.ok(pid !== undefined);
-  const auditFile = path.join(scope.dir, 'caduceus-audit.db');
-  const token = await signToken(server.config, 'clinician');
+test(
+  'an outside sqlite3 reader and .backup of the live audit file lose no acknowledged event',
+  { skip: process.platform !== 'linux' && '/proc/locks is Linux-only' },
+  async (t) => {
+    const scope = await processScope(t);
+    const env = caduceusEnv(scope.dir, { CADUCEUS_RATE_LIMIT: 'off', CADUCEUS_LOG_LEVEL: 'info' });
+    const server = await spawnServer(scope, env);
+    const pid = server.child.pid;
+    assert.ok(pid !== undefined);
+    const auditFile = path.join(scope.dir, 'caduceus-audit.db');
+    const token = await signToken(server.config, 'clinician');
 
-  const acknowledged = await createPatients(server, token, 20);
-  assert.equal(await holdsLock(pid, auditFile), true, 'the server holds no lock on its audit file');
+    const acknowledged = await createPatients(server, token, 20);
+    assert.equal(await holdsLock(pid, auditFile), true, 'the server holds no lock on its audit file');
 
-  // What an operator does while the server runs: a count, then an online backup; each opens and closes the file.
-  assert.match(await sqlite3(auditFile, 'select count(*) from audit_log'), /^\d+$/);
-  await sqlite3(auditFile, `.backup ${path.join(scope.dir, 'backup.db')}`);
-  acknowledged.push(...await createPatients(server, token, 20));
-  await sqlite3(auditFile, 'select count(*) from audit_log');
+    // What an operator does while the server runs: a count, then an online backup; each opens and closes the file.
+    assert.match(await sqlite3(auditFile, 'select count(*) from audit_log'), /^\d+$/);
+    await sqlite3(auditFile, `.backup ${path.join(scope.dir, 'backup.db')}`);
+    acknowledged.push(...(await createPatients(server, token, 20)));
+    await sqlite3(auditFile, 'select count(*) from audit_log');
 
-  assert.equal(await holdsLock(pid, auditFile), true, 'the outside reader took the server\'s lock away');
-  assert.deepEqual(await deletedDescriptors(pid), [], 'the server writes to a deleted file');
-  // Every acknowledged create's event is visible to another process, now.
-  const payloads = await sqlite3(auditFile, 'select payload from audit_log');
-  const missing = acknowledged.filter((requestId) => !payloads.includes(requestId));
-  assert.deepEqual(missing, [], `${String(missing.length)} of ${String(acknowledged.length)} acknowledged events are invisible outside the server`);
-});
+    assert.equal(await holdsLock(pid, auditFile), true, "the outside reader took the server's lock away");
+    assert.deepEqual(await deletedDescriptors(pid), [], 'the server writes to a deleted file');
+    // Every acknowledged create's event is visible to another process, now.
+    const payloads = await sqlite3(auditFile, 'select payload from audit_log');
+    const missing = acknowledged.filter((requestId) => !payloads.includes(requestId));
+    assert.deepEqual(
+      missing,
+      [],
+      `${String(missing.length)} of ${String(acknowledged.length)} acknowledged events are invisible outside the server`,
+    );
+  },
+);

@@ -33,14 +33,25 @@ function rawExec(sql: string): Promise<void> {
   }
 }
 
-runStorageContract('sqlite', async () => {
-  const db = await openDatabase(shared.url);
-  await db.migrate();
-  return db;
-}, { rawExec });
+runStorageContract(
+  'sqlite',
+  async () => {
+    const db = await openDatabase(shared.url);
+    await db.migrate();
+    return db;
+  },
+  { rawExec },
+);
 
 describe('sqlite alert and audit-search contract', () => {
-  const ctx = { open: async () => { const db = await openDatabase(shared.url); await db.migrate(); return db; }, rawExec };
+  const ctx = {
+    open: async () => {
+      const db = await openDatabase(shared.url);
+      await db.migrate();
+      return db;
+    },
+    rawExec,
+  };
   registerAlertContract(ctx);
   registerAuditQueryContract(ctx);
   registerDataKeyContract(ctx);
@@ -79,7 +90,10 @@ test('sqlite: a fresh file migrates every version once, in WAL mode, in a 0700 f
     try {
       assert.equal(rawAudit.pragma('journal_mode', { simple: true }), 'wal');
       assert.deepEqual(rawAudit.prepare('SELECT version FROM schema_migrations').pluck().all(), [3, 4, 5]);
-      assert.deepEqual(rawAudit.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(), ['alerts', 'audit_log', 'schema_migrations']);
+      assert.deepEqual(
+        rawAudit.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all(),
+        ['alerts', 'audit_log', 'schema_migrations'],
+      );
     } finally {
       rawAudit.close();
     }
@@ -105,8 +119,11 @@ test('sqlite: a writer blocked past busyTimeoutMs fails with StorageError("busy"
   try {
     holder.exec('BEGIN IMMEDIATE');
     const started = Date.now();
-    await assert.rejects(db.resources.commit(versionWrite({ type: 'Busy', id: 'b', expectedVersion: 0 })),
-      (error: unknown) => error instanceof StorageError && error.reason === 'busy' && !/insert|select/i.test(error.message));
+    await assert.rejects(
+      db.resources.commit(versionWrite({ type: 'Busy', id: 'b', expectedVersion: 0 })),
+      (error: unknown) =>
+        error instanceof StorageError && error.reason === 'busy' && !/insert|select/i.test(error.message),
+    );
     assert.ok(Date.now() - started >= 40, 'waited for the busy timeout before failing');
     holder.exec('ROLLBACK');
     assert.equal(await db.resources.commit(versionWrite({ type: 'Busy', id: 'b', expectedVersion: 0 })), 'committed');
@@ -119,7 +136,10 @@ test('sqlite: a writer blocked past busyTimeoutMs fails with StorageError("busy"
 test('sqlite: operations before migrate fail with a StorageError, not a driver error', async () => {
   const db = await openDatabase(':memory:');
   try {
-    await assert.rejects(db.kv.get('k'), (error: unknown) => error instanceof StorageError && error.cause instanceof Error);
+    await assert.rejects(
+      db.kv.get('k'),
+      (error: unknown) => error instanceof StorageError && error.cause instanceof Error,
+    );
   } finally {
     await db.close();
   }

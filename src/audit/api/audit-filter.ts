@@ -33,9 +33,10 @@ const filterProperties = {
  * `additionalProperties: false` refuses); a repeated one too.
  */
 export function auditEventsQuerySchema(maxPageSize: number | null): FastifySchema {
-  const properties = maxPageSize === null
-    ? filterProperties
-    : { ...filterProperties, _count: { type: 'integer', minimum: 1, maximum: maxPageSize } };
+  const properties =
+    maxPageSize === null
+      ? filterProperties
+      : { ...filterProperties, _count: { type: 'integer', minimum: 1, maximum: maxPageSize } };
   return { querystring: { type: 'object', properties, propertyNames: { enum: Object.keys(properties) } } };
 }
 

@@ -5,7 +5,8 @@ import { ApiError } from '../../errors/index.js';
  * a date-time with seconds optional and a zone required, so no instant
  * depends on the server's local time.
  */
-const isoPattern = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):(\d{2})))?$/;
+const isoPattern =
+  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):(\d{2})))?$/;
 const storedForm = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /**
@@ -16,7 +17,14 @@ const storedForm = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 export function parseInstant(text: string): string | undefined {
   const m = isoPattern.exec(text);
   if (m === null) return undefined;
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((group) => Number(m[group] ?? 0)) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((group) => Number(m[group] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const millis = Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3));
   const sign = m[9] === '-' ? -1 : 1;
   const offsetHours = Number(m[10] ?? 0);
@@ -25,7 +33,8 @@ export function parseInstant(text: string): string | undefined {
   const date = new Date(Date.UTC(year, month - 1, day));
   date.setUTCFullYear(year); // Date.UTC maps years 0-99 to 1900-1999
   if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return undefined;
-  const instant = date.getTime() + ((hour * 60 + minute - sign * (offsetHours * 60 + offsetMinutes)) * 60 + second) * 1000 + millis;
+  const instant =
+    date.getTime() + ((hour * 60 + minute - sign * (offsetHours * 60 + offsetMinutes)) * 60 + second) * 1000 + millis;
   const iso = new Date(instant).toISOString();
   return storedForm.test(iso) ? iso : undefined;
 }
@@ -37,7 +46,8 @@ export function parseTimeRange(query: { since?: string; until?: string }): { sin
     const raw = query[name];
     if (raw === undefined) continue;
     const instant = parseInstant(raw);
-    if (instant === undefined) throw new ApiError('VALIDATION_ERROR', `${name}: not an ISO 8601 date, or date-time with a time zone`);
+    if (instant === undefined)
+      throw new ApiError('VALIDATION_ERROR', `${name}: not an ISO 8601 date, or date-time with a time zone`);
     range[name] = instant;
   }
   if (range.since !== undefined && range.until !== undefined && range.since >= range.until) {
@@ -54,7 +64,9 @@ export const cursorParamSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,40
 
 /** The search parameter names of a request, for its audit event: names only, never values (HIPAA 164.312(b), docs/audit.md). */
 export function auditedParamNames(query: object): string[] {
-  return Object.keys(query).filter((name) => name !== '_count' && name !== '_cursor').sort();
+  return Object.keys(query)
+    .filter((name) => name !== '_count' && name !== '_cursor')
+    .sort();
 }
 
 /** The next page's URL: the request's own parameters with a new `_cursor`. */
@@ -62,7 +74,8 @@ export function nextPageUrl(path: string, query: object, cursor: string, count?:
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query) as [string, unknown][]) {
     // Validated query values are strings and integers only.
-    if (name !== '_cursor' && name !== '_count' && (typeof value === 'string' || typeof value === 'number')) params.set(name, String(value));
+    if (name !== '_cursor' && name !== '_count' && (typeof value === 'string' || typeof value === 'number'))
+      params.set(name, String(value));
   }
   if (count !== undefined) params.set('_count', String(count));
   params.set('_cursor', cursor);

@@ -21,5 +21,11 @@ export async function assignPatient(
 ): Promise<{ readonly assignment: CareTeamAssignment; readonly created: boolean } | 'no_such_patient'> {
   const current = await deps.resources.readCurrent('Patient', request.patient);
   if (current === undefined || current.deleted) return 'no_such_patient';
-  return deps.careTeam.assign({ id: randomResourceId(), subject: request.subject, patient: request.patient, assignedBy: request.assignedBy, assignedAt: now.toISOString() });
+  return deps.careTeam.assign({
+    id: randomResourceId(),
+    subject: request.subject,
+    patient: request.patient,
+    assignedBy: request.assignedBy,
+    assignedAt: now.toISOString(),
+  });
 }

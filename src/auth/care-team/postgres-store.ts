@@ -1,7 +1,14 @@
 import type { Pool } from 'pg';
 import { guardPg } from '../../storage/postgres/errors.js';
 import { assertLimit } from '../../storage/validate.js';
-import { assignmentColumns as columns, toAssignment, type AssignmentRow, type CareTeamAssignment, type CareTeamQuery, type CareTeamStore } from './store.js';
+import {
+  assignmentColumns as columns,
+  toAssignment,
+  type AssignmentRow,
+  type CareTeamAssignment,
+  type CareTeamQuery,
+  type CareTeamStore,
+} from './store.js';
 
 const sql = {
   // ON CONFLICT on the (subject, patient) key: of two processes assigning the same pair at once, one inserts, the other reads it.
@@ -26,7 +33,9 @@ export class PostgresCareTeamStore implements CareTeamStore {
   assign(assignment: CareTeamAssignment): ReturnType<CareTeamStore['assign']> {
     return guardPg('careTeam.assign', async () => {
       const { id, subject, patient, assignedBy, assignedAt } = assignment;
-      const inserted = (await this.#pool.query<AssignmentRow>(sql.insert, [id, subject, patient, assignedBy, assignedAt])).rows[0];
+      const inserted = (
+        await this.#pool.query<AssignmentRow>(sql.insert, [id, subject, patient, assignedBy, assignedAt])
+      ).rows[0];
       if (inserted !== undefined) return { assignment: toAssignment(inserted), created: true };
       const existing = (await this.#pool.query<AssignmentRow>(sql.byPair, [subject, patient])).rows[0];
       // Removed again between the two statements: report it as not stored rather than invent a row.
@@ -50,11 +59,16 @@ export class PostgresCareTeamStore implements CareTeamStore {
   }
 
   isAssigned(subject: string, patient: string): Promise<boolean> {
-    return guardPg('careTeam.isAssigned', async () => (await this.#pool.query(sql.isAssigned, [subject, patient])).rowCount === 1);
+    return guardPg(
+      'careTeam.isAssigned',
+      async () => (await this.#pool.query(sql.isAssigned, [subject, patient])).rowCount === 1,
+    );
   }
 
   patientsOf(subject: string): Promise<string[]> {
-    return guardPg('careTeam.patientsOf', async () => (await this.#pool.query<{ patient: string }>(sql.patientsOf, [subject])).rows.map((row) => row.patient));
+    return guardPg('careTeam.patientsOf', async () =>
+      (await this.#pool.query<{ patient: string }>(sql.patientsOf, [subject])).rows.map((row) => row.patient),
+    );
   }
 
   list(query: CareTeamQuery): Promise<CareTeamAssignment[]> {

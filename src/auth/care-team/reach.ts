@@ -43,7 +43,13 @@ export function careTeamReach(store: CareTeamStore, subject: string, now: () => 
     patients: () => store.patientsOf(subject),
     opensCompartments: true,
     async admit(patient) {
-      await store.assign({ id: randomResourceId(), subject, patient, assignedBy: subject, assignedAt: now().toISOString() });
+      await store.assign({
+        id: randomResourceId(),
+        subject,
+        patient,
+        assignedBy: subject,
+        assignedAt: now().toISOString(),
+      });
     },
   };
 }

@@ -61,53 +61,99 @@ export function registerCareTeamRoutes(app: FastifyInstance, options: CareTeamRo
   const { careTeam } = options;
   const validatorCompiler = strictBodyCompiler();
 
-  app.post<{ Body: { subject: string; patient: string } }>(base, {
-    config: access('create'),
-    validatorCompiler,
-    schema: {
-      querystring: { type: 'object', additionalProperties: false },
-      body: { type: 'object', required: ['subject', 'patient'], properties: { subject: subjectSchema, patient: patientIdSchema }, additionalProperties: false },
-    },
-  }, async (request, reply) => {
-    const { subject, patient } = request.body;
-    const by = request.principal?.subject ?? 'unknown';
-    const result = await assignPatient({ careTeam, resources: options.resources }, { subject, patient, assignedBy: by });
-    if (result === 'no_such_patient') throw new ApiError('VALIDATION_ERROR', 'patient: no current Patient has this id');
-    request.auditDetails = { resourceId: result.assignment.id, details: { subject, patient, created: String(result.created) } };
-    return reply.code(result.created ? 201 : 200).header('location', `${base}/${result.assignment.id}`).send(result.assignment);
-  });
-
-  app.get<{ Querystring: ListQuery }>(base, {
-    config: access('search'),
-    validatorCompiler,
-    schema: {
-      querystring: {
-        type: 'object',
-        properties: { subject: subjectSchema, patient: patientIdSchema, _count: { type: 'integer', minimum: 1, maximum: options.maxPageSize }, _cursor: cursorParamSchema },
-        additionalProperties: false,
+  app.post<{ Body: { subject: string; patient: string } }>(
+    base,
+    {
+      config: access('create'),
+      validatorCompiler,
+      schema: {
+        querystring: { type: 'object', additionalProperties: false },
+        body: {
+          type: 'object',
+          required: ['subject', 'patient'],
+          properties: { subject: subjectSchema, patient: patientIdSchema },
+          additionalProperties: false,
+        },
       },
     },
-  }, async (request, reply) => {
-    request.auditDetails = { searchParams: auditedParamNames(request.query) };
-    const { subject, patient, _count, _cursor } = request.query;
-    const after = decodeCursor(_cursor, idShape);
-    const limit = _count ?? options.defaultPageSize;
-    const found = await careTeam.list({ ...(subject !== undefined && { subject }), ...(patient !== undefined && { patient }), ...(after !== undefined && { after }), limit: limit + 1 });
-    const page = found.slice(0, limit);
-    const last = page.at(-1);
-    const next = found.length > limit && last !== undefined ? nextPageUrl(base, request.query, encodeCursor(last.id), limit) : null;
-    return reply.type('application/json; charset=utf-8').send({ assignments: page, next });
-  });
+    async (request, reply) => {
+      const { subject, patient } = request.body;
+      const by = request.principal?.subject ?? 'unknown';
+      const result = await assignPatient(
+        { careTeam, resources: options.resources },
+        { subject, patient, assignedBy: by },
+      );
+      if (result === 'no_such_patient')
+        throw new ApiError('VALIDATION_ERROR', 'patient: no current Patient has this id');
+      request.auditDetails = {
+        resourceId: result.assignment.id,
+        details: { subject, patient, created: String(result.created) },
+      };
+      return reply
+        .code(result.created ? 201 : 200)
+        .header('location', `${base}/${result.assignment.id}`)
+        .send(result.assignment);
+    },
+  );
 
-  app.delete<{ Params: { id: string } }>(`${base}/:id`, {
-    config: access('delete'),
-    schema: { params: { type: 'object', required: ['id'], properties: { id: idSchema }, additionalProperties: false }, querystring: { type: 'object', additionalProperties: false } },
-  }, async (request, reply) => {
-    const removed = await careTeam.remove(request.params.id);
-    if (removed === undefined) throw new ApiError('NOT_FOUND');
-    request.auditDetails = { resourceId: removed.id, details: { subject: removed.subject, patient: removed.patient } };
-    return reply.code(204).send();
-  });
+  app.get<{ Querystring: ListQuery }>(
+    base,
+    {
+      config: access('search'),
+      validatorCompiler,
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            subject: subjectSchema,
+            patient: patientIdSchema,
+            _count: { type: 'integer', minimum: 1, maximum: options.maxPageSize },
+            _cursor: cursorParamSchema,
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      request.auditDetails = { searchParams: auditedParamNames(request.query) };
+      const { subject, patient, _count, _cursor } = request.query;
+      const after = decodeCursor(_cursor, idShape);
+      const limit = _count ?? options.defaultPageSize;
+      const found = await careTeam.list({
+        ...(subject !== undefined && { subject }),
+        ...(patient !== undefined && { patient }),
+        ...(after !== undefined && { after }),
+        limit: limit + 1,
+      });
+      const page = found.slice(0, limit);
+      const last = page.at(-1);
+      const next =
+        found.length > limit && last !== undefined
+          ? nextPageUrl(base, request.query, encodeCursor(last.id), limit)
+          : null;
+      return reply.type('application/json; charset=utf-8').send({ assignments: page, next });
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    `${base}/:id`,
+    {
+      config: access('delete'),
+      schema: {
+        params: { type: 'object', required: ['id'], properties: { id: idSchema }, additionalProperties: false },
+        querystring: { type: 'object', additionalProperties: false },
+      },
+    },
+    async (request, reply) => {
+      const removed = await careTeam.remove(request.params.id);
+      if (removed === undefined) throw new ApiError('NOT_FOUND');
+      request.auditDetails = {
+        resourceId: removed.id,
+        details: { subject: removed.subject, patient: removed.patient },
+      };
+      return reply.code(204).send();
+    },
+  );
 
   refuseOtherMethods(app, base, ['GET', 'POST']);
   refuseOtherMethods(app, `${base}/:id`, ['DELETE']);

@@ -1,16 +1,31 @@
 import type { SqliteConnection } from '../../storage/sqlite/connection.js';
 import { runSqlite } from '../../storage/sqlite/errors.js';
 import { assertLimit } from '../../storage/validate.js';
-import { assignmentColumns as columns, toAssignment, type AssignmentRow, type CareTeamAssignment, type CareTeamQuery, type CareTeamStore } from './store.js';
+import {
+  assignmentColumns as columns,
+  toAssignment,
+  type AssignmentRow,
+  type CareTeamAssignment,
+  type CareTeamQuery,
+  type CareTeamStore,
+} from './store.js';
 
 function prepare(db: SqliteConnection) {
   return {
-    insert: db.prepare<[string, string, string, string, string]>(`INSERT INTO care_team_assignments (${columns}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject, patient) DO NOTHING`),
-    byPair: db.prepare<[string, string], AssignmentRow>(`SELECT ${columns} FROM care_team_assignments WHERE subject = ? AND patient = ?`),
+    insert: db.prepare<[string, string, string, string, string]>(
+      `INSERT INTO care_team_assignments (${columns}) VALUES (?, ?, ?, ?, ?) ON CONFLICT (subject, patient) DO NOTHING`,
+    ),
+    byPair: db.prepare<[string, string], AssignmentRow>(
+      `SELECT ${columns} FROM care_team_assignments WHERE subject = ? AND patient = ?`,
+    ),
     byId: db.prepare<[string], AssignmentRow>(`SELECT ${columns} FROM care_team_assignments WHERE id = ?`),
     delete: db.prepare<[string]>('DELETE FROM care_team_assignments WHERE id = ?'),
-    isAssigned: db.prepare<[string, string], number>('SELECT 1 FROM care_team_assignments WHERE subject = ? AND patient = ?').pluck(),
-    patientsOf: db.prepare<[string], string>('SELECT patient FROM care_team_assignments WHERE subject = ? ORDER BY patient').pluck(),
+    isAssigned: db
+      .prepare<[string, string], number>('SELECT 1 FROM care_team_assignments WHERE subject = ? AND patient = ?')
+      .pluck(),
+    patientsOf: db
+      .prepare<[string], string>('SELECT patient FROM care_team_assignments WHERE subject = ? ORDER BY patient')
+      .pluck(),
     // Absent filters bind NULL and match every row: one statement serves every filter combination.
     list: db.prepare<[string | null, string | null, string | null, string | null, string, number], AssignmentRow>(
       `SELECT ${columns} FROM care_team_assignments WHERE (? IS NULL OR subject = ?) AND (? IS NULL OR patient = ?) AND id > ? ORDER BY id LIMIT ?`,
@@ -43,19 +58,23 @@ export class SqliteCareTeamStore implements CareTeamStore {
   }
 
   remove(id: string): Promise<CareTeamAssignment | undefined> {
-    return runSqlite('careTeam.remove', () => this.#db.transaction(() => {
-      const row = this.#stmts.byId.get(id);
-      if (row !== undefined) this.#stmts.delete.run(id);
-      return row === undefined ? undefined : toAssignment(row);
-    })());
+    return runSqlite('careTeam.remove', () =>
+      this.#db.transaction(() => {
+        const row = this.#stmts.byId.get(id);
+        if (row !== undefined) this.#stmts.delete.run(id);
+        return row === undefined ? undefined : toAssignment(row);
+      })(),
+    );
   }
 
   unassign(subject: string, patient: string): Promise<CareTeamAssignment | undefined> {
-    return runSqlite('careTeam.unassign', () => this.#db.transaction(() => {
-      const row = this.#stmts.byPair.get(subject, patient);
-      if (row !== undefined) this.#stmts.delete.run(row.id);
-      return row === undefined ? undefined : toAssignment(row);
-    })());
+    return runSqlite('careTeam.unassign', () =>
+      this.#db.transaction(() => {
+        const row = this.#stmts.byPair.get(subject, patient);
+        if (row !== undefined) this.#stmts.delete.run(row.id);
+        return row === undefined ? undefined : toAssignment(row);
+      })(),
+    );
   }
 
   isAssigned(subject: string, patient: string): Promise<boolean> {

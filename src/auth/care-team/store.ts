@@ -33,7 +33,9 @@ export interface CareTeamStore {
    * assigned (atomic, even across processes); returns the stored one and
    * whether this call created it.
    */
-  assign(assignment: CareTeamAssignment): Promise<{ readonly assignment: CareTeamAssignment; readonly created: boolean }>;
+  assign(
+    assignment: CareTeamAssignment,
+  ): Promise<{ readonly assignment: CareTeamAssignment; readonly created: boolean }>;
   /** Removes an assignment by id; returns it, or undefined when there was none. */
   remove(id: string): Promise<CareTeamAssignment | undefined>;
   /** Removes the assignment of a subject to a patient; returns it, or undefined when there was none. */
@@ -60,5 +62,11 @@ export const assignmentColumns = 'id, subject, patient, assigned_by, assigned_at
 
 /** The port's view of a stored row. */
 export function toAssignment(row: AssignmentRow): CareTeamAssignment {
-  return { id: row.id, subject: row.subject, patient: row.patient, assignedBy: row.assigned_by, assignedAt: row.assigned_at };
+  return {
+    id: row.id,
+    subject: row.subject,
+    patient: row.patient,
+    assignedBy: row.assigned_by,
+    assignedAt: row.assigned_at,
+  };
 }

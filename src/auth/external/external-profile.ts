@@ -17,7 +17,8 @@ type Claims = Readonly<Record<string, unknown>>;
 function valueAt(claims: Claims, path: readonly string[]): unknown {
   let value: unknown = claims;
   for (const name of path) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, name)) return undefined;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, name))
+      return undefined;
     value = (value as Claims)[name];
   }
   return value;
@@ -43,7 +44,8 @@ export function mappedRole(claims: Claims, config: Pick<ExternalIssuerConfig, 'r
 /** RFC 9068 §2.2.3 `scope` is one space-delimited string; some IdPs send an array (or Entra's `scp`). */
 function scopeString(value: unknown): string | undefined {
   if (value === undefined || typeof value === 'string') return value;
-  if (Array.isArray(value) && value.every((entry) => typeof entry === 'string' && !entry.includes(' '))) return value.join(' ');
+  if (Array.isArray(value) && value.every((entry) => typeof entry === 'string' && !entry.includes(' ')))
+    return value.join(' ');
   throw new TokenError('bad_claim');
 }
 
@@ -68,7 +70,12 @@ export interface ExternalProfileDeps {
   /** How long the `jwks` breaker stays open (config.breakers.resetMs). */
   readonly resetMs: number;
   /** Per-profile overrides, for tests (fake clocks, short cooldowns). */
-  readonly jwks?: { readonly timeoutMs?: number; readonly cooldownMs?: number; readonly maxAgeMs?: number; readonly now?: () => number };
+  readonly jwks?: {
+    readonly timeoutMs?: number;
+    readonly cooldownMs?: number;
+    readonly maxAgeMs?: number;
+    readonly now?: () => number;
+  };
 }
 
 function profileFor(config: ExternalIssuerConfig, jwks: RemoteJwks): IssuerProfile {
@@ -87,7 +94,10 @@ function profileFor(config: ExternalIssuerConfig, jwks: RemoteJwks): IssuerProfi
  * One issuer profile per configured external issuer, all fetching their keys
  * through one `jwks` breaker; an empty list creates nothing.
  */
-export function createExternalIssuerProfiles(configs: readonly ExternalIssuerConfig[], deps: ExternalProfileDeps): IssuerProfile[] {
+export function createExternalIssuerProfiles(
+  configs: readonly ExternalIssuerConfig[],
+  deps: ExternalProfileDeps,
+): IssuerProfile[] {
   if (configs.length === 0) return [];
   const timeoutMs = deps.jwks?.timeoutMs ?? 3000;
   const breaker = deps.breakers.create({ name: 'jwks', timeoutMs: timeoutMs + 500, resetMs: deps.resetMs });
@@ -104,7 +114,14 @@ export function createExternalIssuerProfiles(configs: readonly ExternalIssuerCon
       ...(deps.jwks?.now !== undefined && { now: deps.jwks.now }),
       onFetchError: (error) => {
         // The issuer is configuration, not a secret; the URL and the error's text are left out all the same.
-        deps.logger.warn({ event: 'auth.jwks_fetch_failed', issuer: config.issuer, errorType: error instanceof Error ? error.name : 'Error' }, 'external issuer keys could not be fetched');
+        deps.logger.warn(
+          {
+            event: 'auth.jwks_fetch_failed',
+            issuer: config.issuer,
+            errorType: error instanceof Error ? error.name : 'Error',
+          },
+          'external issuer keys could not be fetched',
+        );
       },
     });
     return profileFor(config, jwks);

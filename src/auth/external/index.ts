@@ -1,4 +1,9 @@
-export { createExternalIssuerProfiles, mapExternalClaims, mappedRole, type ExternalProfileDeps } from './external-profile.js';
+export {
+  createExternalIssuerProfiles,
+  mapExternalClaims,
+  mappedRole,
+  type ExternalProfileDeps,
+} from './external-profile.js';
 export { IssuersFileError, parseIssuersFile, type ExternalIssuerConfig } from './issuers-file.js';
 export { JwksFormatError, keysFromJwks } from './jwks-keys.js';
 export { createRemoteJwks, type RemoteJwks, type RemoteJwksOptions } from './remote-jwks.js';

@@ -43,8 +43,21 @@ export class IssuersFileError extends Error {
   override readonly name = 'IssuersFileError';
 }
 
-const fields = new Set(['issuer', 'jwks_uri', 'audience', 'algorithms', 'accepted_typ', 'role_claim', 'roles', 'scope_claim',
-  'client_id_claim', 'token_id_claim', 'jwks_ca_file', 'allow_addresses', 'jwks_refresh_cooldown_seconds']);
+const fields = new Set([
+  'issuer',
+  'jwks_uri',
+  'audience',
+  'algorithms',
+  'accepted_typ',
+  'role_claim',
+  'roles',
+  'scope_claim',
+  'client_id_claim',
+  'token_id_claim',
+  'jwks_ca_file',
+  'allow_addresses',
+  'jwks_refresh_cooldown_seconds',
+]);
 const algorithms: readonly SigningAlgorithm[] = ['RS256', 'PS256', 'ES256'];
 const types: readonly AcceptedTokenType[] = ['at+jwt', 'JWT'];
 const claimName = /^[\x21-\x7e]{1,128}$/;
@@ -55,13 +68,18 @@ function httpsUrl(value: unknown, where: string): string {
   if (typeof value !== 'string' || !URL.canParse(value)) throw new IssuersFileError(`${where} must be an absolute URL`);
   const url = new URL(value);
   if (url.protocol !== 'https:') throw new IssuersFileError(`${where} must be an https:// URL`);
-  if (url.username !== '' || url.password !== '' || url.hash !== '') throw new IssuersFileError(`${where} must not carry credentials or a fragment`);
+  if (url.username !== '' || url.password !== '' || url.hash !== '')
+    throw new IssuersFileError(`${where} must not carry credentials or a fragment`);
   return value;
 }
 
 function subset<T extends string>(value: unknown, allowed: readonly T[], where: string): T[] {
-  if (!Array.isArray(value) || value.length === 0 || new Set(value).size !== value.length
-    || !value.every((item) => typeof item === 'string' && (allowed as readonly string[]).includes(item))) {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    new Set(value).size !== value.length ||
+    !value.every((item) => typeof item === 'string' && (allowed as readonly string[]).includes(item))
+  ) {
     throw new IssuersFileError(`${where} must be a non-empty list of distinct values from: ${allowed.join(', ')}`);
   }
   return value as T[];
@@ -76,7 +94,12 @@ function claim(value: unknown, fallback: string, where: string): string {
 /** `realm_access.roles` or, for claim names holding dots, `["https://example.org/roles"]`. */
 function claimPath(value: unknown, where: string): string[] {
   const parts = typeof value === 'string' ? value.split('.') : value;
-  if (!Array.isArray(parts) || parts.length === 0 || parts.length > 8 || !parts.every((part) => typeof part === 'string' && claimName.test(part))) {
+  if (
+    !Array.isArray(parts) ||
+    parts.length === 0 ||
+    parts.length > 8 ||
+    !parts.every((part) => typeof part === 'string' && claimName.test(part))
+  ) {
     throw new IssuersFileError(`${where} must be a dotted claim path or a list of claim names`);
   }
   return parts as string[];
@@ -96,7 +119,8 @@ function roleMap(value: unknown, where: string): Record<string, Role> {
 
 function addresses(value: unknown, where: string): CidrBlock[] {
   if (value === undefined) return [];
-  const blocks = Array.isArray(value) && value.every((item) => typeof item === 'string') ? parseCidrList(value.join(',')) : null;
+  const blocks =
+    Array.isArray(value) && value.every((item) => typeof item === 'string') ? parseCidrList(value.join(',')) : null;
   if (blocks === null) throw new IssuersFileError(`${where} must list IP addresses or CIDR subnets`);
   return blocks;
 }
@@ -109,17 +133,21 @@ function caFile(value: unknown, where: string, baseDir: string): string | null {
 
 function seconds(value: unknown, fallback: number, where: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 3600) throw new IssuersFileError(`${where} must be a whole number from 1 to 3600`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 3600)
+    throw new IssuersFileError(`${where} must be a whole number from 1 to 3600`);
   return value;
 }
 
 function issuerEntry(entry: unknown, index: number, baseDir: string): ExternalIssuerConfig {
   const where = `issuers[${index}]`;
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new IssuersFileError(`${where} must be an object`);
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    throw new IssuersFileError(`${where} must be an object`);
   const e = entry as Entry;
   const unknown = Object.keys(e).find((key) => !fields.has(key));
-  if (unknown !== undefined) throw new IssuersFileError(`${where} has an unknown field (allowed: ${[...fields].join(', ')})`);
-  if (typeof e.audience !== 'string' || e.audience === '') throw new IssuersFileError(`${where}.audience must be a non-empty string`);
+  if (unknown !== undefined)
+    throw new IssuersFileError(`${where} has an unknown field (allowed: ${[...fields].join(', ')})`);
+  if (typeof e.audience !== 'string' || e.audience === '')
+    throw new IssuersFileError(`${where}.audience must be a non-empty string`);
   return {
     issuer: httpsUrl(e.issuer, `${where}.issuer`),
     jwksUri: httpsUrl(e.jwks_uri, `${where}.jwks_uri`),
@@ -142,12 +170,18 @@ function issuerEntry(entry: unknown, index: number, baseDir: string): ExternalIs
  * paths are taken from `baseDir` (the file's folder).
  */
 export function parseIssuersFile(document: unknown, baseDir: string): ExternalIssuerConfig[] {
-  if (typeof document !== 'object' || document === null || Array.isArray(document)
-    || Object.keys(document).some((key) => key !== 'issuers') || !Array.isArray((document as Entry).issuers)) {
+  if (
+    typeof document !== 'object' ||
+    document === null ||
+    Array.isArray(document) ||
+    Object.keys(document).some((key) => key !== 'issuers') ||
+    !Array.isArray((document as Entry).issuers)
+  ) {
     throw new IssuersFileError('the file must be an object with one field, "issuers", a list');
   }
   const issuers = ((document as Entry).issuers as unknown[]).map((entry, index) => issuerEntry(entry, index, baseDir));
   if (issuers.length === 0) throw new IssuersFileError('issuers must not be empty');
-  if (new Set(issuers.map((entry) => entry.issuer)).size !== issuers.length) throw new IssuersFileError('each issuer may appear once');
+  if (new Set(issuers.map((entry) => entry.issuer)).size !== issuers.length)
+    throw new IssuersFileError('each issuer may appear once');
   return issuers;
 }

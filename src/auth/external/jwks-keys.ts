@@ -23,7 +23,8 @@ type Jwk = Readonly<Record<string, unknown>>;
 
 function keyObject(jwk: Jwk): KeyObject | null {
   // Only the public members are handed to node:crypto: a set that leaks `d` still yields a public key.
-  const publicPart = jwk.kty === 'RSA' ? { kty: 'RSA', n: jwk.n, e: jwk.e } : { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y };
+  const publicPart =
+    jwk.kty === 'RSA' ? { kty: 'RSA', n: jwk.n, e: jwk.e } : { kty: 'EC', crv: jwk.crv, x: jwk.x, y: jwk.y };
   try {
     const key = createPublicKey({ key: publicPart as JsonWebKey, format: 'jwk' });
     if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) >= minRsaBits) return key;
@@ -36,7 +37,9 @@ function keyObject(jwk: Jwk): KeyObject | null {
 
 /** The algorithms one JWK may verify under the profile: its own `alg`, or every profile algorithm of its key type. */
 function algorithmsOf(jwk: Jwk, allowed: readonly SigningAlgorithm[]): SigningAlgorithm[] {
-  const fitting = allowed.filter((alg) => (jwk.kty === 'RSA' ? rsaAlgorithms.includes(alg) : alg === 'ES256' && jwk.crv === 'P-256'));
+  const fitting = allowed.filter((alg) =>
+    jwk.kty === 'RSA' ? rsaAlgorithms.includes(alg) : alg === 'ES256' && jwk.crv === 'P-256',
+  );
   // Entra ID publishes RSA keys without `alg`; Keycloak and Okta name it.
   if (jwk.alg === undefined) return fitting;
   return fitting.filter((alg) => alg === jwk.alg);

@@ -59,9 +59,14 @@ export function createRemoteJwks(options: RemoteJwksOptions): RemoteJwks {
   async function fetchOnce(): Promise<PublicKeyInfo[]> {
     lastAttempt = { at: now(), error: null };
     try {
-      const document = await options.breaker.run(() => fetchJson(url, {
-        allowed, timeoutMs, maxBytes: maxJwksBytes, ...(options.ca !== undefined && { ca: options.ca }),
-      }));
+      const document = await options.breaker.run(() =>
+        fetchJson(url, {
+          allowed,
+          timeoutMs,
+          maxBytes: maxJwksBytes,
+          ...(options.ca !== undefined && { ca: options.ca }),
+        }),
+      );
       const keys = keysFromJwks(document, options.algorithms);
       cached = { keys, fetchedAt: now() };
       return keys;
@@ -74,7 +79,9 @@ export function createRemoteJwks(options: RemoteJwksOptions): RemoteJwks {
 
   // Concurrent requests share one fetch.
   function load(): Promise<PublicKeyInfo[]> {
-    inflight ??= fetchOnce().finally(() => { inflight = null; });
+    inflight ??= fetchOnce().finally(() => {
+      inflight = null;
+    });
     return inflight;
   }
 

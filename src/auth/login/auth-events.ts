@@ -35,7 +35,10 @@ export interface AuthEventInput {
  * operator can compute it for a known username to search the log.
  */
 export function usernameFingerprint(username: string): string {
-  return `u:${createHash('sha256').update(`caduceus-login:${username.trim().normalize('NFKC').toLowerCase()}`).digest('hex').slice(0, 32)}`;
+  return `u:${createHash('sha256')
+    .update(`caduceus-login:${username.trim().normalize('NFKC').toLowerCase()}`)
+    .digest('hex')
+    .slice(0, 32)}`;
 }
 
 /** Records authentication events durably (HIPAA 164.312(b)); failures also go to the security-event stream for monitoring. */
@@ -44,7 +47,11 @@ export function createAuthEvents(audit: AuditLog, events: SecurityEvents) {
     /** Resolves once durable; rejects when the audit log cannot write (the caller fails closed). */
     async record(request: FastifyRequest, input: AuthEventInput): Promise<void> {
       const account = input.username === undefined ? undefined : usernameFingerprint(input.username);
-      const details: Record<string, string | number | boolean> = { reason: input.reason, interactionId: input.uid, ...input.details };
+      const details: Record<string, string | number | boolean> = {
+        reason: input.reason,
+        interactionId: input.uid,
+        ...input.details,
+      };
       if (account !== undefined) details.account = account;
       await audit.record({
         time: new Date().toISOString(),
@@ -57,7 +64,10 @@ export function createAuthEvents(audit: AuditLog, events: SecurityEvents) {
       if (input.reason !== 'ok' && input.kind !== 'login.timeout') {
         // failed_login_burst_account / _ip count these (src/monitoring/rules/).
         events.emit({
-          kind: 'auth.failed', requestId: request.id, sourceIp: request.ip, subject: input.userId ?? account ?? null,
+          kind: 'auth.failed',
+          requestId: request.id,
+          sourceIp: request.ip,
+          subject: input.userId ?? account ?? null,
           details: { step: input.kind, reason: input.reason },
         });
       }

@@ -7,7 +7,12 @@ import type { KeyValueStore } from '../../storage/ports.js';
 import { createTotpFactors, type TotpFactors } from '../mfa/factors.js';
 import type { MfaFactorStore } from '../mfa/ports.js';
 import { createPasskeys, type Passkeys } from '../mfa/webauthn.js';
-import { acrValues, InteractionNotFoundError, type AuthorizationServer, type InteractionDetails } from '../oidc/facade.js';
+import {
+  acrValues,
+  InteractionNotFoundError,
+  type AuthorizationServer,
+  type InteractionDetails,
+} from '../oidc/facade.js';
 import type { Role } from '../principal.js';
 import type { UserDirectory } from '../users/ports.js';
 import { createAuthEvents, type AuthEventInput, type AuthEvents } from './auth-events.js';
@@ -55,11 +60,21 @@ export interface LoginFlow {
   /** True when this user must pass a second factor (role in CADUCEUS_MFA_ROLES, or the client asked for MFA). */
   mfaRequired(role: Role, details: InteractionDetails): boolean;
   /** After the first factor: the MFA page, enrolment, or (no factor needed) the end. */
-  afterFirstFactor(request: FastifyRequest, reply: FastifyReply, begun: Begun, state: LoginState): Promise<FastifyReply>;
+  afterFirstFactor(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    begun: Begun,
+    state: LoginState,
+  ): Promise<FastifyReply>;
   /** Completes the interaction with the methods passed and sends the browser on (303). */
   finish(request: FastifyRequest, reply: FastifyReply, begun: Begun, state: LoginState): Promise<FastifyReply>;
   /** The redirect that finishing would send, for the passkey script (JSON) instead of a 303; undefined when the interaction is gone. */
-  finishTarget(request: FastifyRequest, reply: FastifyReply, begun: Begun, state: LoginState): Promise<string | undefined>;
+  finishTarget(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    begun: Begun,
+    state: LoginState,
+  ): Promise<string | undefined>;
 }
 
 /** RFC 8176: `mfa` once two different kinds of factor passed. */
@@ -73,7 +88,11 @@ function withMfa(amr: readonly AuthMethod[]): AuthMethod[] {
 /** Builds the flow once per app. */
 export function createLoginFlow(options: LoginPagesOptions): LoginFlow {
   const clock = options.now ?? Date.now;
-  const states = createLoginStates(options.kv, { idleSeconds: options.config.sessionIdleSeconds, absoluteSeconds: options.config.sessionAbsoluteSeconds }, clock);
+  const states = createLoginStates(
+    options.kv,
+    { idleSeconds: options.config.sessionIdleSeconds, absoluteSeconds: options.config.sessionAbsoluteSeconds },
+    clock,
+  );
   const authEvents: AuthEvents = createAuthEvents(options.audit, options.events);
   const flow: LoginFlow = {
     options,
@@ -83,7 +102,11 @@ export function createLoginFlow(options: LoginPagesOptions): LoginFlow {
     now: () => new Date(clock()),
 
     page(reply, status, markup, withScript = false) {
-      return reply.code(status).header('content-security-policy', pageCsp(withScript)).type('text/html; charset=utf-8').send(markup);
+      return reply
+        .code(status)
+        .header('content-security-policy', pageCsp(withScript))
+        .type('text/html; charset=utf-8')
+        .send(markup);
     },
 
     async begin(request, reply, uid) {
@@ -92,16 +115,34 @@ export function createLoginFlow(options: LoginPagesOptions): LoginFlow {
         details = await options.authorizationServer.interactionDetails(request.raw, reply.raw);
       } catch (error) {
         if (!(error instanceof InteractionNotFoundError)) throw error;
-        flow.page(reply, 400, messagePage('Sign-in expired', 'This sign-in has expired or was already used. Go back to the application and start again.'));
+        flow.page(
+          reply,
+          400,
+          messagePage(
+            'Sign-in expired',
+            'This sign-in has expired or was already used. Go back to the application and start again.',
+          ),
+        );
         return undefined;
       }
       // The interaction cookie names the interaction; a path naming another one is refused, not followed.
       if (details.uid !== uid) {
-        flow.page(reply, 400, messagePage('Sign-in expired', 'This sign-in does not match this browser. Go back to the application and start again.'));
+        flow.page(
+          reply,
+          400,
+          messagePage(
+            'Sign-in expired',
+            'This sign-in does not match this browser. Go back to the application and start again.',
+          ),
+        );
         return undefined;
       }
       const secret = ensureBrowserCookie(request, reply);
-      return { details, browser: browserFingerprint(secret), context: { uid, csrf: csrfToken(secret, uid), idleSeconds: options.config.sessionIdleSeconds } };
+      return {
+        details,
+        browser: browserFingerprint(secret),
+        context: { uid, csrf: csrfToken(secret, uid), idleSeconds: options.config.sessionIdleSeconds },
+      };
     },
 
     audit(request, begun, input) {
@@ -130,7 +171,14 @@ export function createLoginFlow(options: LoginPagesOptions): LoginFlow {
     async finish(request, reply, begun, state) {
       const target = await flow.finishTarget(request, reply, begun, state);
       if (target !== undefined) return reply.redirect(target, 303);
-      return flow.page(reply, 400, messagePage('Sign-in expired', 'This sign-in can no longer be finished. Go back to the application and start again.'));
+      return flow.page(
+        reply,
+        400,
+        messagePage(
+          'Sign-in expired',
+          'This sign-in can no longer be finished. Go back to the application and start again.',
+        ),
+      );
     },
 
     async finishTarget(request, reply, begun, state) {
@@ -140,14 +188,25 @@ export function createLoginFlow(options: LoginPagesOptions): LoginFlow {
       await states.remove(begun.context.uid);
       let redirectTo: string;
       try {
-        ({ redirectTo } = await options.authorizationServer.finishInteraction(request.raw, reply.raw, { accountId, amr, acr }));
+        ({ redirectTo } = await options.authorizationServer.finishInteraction(request.raw, reply.raw, {
+          accountId,
+          amr,
+          acr,
+        }));
       } catch (error) {
         // Expired meanwhile, or a consent prompt of another account's session: nothing was granted.
         if (error instanceof InteractionNotFoundError) return undefined;
         throw error;
       }
       // Durable before the browser learns where to go (fails closed with 503 otherwise).
-      await flow.audit(request, begun, { kind: 'login.success', reason: 'ok', status: 303, userId: accountId, role: state.role, details: { amr: amr.join(' '), acr } });
+      await flow.audit(request, begun, {
+        kind: 'login.success',
+        reason: 'ok',
+        status: 303,
+        userId: accountId,
+        role: state.role,
+        details: { amr: amr.join(' '), acr },
+      });
       return redirectTo;
     },
   };

@@ -12,11 +12,15 @@ const formBodyLimit = 8192;
  * browsers use; a repeated field keeps its first value.
  */
 export function addFormParser(app: FastifyInstance): void {
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: formBodyLimit }, (_request, body, done) => {
-    const fields: Record<string, string> = {};
-    for (const [name, value] of new URLSearchParams(body as string)) if (!(name in fields)) fields[name] = value;
-    done(null, fields);
-  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: formBodyLimit },
+    (_request, body, done) => {
+      const fields: Record<string, string> = {};
+      for (const [name, value] of new URLSearchParams(body as string)) if (!(name in fields)) fields[name] = value;
+      done(null, fields);
+    },
+  );
 }
 
 /** One string field of a parsed form, or '' (absent, or not a form body). */
@@ -36,10 +40,22 @@ export function uidOf(request: FastifyRequest): string {
  * otherwise, before any credential is looked at). `token` is the form field
  * or, for the passkey script's JSON calls, the `x-csrf-token` header.
  */
-export async function beginPost(flow: LoginFlow, request: FastifyRequest, reply: FastifyReply, token: string): Promise<Begun | undefined> {
+export async function beginPost(
+  flow: LoginFlow,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string,
+): Promise<Begun | undefined> {
   const uid = uidOf(request);
   if (!csrfValid(request, uid, token)) {
-    flow.page(reply, 403, messagePage('Request refused', 'This form has expired or did not come from this site. Reload the page and try again.'));
+    flow.page(
+      reply,
+      403,
+      messagePage(
+        'Request refused',
+        'This form has expired or did not come from this site. Reload the page and try again.',
+      ),
+    );
     return undefined;
   }
   return flow.begin(request, reply, uid);

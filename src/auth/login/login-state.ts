@@ -59,7 +59,20 @@ export function createLoginStates(kv: KeyValueStore, timeouts: SessionTimeouts, 
   return {
     fresh(uid: string, browser: string): LoginState {
       const at = now();
-      return { uid, browser, createdAt: at, lastSeenAt: at, userId: null, role: null, amr: [], complete: false, pendingTotp: null, challenge: null, recoveryCodesDue: false, mfaFailures: 0 };
+      return {
+        uid,
+        browser,
+        createdAt: at,
+        lastSeenAt: at,
+        userId: null,
+        role: null,
+        amr: [],
+        complete: false,
+        pendingTotp: null,
+        challenge: null,
+        recoveryCodesDue: false,
+        mfaFailures: 0,
+      };
     },
 
     /** The state of this uid for this browser, touched (a request is activity); undefined when absent, another browser's, or timed out. */

@@ -30,7 +30,12 @@ function refuse(reply: FastifyReply, status: number, message: string): FastifyRe
 }
 
 /** The state a ceremony runs in: registration only during enrolment; login as first factor (fresh) or second (after the password). */
-async function ceremonyState(flow: LoginFlow, reply: FastifyReply, begun: Begun, purpose: Purpose): Promise<LoginState | undefined> {
+async function ceremonyState(
+  flow: LoginFlow,
+  reply: FastifyReply,
+  begun: Begun,
+  purpose: Purpose,
+): Promise<LoginState | undefined> {
   if (purpose === 'register') return enrolmentState(flow, reply, begun);
   const state = await flow.states.load(begun.context.uid, begun.browser);
   if (state === undefined) return flow.states.fresh(begun.context.uid, begun.browser);
@@ -38,7 +43,11 @@ async function ceremonyState(flow: LoginFlow, reply: FastifyReply, begun: Begun,
 }
 
 /** The checks both ceremony calls begin with: CSRF and interaction, a known purpose, a state to run in; undefined when the reply is already sent. */
-async function beginCeremony(flow: LoginFlow, request: FastifyRequest, reply: FastifyReply): Promise<{ begun: Begun; purpose: Purpose; state: LoginState } | undefined> {
+async function beginCeremony(
+  flow: LoginFlow,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<{ begun: Begun; purpose: Purpose; state: LoginState } | undefined> {
   const begun = await beginPost(flow, request, reply, csrfHeader(request));
   if (begun === undefined) return undefined;
   const purpose = purposeOf(request);
@@ -67,17 +76,39 @@ async function postOptions(flow: LoginFlow, request: FastifyRequest, reply: Fast
   return reply.type('application/json; charset=utf-8').send({ options });
 }
 
-async function verifyLogin(flow: LoginFlow, request: FastifyRequest, reply: FastifyReply, begun: Begun, state: LoginState, challenge: string): Promise<FastifyReply> {
+async function verifyLogin(
+  flow: LoginFlow,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  begun: Begun,
+  state: LoginState,
+  challenge: string,
+): Promise<FastifyReply> {
   const firstFactor = state.userId === null;
   const response = (request.body as { response?: AuthenticationResponseJSON }).response;
-  const assertion = response === undefined ? null : await flow.passkeys.authenticate(response, challenge, state.userId, flow.now());
+  const assertion =
+    response === undefined ? null : await flow.passkeys.authenticate(response, challenge, state.userId, flow.now());
   const user = assertion === null ? undefined : await flow.options.users.findActiveUser(assertion.userId);
   const kind = firstFactor ? 'login.passkey' : 'mfa.verify';
   if (assertion === null || user === undefined) {
-    await flow.audit(request, begun, { kind, reason: 'invalid_passkey', status: 401, userId: state.userId, role: state.role, details: { method: 'passkey' } });
+    await flow.audit(request, begun, {
+      kind,
+      reason: 'invalid_passkey',
+      status: 401,
+      userId: state.userId,
+      role: state.role,
+      details: { method: 'passkey' },
+    });
     return refuse(reply, 401, 'The passkey was not accepted');
   }
-  await flow.audit(request, begun, { kind, reason: 'ok', status: 200, userId: user.id, role: user.role, details: { method: 'passkey' } });
+  await flow.audit(request, begun, {
+    kind,
+    reason: 'ok',
+    status: 200,
+    userId: user.id,
+    role: user.role,
+    details: { method: 'passkey' },
+  });
   if (firstFactor) {
     state.userId = user.id;
     state.role = user.role;
@@ -92,15 +123,39 @@ async function verifyLogin(flow: LoginFlow, request: FastifyRequest, reply: Fast
   return reply.type('application/json; charset=utf-8').send({ redirectTo });
 }
 
-async function verifyRegistration(flow: LoginFlow, request: FastifyRequest, reply: FastifyReply, begun: Begun, state: LoginState, challenge: string): Promise<FastifyReply> {
+async function verifyRegistration(
+  flow: LoginFlow,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  begun: Begun,
+  state: LoginState,
+  challenge: string,
+): Promise<FastifyReply> {
   const response = (request.body as { response?: RegistrationResponseJSON }).response;
-  const registered = response === undefined ? null : await flow.passkeys.register(state.userId ?? '', response, challenge, flow.now());
+  const registered =
+    response === undefined ? null : await flow.passkeys.register(state.userId ?? '', response, challenge, flow.now());
   if (registered === null) {
-    await flow.audit(request, begun, { kind: 'mfa.enrol', reason: 'invalid_passkey', status: 400, userId: state.userId, role: state.role, details: { method: 'passkey' } });
+    await flow.audit(request, begun, {
+      kind: 'mfa.enrol',
+      reason: 'invalid_passkey',
+      status: 400,
+      userId: state.userId,
+      role: state.role,
+      details: { method: 'passkey' },
+    });
     return refuse(reply, 400, 'The passkey could not be registered');
   }
-  await flow.audit(request, begun, { kind: 'mfa.enrol', reason: 'ok', status: 200, userId: state.userId, role: state.role, details: { method: 'passkey' } });
-  return reply.type('application/json; charset=utf-8').send({ redirectTo: await enrolled(flow, state, registered.method) });
+  await flow.audit(request, begun, {
+    kind: 'mfa.enrol',
+    reason: 'ok',
+    status: 200,
+    userId: state.userId,
+    role: state.role,
+    details: { method: 'passkey' },
+  });
+  return reply
+    .type('application/json; charset=utf-8')
+    .send({ redirectTo: await enrolled(flow, state, registered.method) });
 }
 
 async function postVerify(flow: LoginFlow, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -120,6 +175,12 @@ async function postVerify(flow: LoginFlow, request: FastifyRequest, reply: Fasti
 /** POST …/passkey/options and …/passkey/verify (JSON). */
 export function registerPasskeyStep(app: FastifyInstance, flow: LoginFlow): void {
   // Options only hand out a challenge (no secret is checked): the `default` bucket; the answer is an authentication attempt.
-  app.post('/interaction/:uid/passkey/options', { config: { access: 'public', rateLimit: 'default' } }, (request, reply) => postOptions(flow, request, reply));
-  app.post('/interaction/:uid/passkey/verify', { config: { access: 'public', rateLimit: 'auth' } }, (request, reply) => postVerify(flow, request, reply));
+  app.post(
+    '/interaction/:uid/passkey/options',
+    { config: { access: 'public', rateLimit: 'default' } },
+    (request, reply) => postOptions(flow, request, reply),
+  );
+  app.post('/interaction/:uid/passkey/verify', { config: { access: 'public', rateLimit: 'auth' } }, (request, reply) =>
+    postVerify(flow, request, reply),
+  );
 }

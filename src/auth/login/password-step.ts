@@ -24,15 +24,34 @@ function busyRetryAfter(error: unknown): number | undefined {
   return error instanceof PasswordHashingBusyError ? error.retryAfterSeconds : undefined;
 }
 
-async function verify(flow: LoginFlow, request: FastifyRequest, reply: FastifyReply, begun: Begun, username: string): Promise<PasswordVerification | undefined> {
+async function verify(
+  flow: LoginFlow,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  begun: Begun,
+  username: string,
+): Promise<PasswordVerification | undefined> {
   try {
-    return await flow.options.users.verifyPassword({ username, password: field(request, 'password'), sourceIp: request.ip });
+    return await flow.options.users.verifyPassword({
+      username,
+      password: field(request, 'password'),
+      sourceIp: request.ip,
+    });
   } catch (error) {
     const retryAfter = busyRetryAfter(error);
     if (retryAfter === undefined) throw error;
     // Load shed by the hashing queue (docs/users.md): 503, the same form to retry.
     reply.header('retry-after', String(retryAfter));
-    flow.page(reply, 503, loginPage(begun.context, { clientName: begun.details.clientName, error: 'The service is busy. Try again in a moment.', username }), true);
+    flow.page(
+      reply,
+      503,
+      loginPage(begun.context, {
+        clientName: begun.details.clientName,
+        error: 'The service is busy. Try again in a moment.',
+        username,
+      }),
+      true,
+    );
     return undefined;
   }
 }
@@ -52,7 +71,12 @@ function shedEarly(flow: LoginFlow, request: FastifyRequest, reply: FastifyReply
   if (!csrfValid(request, uidOf(request), csrf)) return false; // beginPost answers 403
   reply.header('retry-after', String(retryAfter));
   const context = { uid: uidOf(request), csrf, idleSeconds: flow.options.config.sessionIdleSeconds };
-  flow.page(reply, 503, loginPage(context, { clientName: null, error: 'The service is busy. Try again in a moment.', username }), true);
+  flow.page(
+    reply,
+    503,
+    loginPage(context, { clientName: null, error: 'The service is busy. Try again in a moment.', username }),
+    true,
+  );
   return true;
 }
 
@@ -66,14 +90,34 @@ async function postLogin(flow: LoginFlow, request: FastifyRequest, reply: Fastif
   if (!result.ok) {
     const locked = result.reason === 'locked' || result.reason === 'ip_locked';
     const status = locked ? 429 : 401;
-    await flow.audit(request, begun, { kind: 'login.password', reason: result.reason, status, userId: null, role: null, username });
+    await flow.audit(request, begun, {
+      kind: 'login.password',
+      reason: result.reason,
+      status,
+      userId: null,
+      role: null,
+      username,
+    });
     if (locked) reply.header('retry-after', String(result.retryAfterSeconds ?? 60));
-    return flow.page(reply, status, loginPage(begun.context, {
-      clientName: begun.details.clientName, error: failureText(result.reason, result.retryAfterSeconds), username,
-    }), true);
+    return flow.page(
+      reply,
+      status,
+      loginPage(begun.context, {
+        clientName: begun.details.clientName,
+        error: failureText(result.reason, result.retryAfterSeconds),
+        username,
+      }),
+      true,
+    );
   }
   const { user } = result;
-  await flow.audit(request, begun, { kind: 'login.password', reason: 'ok', status: 303, userId: user.id, role: user.role });
+  await flow.audit(request, begun, {
+    kind: 'login.password',
+    reason: 'ok',
+    status: 303,
+    userId: user.id,
+    role: user.role,
+  });
   const state = flow.states.fresh(begun.context.uid, begun.browser);
   state.userId = user.id;
   state.role = user.role;
@@ -88,21 +132,41 @@ export function registerPasswordStep(app: FastifyInstance, flow: LoginFlow): voi
     if (begun === undefined) return reply;
     // A browser that already passed the first factor continues where it was.
     const state = await flow.states.load(begun.context.uid, begun.browser);
-    if (state !== undefined && state.userId !== null) return reply.redirect(paths.step(begun.context.uid, state.complete ? 'recovery-codes' : 'mfa'), 303);
+    if (state !== undefined && state.userId !== null)
+      return reply.redirect(paths.step(begun.context.uid, state.complete ? 'recovery-codes' : 'mfa'), 303);
     return flow.page(reply, 200, loginPage(begun.context, { clientName: begun.details.clientName }), true);
   });
 
-  app.post('/interaction/:uid/login', { config: { access: 'public', rateLimit: 'auth' } }, (request, reply) => postLogin(flow, request, reply));
+  app.post('/interaction/:uid/login', { config: { access: 'public', rateLimit: 'auth' } }, (request, reply) =>
+    postLogin(flow, request, reply),
+  );
 
   // Where the pages' refresh lands after the idle timeout: the login state is gone (automatic logoff).
-  app.get('/interaction/:uid/timeout', { config: { access: 'public', rateLimit: 'default' } }, async (request, reply) => {
-    const begun = await flow.begin(request, reply, uidOf(request));
-    if (begun === undefined) return reply;
-    const state = await flow.states.load(begun.context.uid, begun.browser);
-    await flow.states.remove(begun.context.uid);
-    if (state !== undefined && state.userId !== null) {
-      await flow.audit(request, begun, { kind: 'login.timeout', reason: 'idle', status: 200, userId: state.userId, role: state.role });
-    }
-    return flow.page(reply, 200, messagePage('Signed out', 'You were signed out after a period of inactivity. Go back to the application to sign in again.'));
-  });
+  app.get(
+    '/interaction/:uid/timeout',
+    { config: { access: 'public', rateLimit: 'default' } },
+    async (request, reply) => {
+      const begun = await flow.begin(request, reply, uidOf(request));
+      if (begun === undefined) return reply;
+      const state = await flow.states.load(begun.context.uid, begun.browser);
+      await flow.states.remove(begun.context.uid);
+      if (state !== undefined && state.userId !== null) {
+        await flow.audit(request, begun, {
+          kind: 'login.timeout',
+          reason: 'idle',
+          status: 200,
+          userId: state.userId,
+          role: state.role,
+        });
+      }
+      return flow.page(
+        reply,
+        200,
+        messagePage(
+          'Signed out',
+          'You were signed out after a period of inactivity. Go back to the application to sign in again.',
+        ),
+      );
+    },
+  );
 }

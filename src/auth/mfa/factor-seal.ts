@@ -12,11 +12,23 @@ export function factorSealContext(userId: string, factorId: string): SealContext
 }
 
 /** Seals a JSON value for one factor. */
-export function sealFactorSecret(sealer: Sealer, userId: string, factorId: string, value: unknown): Promise<Uint8Array> {
+export function sealFactorSecret(
+  sealer: Sealer,
+  userId: string,
+  factorId: string,
+  value: unknown,
+): Promise<Uint8Array> {
   return sealer.seal(new TextEncoder().encode(JSON.stringify(value)), factorSealContext(userId, factorId));
 }
 
 /** Opens what {@link sealFactorSecret} sealed; rejects (IntegrityError) when it was altered or moved. */
-export async function openFactorSecret(sealer: Sealer, userId: string, factorId: string, sealed: Uint8Array): Promise<unknown> {
-  return JSON.parse(new TextDecoder().decode(await sealer.open(sealed, factorSealContext(userId, factorId)))) as unknown;
+export async function openFactorSecret(
+  sealer: Sealer,
+  userId: string,
+  factorId: string,
+  sealed: Uint8Array,
+): Promise<unknown> {
+  return JSON.parse(
+    new TextDecoder().decode(await sealer.open(sealed, factorSealContext(userId, factorId))),
+  ) as unknown;
 }

@@ -41,7 +41,16 @@ export function createTotpFactors(store: MfaFactorStore, sealer: Sealer, kv: Key
       const check = await checkTotp(kv, id, secret, code, now.getTime());
       if (check !== 'ok') return check;
       const sealed = await sealFactorSecret(sealer, userId, id, secret);
-      await store.insert({ id, userId, kind: 'totp', credentialId: null, sealed, signCount: 0, createdAt: now.toISOString(), lastUsedAt: now.toISOString() });
+      await store.insert({
+        id,
+        userId,
+        kind: 'totp',
+        credentialId: null,
+        sealed,
+        signCount: 0,
+        createdAt: now.toISOString(),
+        lastUsedAt: now.toISOString(),
+      });
       return 'ok';
     },
 

@@ -10,8 +10,11 @@ const groupLength = 4;
 
 /** A fresh set of codes like `K7QW-9MZP-X3TA` (about 59 bits each), shown once and never stored in clear. */
 export function generateRecoveryCodes(): string[] {
-  return Array.from({ length: recoveryCodeCount }, () => Array.from({ length: groups }, () =>
-    Array.from({ length: groupLength }, () => alphabet[randomInt(alphabet.length)] ?? '').join('')).join('-'));
+  return Array.from({ length: recoveryCodeCount }, () =>
+    Array.from({ length: groups }, () =>
+      Array.from({ length: groupLength }, () => alphabet[randomInt(alphabet.length)] ?? '').join(''),
+    ).join('-'),
+  );
 }
 
 /** What a user types, normalised: case, spaces and dashes do not matter. */
@@ -25,5 +28,7 @@ export function normalizeRecoveryCode(input: string): string {
  * try, and the hash is only a lookup key for the atomic delete.
  */
 export function hashRecoveryCode(input: string): string {
-  return createHash('sha256').update(`caduceus-recovery:${normalizeRecoveryCode(input)}`).digest('hex');
+  return createHash('sha256')
+    .update(`caduceus-recovery:${normalizeRecoveryCode(input)}`)
+    .digest('hex');
 }

@@ -13,7 +13,14 @@ export function generateTotpSecret(): string {
 }
 
 function totpFor(secretBase32: string, label = 'user'): TOTP {
-  return new TOTP({ issuer: 'Caduceus', label, algorithm: 'SHA1', digits, period, secret: Secret.fromBase32(secretBase32) });
+  return new TOTP({
+    issuer: 'Caduceus',
+    label,
+    algorithm: 'SHA1',
+    digits,
+    period,
+    secret: Secret.fromBase32(secretBase32),
+  });
 }
 
 /** The `otpauth://` URI an authenticator app scans (Key Uri Format). */
@@ -31,7 +38,13 @@ export type TotpCheck = 'ok' | 'invalid' | 'replayed';
  * the key-value store with an atomic set-if-absent, so two processes (one
  * PostgreSQL) cannot both accept it either.
  */
-export async function checkTotp(kv: KeyValueStore, replayKey: string, secretBase32: string, code: string, now = Date.now()): Promise<TotpCheck> {
+export async function checkTotp(
+  kv: KeyValueStore,
+  replayKey: string,
+  secretBase32: string,
+  code: string,
+  now = Date.now(),
+): Promise<TotpCheck> {
   if (!/^\d{6}$/.test(code)) return 'invalid';
   const totp = totpFor(secretBase32);
   const delta = totp.validate({ token: code, timestamp: now, window });

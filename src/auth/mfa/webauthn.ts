@@ -1,6 +1,11 @@
 import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { randomUUID } from 'node:crypto';
@@ -54,40 +59,67 @@ async function openCredential(sealer: Sealer, factor: StoredFactor): Promise<Sea
 export function createPasskeys(store: MfaFactorStore, sealer: Sealer, rp: RelyingParty) {
   return {
     /** Options for `navigator.credentials.create`; the challenge must be kept server-side until the answer. */
-    async registrationOptions(user: { readonly id: string; readonly username: string }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    async registrationOptions(user: {
+      readonly id: string;
+      readonly username: string;
+    }): Promise<PublicKeyCredentialCreationOptionsJSON> {
       const existing = (await store.listByUser(user.id)).filter((factor) => factor.credentialId !== null);
       return generateRegistrationOptions({
-        rpName: rp.rpName, rpID: rp.rpId, userName: user.username, userID: new TextEncoder().encode(user.id),
-        attestationType: 'none', timeout: timeoutMs,
+        rpName: rp.rpName,
+        rpID: rp.rpId,
+        userName: user.username,
+        userID: new TextEncoder().encode(user.id),
+        attestationType: 'none',
+        timeout: timeoutMs,
         excludeCredentials: existing.map((factor) => ({ id: factor.credentialId ?? '' })),
         authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
       });
     },
 
     /** Verifies a registration against the kept challenge and stores the credential sealed; null when it does not verify. */
-    async register(userId: string, response: RegistrationResponseJSON, expectedChallenge: string, now: Date): Promise<{ factor: StoredFactor; method: KeyMethod } | null> {
+    async register(
+      userId: string,
+      response: RegistrationResponseJSON,
+      expectedChallenge: string,
+      now: Date,
+    ): Promise<{ factor: StoredFactor; method: KeyMethod } | null> {
       const result = await verifyRegistrationResponse({
-        response, expectedChallenge, expectedOrigin: rp.origin, expectedRPID: rp.rpId, requireUserVerification: true,
+        response,
+        expectedChallenge,
+        expectedOrigin: rp.origin,
+        expectedRPID: rp.rpId,
+        requireUserVerification: true,
       }).catch(() => null);
       if (result?.verified !== true) return null;
       const { credential, credentialDeviceType } = result.registrationInfo;
       const id = randomUUID();
       const secret: SealedCredential = {
-        publicKey: Buffer.from(credential.publicKey).toString('base64url'), transports: credential.transports ?? [], deviceType: credentialDeviceType,
+        publicKey: Buffer.from(credential.publicKey).toString('base64url'),
+        transports: credential.transports ?? [],
+        deviceType: credentialDeviceType,
       };
       const factor: StoredFactor = {
-        id, userId, kind: 'webauthn', credentialId: credential.id, sealed: await sealFactorSecret(sealer, userId, id, secret),
-        signCount: credential.counter, createdAt: now.toISOString(), lastUsedAt: null,
+        id,
+        userId,
+        kind: 'webauthn',
+        credentialId: credential.id,
+        sealed: await sealFactorSecret(sealer, userId, id, secret),
+        signCount: credential.counter,
+        createdAt: now.toISOString(),
+        lastUsedAt: null,
       };
-      if (await store.insert(factor) !== 'created') return null;
+      if ((await store.insert(factor)) !== 'created') return null;
       return { factor, method: credentialDeviceType === 'multiDevice' ? 'swk' : 'hwk' };
     },
 
     /** Options for `navigator.credentials.get`: the user's credentials, or any discoverable one when `userId` is null. */
     async authenticationOptions(userId: string | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
-      const factors = userId === null ? [] : (await store.listByUser(userId)).filter((factor) => factor.credentialId !== null);
+      const factors =
+        userId === null ? [] : (await store.listByUser(userId)).filter((factor) => factor.credentialId !== null);
       return generateAuthenticationOptions({
-        rpID: rp.rpId, timeout: timeoutMs, userVerification: 'required',
+        rpID: rp.rpId,
+        timeout: timeoutMs,
+        userVerification: 'required',
         ...(userId !== null && { allowCredentials: factors.map((factor) => ({ id: factor.credentialId ?? '' })) }),
       });
     },
@@ -97,18 +129,41 @@ export function createPasskeys(store: MfaFactorStore, sealer: Sealer, rp: Relyin
      * own the credential. The signature counter advances by compare-and-set
      * (W3C WebAuthn §6.1.1: a counter that goes back hints at a cloned key).
      */
-    async authenticate(response: AuthenticationResponseJSON, expectedChallenge: string, expectedUserId: string | null, now: Date): Promise<PasskeyAssertion | null> {
+    async authenticate(
+      response: AuthenticationResponseJSON,
+      expectedChallenge: string,
+      expectedUserId: string | null,
+      now: Date,
+    ): Promise<PasskeyAssertion | null> {
       const factor = typeof response.id === 'string' ? await store.findByCredentialId(response.id) : undefined;
       if (factor === undefined || (expectedUserId !== null && factor.userId !== expectedUserId)) return null;
       const sealed = await openCredential(sealer, factor);
       const result = await verifyAuthenticationResponse({
-        response, expectedChallenge, expectedOrigin: rp.origin, expectedRPID: rp.rpId, requireUserVerification: true,
-        credential: { id: factor.credentialId ?? '', publicKey: Buffer.from(sealed.publicKey, 'base64url'), counter: factor.signCount, transports: sealed.transports },
+        response,
+        expectedChallenge,
+        expectedOrigin: rp.origin,
+        expectedRPID: rp.rpId,
+        requireUserVerification: true,
+        credential: {
+          id: factor.credentialId ?? '',
+          publicKey: Buffer.from(sealed.publicKey, 'base64url'),
+          counter: factor.signCount,
+          transports: sealed.transports,
+        },
       }).catch(() => null);
       if (result?.verified !== true) return null;
-      const advanced = await store.recordUse(factor.id, factor.signCount, result.authenticationInfo.newCounter, now.toISOString());
+      const advanced = await store.recordUse(
+        factor.id,
+        factor.signCount,
+        result.authenticationInfo.newCounter,
+        now.toISOString(),
+      );
       if (!advanced) return null;
-      return { userId: factor.userId, factorId: factor.id, method: sealed.deviceType === 'multiDevice' ? 'swk' : 'hwk' };
+      return {
+        userId: factor.userId,
+        factorId: factor.id,
+        method: sealed.deviceType === 'multiDevice' ? 'swk' : 'hwk',
+      };
     },
   };
 }

@@ -76,9 +76,10 @@ function adapterHooks(deps: AuthorizationServerDependencies): StorageAdapterHook
       await deps.state.revokeByGrantId(grantId);
       await deps.revocation.revokeGrant(grantId);
     },
-    replayError: (kind) => (kind === 'assertion_replayed'
-      ? new errors.InvalidClientAuth('client assertion tokens must only be used once')
-      : new errors.InvalidGrant('grant request is invalid')),
+    replayError: (kind) =>
+      kind === 'assertion_replayed'
+        ? new errors.InvalidClientAuth('client assertion tokens must only be used once')
+        : new errors.InvalidGrant('grant request is invalid'),
   };
 }
 
@@ -94,7 +95,7 @@ function listen(provider: Provider, deps: AuthorizationServerDependencies): void
     record.pending.push(write);
     record.revokedGrants.push(grantId);
     if (ctx.oidc.route === 'token') {
-      const grantType = (ctx.oidc.params)?.grant_type;
+      const grantType = ctx.oidc.params?.grant_type;
       record.outcomes.push(grantType === 'refresh_token' ? 'refresh_reuse_detected' : 'code_reuse_detected');
     }
   });
@@ -102,21 +103,28 @@ function listen(provider: Provider, deps: AuthorizationServerDependencies): void
   provider.on('server_error', () => undefined);
 }
 
-async function buildProvider(deps: AuthorizationServerDependencies, cookieKeys: readonly string[]): Promise<{ provider: Provider; kid: string }> {
+async function buildProvider(
+  deps: AuthorizationServerDependencies,
+  cookieKeys: readonly string[],
+): Promise<{ provider: Provider; kid: string }> {
   const signing = await providerSigningKeys(deps.keys);
-  const provider = new Provider(deps.settings.issuer, providerConfiguration(deps.settings, {
-    state: deps.state,
-    clients: deps.clients,
-    accounts: deps.accounts,
-    signingKeys: signing.all,
-    signingAlgorithm: signing.current.alg,
-    cookieKeys,
-    hooks: adapterHooks(deps),
-    fetch: deps.fetch,
-  }));
+  const provider = new Provider(
+    deps.settings.issuer,
+    providerConfiguration(deps.settings, {
+      state: deps.state,
+      clients: deps.clients,
+      accounts: deps.accounts,
+      signingKeys: signing.all,
+      signingAlgorithm: signing.current.alg,
+      cookieKeys,
+      hooks: adapterHooks(deps),
+      fetch: deps.fetch,
+    }),
+  );
   // The mount sets X-Forwarded-Proto itself (the listener is TLS-only); client-sent forwarding headers are removed first.
   provider.proxy = true;
-  (provider.Client.prototype as { compareClientSecret: typeof compareHashedSecret }).compareClientSecret = compareHashedSecret;
+  (provider.Client.prototype as { compareClientSecret: typeof compareHashedSecret }).compareClientSecret =
+    compareHashedSecret;
   provider.use(oauthAuditMiddleware(deps.audit, deps.headers));
   provider.use(accessTokenEndpoints(deps.verifier, deps.revocation));
   provider.use(smartOfflineAccess('/authorize'));
@@ -126,7 +134,9 @@ async function buildProvider(deps: AuthorizationServerDependencies, cookieKeys: 
 }
 
 /** Creates the authorization server; the provider is built now, and again after each signing-key rotation. */
-export async function createAuthorizationServer(deps: AuthorizationServerDependencies): Promise<MountedAuthorizationServer> {
+export async function createAuthorizationServer(
+  deps: AuthorizationServerDependencies,
+): Promise<MountedAuthorizationServer> {
   const cookieKeys = await loadCookieKeys(deps.kv, deps.sealer);
   let built = await buildProvider(deps, cookieKeys);
   let callback = built.provider.callback();
@@ -135,10 +145,14 @@ export async function createAuthorizationServer(deps: AuthorizationServerDepende
   async function current(): Promise<Provider> {
     const { kid } = await deps.keys.currentKey('token-signing');
     if (kid !== built.kid) {
-      rebuilding ??= buildProvider(deps, cookieKeys).then((fresh) => {
-        built = fresh;
-        callback = fresh.provider.callback();
-      }).finally(() => { rebuilding = undefined; });
+      rebuilding ??= buildProvider(deps, cookieKeys)
+        .then((fresh) => {
+          built = fresh;
+          callback = fresh.provider.callback();
+        })
+        .finally(() => {
+          rebuilding = undefined;
+        });
       await rebuilding;
     }
     return built.provider;

@@ -14,7 +14,13 @@ import { storageKey } from './storage-adapter.js';
  * How a client authenticates at the token endpoint. `none`: a public app (PKCE still required).
  * `tls_client_auth` / `self_signed_tls_client_auth`: RFC 8705 §2, a device's certificate on the mutual-TLS listener.
  */
-export const clientAuthMethods = ['private_key_jwt', 'client_secret_basic', 'none', 'tls_client_auth', 'self_signed_tls_client_auth'] as const;
+export const clientAuthMethods = [
+  'private_key_jwt',
+  'client_secret_basic',
+  'none',
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+] as const;
 export type ClientAuthMethod = (typeof clientAuthMethods)[number];
 
 /** SMART Backend Services (and RFC 7523) client-assertion algorithms this server accepts. */
@@ -79,16 +85,25 @@ function checkJwks(jwks: ClientRegistration['jwks'], authMethod: ClientAuthMetho
   check(Array.isArray(jwks.keys) && jwks.keys.length > 0 && jwks.keys.length <= 10, 'the JWKS must hold 1 to 10 keys');
   for (const key of jwks.keys) {
     // A private member in a "public" JWKS means the client's private key was handed over: refuse it.
-    check(!['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((member) => member in key), 'the JWKS must hold public keys only');
+    check(
+      !['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((member) => member in key),
+      'the JWKS must hold public keys only',
+    );
     if (authMethod === 'self_signed_tls_client_auth') {
       // RFC 8705 §2.2.2: the key is the device's self-signed certificate, matched by its x5t#S256 (x5c[0]); the key type is the device's choice.
       const x5c = (key as { x5c?: unknown }).x5c;
-      check(Array.isArray(x5c) && typeof x5c[0] === 'string' && parsesAsCertificate(x5c[0]), 'self_signed_tls_client_auth JWKS keys need the certificate in x5c');
+      check(
+        Array.isArray(x5c) && typeof x5c[0] === 'string' && parsesAsCertificate(x5c[0]),
+        'self_signed_tls_client_auth JWKS keys need the certificate in x5c',
+      );
       continue;
     }
     const { kty, crv, alg } = key as { kty?: unknown; crv?: unknown; alg?: unknown };
     check(kty === 'RSA' || (kty === 'EC' && crv === 'P-384'), 'JWKS keys must be RSA or EC P-384 (RS384, ES384)');
-    check(alg === undefined || (clientAssertionAlgorithms as readonly unknown[]).includes(alg), 'JWKS key alg must be RS384 or ES384');
+    check(
+      alg === undefined || (clientAssertionAlgorithms as readonly unknown[]).includes(alg),
+      'JWKS key alg must be RS384 or ES384',
+    );
   }
 }
 
@@ -107,22 +122,40 @@ function checkRedirectUri(uri: string): void {
 
 /** Validates a registration; throws ClientRegistrationError with the first problem. */
 export function checkRegistration(input: ClientRegistration): void {
-  check(input.clientId === undefined || clientIdPattern.test(input.clientId), 'the client id must be 3 to 64 of A-Z a-z 0-9 . _ ~ -');
+  check(
+    input.clientId === undefined || clientIdPattern.test(input.clientId),
+    'the client id must be 3 to 64 of A-Z a-z 0-9 . _ ~ -',
+  );
   check(input.name.trim() !== '' && input.name.length <= 200, 'the client name must be 1 to 200 characters');
   check(isRole(input.role), 'the role is not a known role');
   check(input.grantTypes.length > 0, 'at least one grant type is required');
   const scopes = input.scope.split(' ').filter((scope) => scope !== '');
-  check(scopes.every((scope) => scopeToken.test(scope)), 'scopes must be RFC 6749 scope tokens');
-  check(scopes.every((scope) => (contextScopes as readonly string[]).includes(scope) || isSmartResourceScope(scope)), 'scopes must be SMART resource scopes or one of: ' + contextScopes.join(', '));
+  check(
+    scopes.every((scope) => scopeToken.test(scope)),
+    'scopes must be RFC 6749 scope tokens',
+  );
+  check(
+    scopes.every((scope) => (contextScopes as readonly string[]).includes(scope) || isSmartResourceScope(scope)),
+    'scopes must be SMART resource scopes or one of: ' + contextScopes.join(', '),
+  );
   const usesCode = input.grantTypes.includes('authorization_code');
   check(!usesCode || input.redirectUris.length > 0, 'authorization_code needs at least one redirect URI');
   check(usesCode || input.redirectUris.length === 0, 'redirect URIs are only for authorization_code clients');
   input.redirectUris.forEach(checkRedirectUri);
   // SMART Backend Services: a backend client must authenticate; a public client can only use code + PKCE.
-  check(!input.grantTypes.includes('client_credentials') || input.authMethod !== 'none', 'client_credentials needs a client authentication method other than none');
+  check(
+    !input.grantTypes.includes('client_credentials') || input.authMethod !== 'none',
+    'client_credentials needs a client authentication method other than none',
+  );
   const keyed = input.authMethod === 'private_key_jwt' || input.authMethod === 'self_signed_tls_client_auth';
-  check(!keyed || (input.jwks === undefined) !== (input.jwksUri === undefined), `${input.authMethod} needs exactly one of a JWKS file or a JWKS URI`);
-  check(keyed || (input.jwks === undefined && input.jwksUri === undefined), 'a JWKS is only for private_key_jwt and self_signed_tls_client_auth');
+  check(
+    !keyed || (input.jwks === undefined) !== (input.jwksUri === undefined),
+    `${input.authMethod} needs exactly one of a JWKS file or a JWKS URI`,
+  );
+  check(
+    keyed || (input.jwks === undefined && input.jwksUri === undefined),
+    'a JWKS is only for private_key_jwt and self_signed_tls_client_auth',
+  );
   check(input.jwksUri === undefined || input.jwksUri.startsWith('https://'), 'the JWKS URI must be https');
   checkJwks(input.jwks, input.authMethod);
   checkCertificateAuth(input);
@@ -131,9 +164,15 @@ export function checkRegistration(input: ClientRegistration): void {
 /** RFC 8705 §2.1.2: tls_client_auth names the certificate subject it accepts; nothing else does. */
 function checkCertificateAuth(input: ClientRegistration): void {
   const subject = input.subjectDn;
-  check(input.authMethod !== 'tls_client_auth' || subject !== undefined, 'tls_client_auth needs the certificate subject DN');
+  check(
+    input.authMethod !== 'tls_client_auth' || subject !== undefined,
+    'tls_client_auth needs the certificate subject DN',
+  );
   check(input.authMethod === 'tls_client_auth' || subject === undefined, 'a subject DN is only for tls_client_auth');
-  check(subject === undefined || (subject.length <= 1000 && /^\s*[A-Za-z0-9][A-Za-z0-9.-]*\s*=/.test(subject)), 'the subject DN must be an RFC 4514 string such as "CN=pump-7,O=Example"');
+  check(
+    subject === undefined || (subject.length <= 1000 && /^\s*[A-Za-z0-9][A-Za-z0-9.-]*\s*=/.test(subject)),
+    'the subject DN must be an RFC 4514 string such as "CN=pump-7,O=Example"',
+  );
 }
 
 /** The oidc-provider metadata stored for a registration (no secret in it). */
@@ -158,12 +197,18 @@ function metadataOf(input: ClientRegistration, clientId: string): Record<string,
     ...(input.jwksUri !== undefined && { jwks_uri: input.jwksUri }),
     ...(input.subjectDn !== undefined && { tls_client_auth_subject_dn: input.subjectDn }),
     // A client that authenticates with its certificate always gets tokens bound to it (RFC 8705 §3): a stolen device token is then useless without the device's key.
-    ...((input.boundTokens === true || input.authMethod === 'tls_client_auth' || input.authMethod === 'self_signed_tls_client_auth') && { tls_client_certificate_bound_access_tokens: true }),
+    ...((input.boundTokens === true ||
+      input.authMethod === 'tls_client_auth' ||
+      input.authMethod === 'self_signed_tls_client_auth') && { tls_client_certificate_bound_access_tokens: true }),
   };
 }
 
 /** Creates a client; `duplicate` ids are refused. The secret (client_secret_basic) is returned once. */
-export async function createClient(store: OAuthClientStore, input: ClientRegistration, now: Date = new Date()): Promise<CreatedClient> {
+export async function createClient(
+  store: OAuthClientStore,
+  input: ClientRegistration,
+  now: Date = new Date(),
+): Promise<CreatedClient> {
   checkRegistration(input);
   const clientId = input.clientId ?? `c-${randomBytes(12).toString('base64url')}`;
   // 256 random bits: a plain SHA-256 is enough to store it (no dictionary to search; RFC 6749 §10.10).
@@ -176,7 +221,7 @@ export async function createClient(store: OAuthClientStore, input: ClientRegistr
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
   };
-  if (await store.create(client) === 'duplicate') throw new ClientRegistrationError('a client with this id exists');
+  if ((await store.create(client)) === 'duplicate') throw new ClientRegistrationError('a client with this id exists');
   return { client, secret };
 }
 
@@ -184,7 +229,9 @@ export async function createClient(store: OAuthClientStore, input: ClientRegistr
 export function providerMetadataOf(client: StoredClient): Record<string, unknown> | undefined {
   if (client.status !== 'active') return undefined;
   const metadata = JSON.parse(client.metadata) as Record<string, unknown>;
-  return client.secretHash === null ? metadata : { ...metadata, client_secret: `${secretHashPrefix}${client.secretHash}` };
+  return client.secretHash === null
+    ? metadata
+    : { ...metadata, client_secret: `${secretHashPrefix}${client.secretHash}` };
 }
 
 /** A client as listed by the CLI: never a secret or its hash. */

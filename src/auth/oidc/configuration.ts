@@ -4,7 +4,16 @@
  * authenticate, what the access token carries and how long everything lives.
  * Every option left at a library default is one that is safe as it is.
  */
-import { errors, type Account, type AccessToken, type ClientCredentials, type Configuration, type KoaContextWithOIDC, type RefreshToken, type Session } from 'oidc-provider';
+import {
+  errors,
+  type Account,
+  type AccessToken,
+  type ClientCredentials,
+  type Configuration,
+  type KoaContextWithOIDC,
+  type RefreshToken,
+  type Session,
+} from 'oidc-provider';
 import type { OAuthClientStore, OidcStateStore } from '../../storage/oidc-ports.js';
 import type { SigningAlgorithm } from '../../keys/ports.js';
 import { isRole } from '../principal.js';
@@ -102,7 +111,8 @@ function refreshTokenTtl(settings: ProviderSettings) {
 function sessionTtl(settings: ProviderSettings) {
   return (_ctx: KoaContextWithOIDC, session: Session): number => {
     const now = Math.floor(Date.now() / 1000);
-    const absoluteLeft = session.loginTs === undefined ? settings.sessionTtlSeconds : session.loginTs + settings.sessionTtlSeconds - now;
+    const absoluteLeft =
+      session.loginTs === undefined ? settings.sessionTtlSeconds : session.loginTs + settings.sessionTtlSeconds - now;
     return Math.max(1, Math.min(settings.sessionIdleSeconds, absoluteLeft));
   };
 }
@@ -142,7 +152,10 @@ function findAccount(accounts: AccountDirectory) {
 }
 
 /** The resource server (our API): JWT access tokens for `audience` and nothing else (RFC 8707). */
-function resourceIndicators(settings: ProviderSettings, alg: SigningAlgorithm): NonNullable<Configuration['features']>['resourceIndicators'] {
+function resourceIndicators(
+  settings: ProviderSettings,
+  alg: SigningAlgorithm,
+): NonNullable<Configuration['features']>['resourceIndicators'] {
   return {
     enabled: true,
     defaultResource: () => settings.audience,
@@ -172,8 +185,14 @@ function features(settings: ProviderSettings, parts: ProviderParts): NonNullable
     registration: { enabled: false },
     rpInitiatedLogout: {
       enabled: true,
-      logoutSource: (ctx, form) => { ctx.type = 'html'; ctx.body = logoutPage(form); },
-      postLogoutSuccessSource: (ctx) => { ctx.type = 'html'; ctx.body = loggedOutPage(); },
+      logoutSource: (ctx, form) => {
+        ctx.type = 'html';
+        ctx.body = logoutPage(form);
+      },
+      postLogoutSuccessSource: (ctx) => {
+        ctx.type = 'html';
+        ctx.body = loggedOutPage();
+      },
     },
     resourceIndicators: resourceIndicators(settings, parts.signingAlgorithm),
     // RFC 8705: tls_client_auth, self_signed_tls_client_auth and cnf.x5t#S256 tokens (mtls.ts; docs/tls.md).
@@ -200,7 +219,8 @@ function lifetimes(settings: ProviderSettings): NonNullable<Configuration['ttl']
 export function providerConfiguration(settings: ProviderSettings, parts: ProviderParts): Configuration {
   const { hooks, state, clients, accounts } = parts;
   return {
-    adapter: (name: string) => (name === 'Client' ? clientAdapter(clients) : new OidcStorageAdapter(name, state, hooks)) as OidcStorageAdapter,
+    adapter: (name: string) =>
+      (name === 'Client' ? clientAdapter(clients) : new OidcStorageAdapter(name, state, hooks)) as OidcStorageAdapter,
     jwks: { keys: [...parts.signingKeys] },
     fetch: parts.fetch,
     cookies: { keys: [...parts.cookieKeys] },
@@ -211,7 +231,8 @@ export function providerConfiguration(settings: ProviderSettings, parts: Provide
       properties: ['role', 'resource_scope'],
       validator: (_ctx, key, value) => {
         if (key === 'role' && !isRole(value)) throw new errors.InvalidClientMetadata('role must be a known role');
-        if (key === 'resource_scope' && value !== undefined && typeof value !== 'string') throw new errors.InvalidClientMetadata('resource_scope must be a string');
+        if (key === 'resource_scope' && value !== undefined && typeof value !== 'string')
+          throw new errors.InvalidClientMetadata('resource_scope must be a string');
       },
     },
     // Code only: no implicit (id_token / token response types), and oidc-provider has no password grant (RFC 9700 §2.1.2, §2.4).
@@ -232,7 +253,10 @@ export function providerConfiguration(settings: ProviderSettings, parts: Provide
     async assertJwtClientAuthClaimsAndHeader(_ctx, claims) {
       // SMART Backend Services §"Authenticating to the token endpoint": exp no more than five minutes ahead.
       const exp = claims.exp;
-      if (typeof exp !== 'number' || exp > Date.now() / 1000 + maxAssertionLifetimeSeconds + settings.clockSkewSeconds) {
+      if (
+        typeof exp !== 'number' ||
+        exp > Date.now() / 1000 + maxAssertionLifetimeSeconds + settings.clockSkewSeconds
+      ) {
         throw new errors.InvalidClientAuth('client assertion exp must be at most five minutes ahead');
       }
       return Promise.resolve();
@@ -243,13 +267,18 @@ export function providerConfiguration(settings: ProviderSettings, parts: Provide
     acrValues: [acrValues.password, acrValues.mfa],
     // RFC 9700 §4.14.2: a refresh token is used once; its replay revokes the grant (oidc-provider's reuse detection).
     rotateRefreshToken: true,
-    issueRefreshToken: (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && (code.scopes.has('offline_access') || code.scopes.has('online_access')),
+    issueRefreshToken: (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') &&
+      (code.scopes.has('offline_access') || code.scopes.has('online_access')),
     routes: { ...providerPaths },
     // RFC 8705 §5: where a device reaches the token-side endpoints with its certificate.
-    ...(settings.mtlsBaseUrl !== null && { discovery: { mtls_endpoint_aliases: mtlsEndpointAliases(settings.mtlsBaseUrl, providerPaths) } }),
+    ...(settings.mtlsBaseUrl !== null && {
+      discovery: { mtls_endpoint_aliases: mtlsEndpointAliases(settings.mtlsBaseUrl, providerPaths) },
+    }),
     interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
     ttl: lifetimes(settings),
-    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) === true,
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.redirectUris?.some((uri) => URL.parse(uri)?.origin === origin) === true,
     features: features(settings, parts),
     renderError: (ctx, out) => {
       ctx.type = 'html';

@@ -1,9 +1,21 @@
 /** The authorization server (docs/oauth.md): the typed facade and what the app and the CLI wire. */
 export { accountDirectoryFromUsers, type AccountClaimsSource } from './accounts.js';
-export { createAuthorizationServer, type AuthorizationServerDependencies, type MountedAuthorizationServer } from './authorization-server.js';
 export {
-  checkRegistration, clientAssertionAlgorithms, clientAuthMethods, ClientRegistrationError, createClient, summarize,
-  type ClientAuthMethod, type ClientRegistration, type ClientSummary, type CreatedClient,
+  createAuthorizationServer,
+  type AuthorizationServerDependencies,
+  type MountedAuthorizationServer,
+} from './authorization-server.js';
+export {
+  checkRegistration,
+  clientAssertionAlgorithms,
+  clientAuthMethods,
+  ClientRegistrationError,
+  createClient,
+  summarize,
+  type ClientAuthMethod,
+  type ClientRegistration,
+  type ClientSummary,
+  type CreatedClient,
 } from './clients.js';
 export type { ProviderSettings } from './configuration.js';
 export * from './facade.js';

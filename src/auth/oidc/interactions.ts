@@ -8,7 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import {
-  InteractionNotFoundError, type InteractionAbort, type InteractionDetails, type InteractionRedirect, type LoginResult,
+  InteractionNotFoundError,
+  type InteractionAbort,
+  type InteractionDetails,
+  type InteractionRedirect,
+  type LoginResult,
 } from './facade.js';
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -22,13 +26,18 @@ async function load(provider: Provider, req: IncomingMessage, res: ServerRespons
     return await provider.interactionDetails(req, res);
   } catch (error) {
     // No interaction cookie, or the record expired: the browser must start again at the client.
-    if (error instanceof errors.SessionNotFound || error instanceof errors.InvalidRequest) throw new InteractionNotFoundError('interaction not found');
+    if (error instanceof errors.SessionNotFound || error instanceof errors.InvalidRequest)
+      throw new InteractionNotFoundError('interaction not found');
     throw error;
   }
 }
 
 /** The facade's view of an interaction. */
-export async function interactionDetailsOf(provider: Provider, req: IncomingMessage, res: ServerResponse): Promise<InteractionDetails> {
+export async function interactionDetailsOf(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<InteractionDetails> {
   const interaction = await load(provider, req, res);
   const clientId = String(interaction.params.client_id);
   const client = await provider.Client.find(clientId);
@@ -48,12 +57,17 @@ export async function interactionDetailsOf(provider: Provider, req: IncomingMess
 
 /** Records the login and the grant of the requested scopes; returns where the browser goes next. */
 export async function finishInteractionOf(
-  provider: Provider, audience: string, req: IncomingMessage, res: ServerResponse, result: LoginResult,
+  provider: Provider,
+  audience: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  result: LoginResult,
 ): Promise<InteractionRedirect> {
   const interaction = await load(provider, req, res);
   const login = interaction.prompt.name === 'login';
   // A consent prompt belongs to the account already signed in: it cannot be finished for another one.
-  if (!login && interaction.session?.accountId !== result.accountId) throw new InteractionNotFoundError('interaction belongs to another account');
+  if (!login && interaction.session?.accountId !== result.accountId)
+    throw new InteractionNotFoundError('interaction belongs to another account');
   const clientId = String(interaction.params.client_id);
   const existing = interaction.grantId === undefined ? undefined : await provider.Grant.find(interaction.grantId);
   const grant = existing ?? new provider.Grant({ accountId: result.accountId, clientId });
@@ -64,19 +78,34 @@ export async function finishInteractionOf(
     grant.addResourceScope(audience, scope);
   }
   const grantId = await grant.save();
-  const redirectTo = await provider.interactionResult(req, res, {
-    ...(login && { login: { accountId: result.accountId, amr: [...result.amr], acr: result.acr } }),
-    consent: { grantId },
-  }, { mergeWithLastSubmission: false });
+  const redirectTo = await provider.interactionResult(
+    req,
+    res,
+    {
+      ...(login && { login: { accountId: result.accountId, amr: [...result.amr], acr: result.acr } }),
+      consent: { grantId },
+    },
+    { mergeWithLastSubmission: false },
+  );
   return { redirectTo };
 }
 
 /** Ends the interaction with an OAuth error for the client. */
-export async function abortInteractionOf(provider: Provider, req: IncomingMessage, res: ServerResponse, abort: InteractionAbort): Promise<InteractionRedirect> {
+export async function abortInteractionOf(
+  provider: Provider,
+  req: IncomingMessage,
+  res: ServerResponse,
+  abort: InteractionAbort,
+): Promise<InteractionRedirect> {
   await load(provider, req, res);
-  const redirectTo = await provider.interactionResult(req, res, {
-    error: abort.error,
-    ...(abort.description !== undefined && { error_description: abort.description }),
-  }, { mergeWithLastSubmission: false });
+  const redirectTo = await provider.interactionResult(
+    req,
+    res,
+    {
+      error: abort.error,
+      ...(abort.description !== undefined && { error_description: abort.description }),
+    },
+    { mergeWithLastSubmission: false },
+  );
   return { redirectTo };
 }

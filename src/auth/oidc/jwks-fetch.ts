@@ -37,7 +37,10 @@ export function clientJwksFetch(options: ClientJwksFetchOptions): ProviderFetch 
   return async (input) => {
     const url = new URL(input instanceof Request ? input.url : input);
     const document = await fetchJson(url, {
-      allowed, timeoutMs, maxBytes: maxJwksBytes, ...(options.ca !== undefined && { ca: options.ca }),
+      allowed,
+      timeoutMs,
+      maxBytes: maxJwksBytes,
+      ...(options.ca !== undefined && { ca: options.ca }),
     });
     return new Response(JSON.stringify(document), { status: 200, headers: { 'content-type': 'application/json' } });
   };

@@ -59,11 +59,17 @@ function handOver(server: MountedAuthorizationServer) {
  * base, in an encapsulated context whose only body parser leaves the
  * form-encoded stream for Koa to read.
  */
-export async function registerAuthorizationServer(app: FastifyInstance, server: MountedAuthorizationServer, options: { readonly apiBases: readonly string[] }): Promise<void> {
+export async function registerAuthorizationServer(
+  app: FastifyInstance,
+  server: MountedAuthorizationServer,
+  options: { readonly apiBases: readonly string[] },
+): Promise<void> {
   await app.register((scope, _opts, done) => {
     scope.removeAllContentTypeParsers();
     // RFC 6749 §4.1.3, §3.2: token-side requests are application/x-www-form-urlencoded; Koa parses them (with its own limit).
-    scope.addContentTypeParser('application/x-www-form-urlencoded', (_request, _payload, next) => { next(null); });
+    scope.addContentTypeParser('application/x-www-form-urlencoded', (_request, _payload, next) => {
+      next(null);
+    });
     const handle = handOver(server);
     for (const [methods, url, rateLimit] of providerRoutes) {
       scope.route({ method: [...methods], url, config: { access: 'public', rateLimit }, handler: handle });
@@ -72,6 +78,8 @@ export async function registerAuthorizationServer(app: FastifyInstance, server: 
   });
   for (const base of options.apiBases) {
     // SMART App Launch 2 §"Retrieve .well-known/smart-configuration": one document per FHIR base URL.
-    app.get(`${base}/.well-known/smart-configuration`, { config: { access: 'public' } }, () => smartConfiguration(server.issuer, server.mtlsBaseUrl));
+    app.get(`${base}/.well-known/smart-configuration`, { config: { access: 'public' } }, () =>
+      smartConfiguration(server.issuer, server.mtlsBaseUrl),
+    );
   }
 }

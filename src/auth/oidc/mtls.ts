@@ -51,13 +51,25 @@ function parseName(text: string, rdnSeparators: string): string[][] {
     if (char === '\\') {
       // RFC 4514 §2.4: `\` then a special character, or two hex digits of one UTF-8 byte.
       const hex = text.slice(index + 1, index + 3);
-      if (/^[0-9A-Fa-f]{2}$/.test(hex)) { bytes.push(Number.parseInt(hex, 16)); index += 2; continue; }
+      if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
+        bytes.push(Number.parseInt(hex, 16));
+        index += 2;
+        continue;
+      }
       bytes.push(...Buffer.from(text.charAt(index + 1), 'utf8'));
       index += 1;
       continue;
     }
-    if (char === '+') { flush(); continue; }
-    if (rdnSeparators.includes(char)) { flush(); rdns.push(rdn.sort()); rdn = []; continue; }
+    if (char === '+') {
+      flush();
+      continue;
+    }
+    if (rdnSeparators.includes(char)) {
+      flush();
+      rdns.push(rdn.sort());
+      rdn = [];
+      continue;
+    }
     bytes.push(...Buffer.from(char, 'utf8'));
   }
   flush();
@@ -78,7 +90,7 @@ function sanUris(certificate: X509Certificate): string[] {
   const uris: string[] = [];
   for (const match of entries.matchAll(/(?:^|, )URI:("(?:[^"\\]|\\.)*"|[^,]*)/g)) {
     const value = match[1] ?? '';
-    uris.push(value.startsWith('"') ? JSON.parse(value) as string : value);
+    uris.push(value.startsWith('"') ? (JSON.parse(value) as string) : value);
   }
   return uris;
 }
@@ -89,7 +101,9 @@ export function certificateSubjectMatches(certificate: X509Certificate, property
     case 'tls_client_auth_subject_dn':
       return subjectDnMatches(certificate, expected);
     case 'tls_client_auth_san_dns':
-      return certificate.checkHost(expected, { subject: 'never', wildcards: false, partialWildcards: false }) !== undefined;
+      return (
+        certificate.checkHost(expected, { subject: 'never', wildcards: false, partialWildcards: false }) !== undefined
+      );
     case 'tls_client_auth_san_email':
       return certificate.checkEmail(expected, { subject: 'never' }) !== undefined;
     case 'tls_client_auth_san_ip':
@@ -123,7 +137,10 @@ export function mtlsFeature(): NonNullable<NonNullable<Configuration['features']
 }
 
 /** RFC 8705 §5 `mtls_endpoint_aliases`: the token-side endpoints at the device listener's public URL. */
-export function mtlsEndpointAliases(baseUrl: string, routes: { readonly token: string; readonly introspection: string; readonly revocation: string }): Record<string, string> {
+export function mtlsEndpointAliases(
+  baseUrl: string,
+  routes: { readonly token: string; readonly introspection: string; readonly revocation: string },
+): Record<string, string> {
   return {
     token_endpoint: `${baseUrl}${routes.token}`,
     introspection_endpoint: `${baseUrl}${routes.introspection}`,

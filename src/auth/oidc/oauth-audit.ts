@@ -29,7 +29,15 @@ export interface OAuthRequestRecord {
 }
 
 /** Routes whose requests are audited: every endpoint that authenticates a client or a user. */
-const auditedRoutes: ReadonlySet<string> = new Set(['authorization', 'resume', 'token', 'introspection', 'revocation', 'end_session', 'end_session_confirm']);
+const auditedRoutes: ReadonlySet<string> = new Set([
+  'authorization',
+  'resume',
+  'token',
+  'introspection',
+  'revocation',
+  'end_session',
+  'end_session_confirm',
+]);
 
 const stateKey = 'caduceusOAuth';
 
@@ -41,7 +49,7 @@ export function requestRecordOf(ctx: KoaContextWithOIDC | undefined): OAuthReque
 
 function errorCodeOf(body: unknown): string | null {
   if (typeof body !== 'object' || body === null || !('error' in body)) return null;
-  const error = (body).error;
+  const error = body.error;
   return typeof error === 'string' ? error : null;
 }
 
@@ -54,7 +62,7 @@ function redirectErrorOf(ctx: KoaContextWithOIDC): string | null {
 }
 
 function grantTypeOf(ctx: KoaContextWithOIDC): string | null {
-  const value = (ctx.oidc.params)?.grant_type;
+  const value = ctx.oidc.params?.grant_type;
   return typeof value === 'string' && /^[A-Za-z0-9:._-]{1,100}$/.test(value) ? value : null;
 }
 
@@ -69,7 +77,9 @@ function outcomeOf(ctx: KoaContextWithOIDC, record: OAuthRequestRecord, error: s
   if (route === 'revocation') return 'token_revoked';
   if (route === 'authorization' || route === 'resume') {
     // A redirect carrying a code back to the client, or one to the login pages.
-    return URL.parse(ctx.response.get('location'), 'https://localhost')?.searchParams.has('code') === true ? 'code_issued' : 'interaction_started';
+    return URL.parse(ctx.response.get('location'), 'https://localhost')?.searchParams.has('code') === true
+      ? 'code_issued'
+      : 'interaction_started';
   }
   return route;
 }
@@ -83,7 +93,12 @@ function eventOf(ctx: KoaContextWithOIDC, record: OAuthRequestRecord): AuditEven
     time: record.time,
     requestId: record.requestId,
     category: 'auth',
-    actor: { subject: record.subject ?? ctx.oidc.entities.Account?.accountId ?? null, client, role: null, sourceIp: record.sourceIp },
+    actor: {
+      subject: record.subject ?? ctx.oidc.entities.Account?.accountId ?? null,
+      client,
+      role: null,
+      sourceIp: record.sourceIp,
+    },
     action: {
       interaction: `oauth.${ctx.oidc.route}`,
       resourceType: null,
@@ -114,7 +129,12 @@ export function setRequestOrigin(req: IncomingMessage, origin: RequestOrigin): v
 
 function requestOriginOf(ctx: KoaContextWithOIDC): RequestOrigin {
   // A request that did not come through the mount (none should) gets a fresh id and no address.
-  return (ctx.req as unknown as Record<symbol, RequestOrigin | undefined>)[originKey] ?? { requestId: randomHexId(), sourceIp: null };
+  return (
+    (ctx.req as unknown as Record<symbol, RequestOrigin | undefined>)[originKey] ?? {
+      requestId: randomHexId(),
+      sourceIp: null,
+    }
+  );
 }
 
 /**
@@ -126,7 +146,15 @@ export function oauthAuditMiddleware(audit: AuditLog, headers: Readonly<Record<s
   return async (koaCtx, next) => {
     const ctx = koaCtx as unknown as KoaContextWithOIDC;
     const { requestId, sourceIp } = requestOriginOf(ctx);
-    const record: OAuthRequestRecord = { requestId, sourceIp, time: new Date().toISOString(), outcomes: [], revokedGrants: [], pending: [], subject: null };
+    const record: OAuthRequestRecord = {
+      requestId,
+      sourceIp,
+      time: new Date().toISOString(),
+      outcomes: [],
+      revokedGrants: [],
+      pending: [],
+      subject: null,
+    };
     (ctx.state as Record<string, unknown>)[stateKey] = record;
     ctx.set(headers);
     ctx.set('x-request-id', requestId);

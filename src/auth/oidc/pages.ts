@@ -13,7 +13,16 @@ import { html, type SafeHtml } from '../../security/html.js';
  * appended as it is.
  */
 function page(title: string, body: SafeHtml, libraryMarkup = ''): string {
-  return `${html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body>${body}`.toString()}${libraryMarkup}</body></html>`;
+  return `${html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <title>${title}</title>
+      </head>
+      <body>
+        ${body}
+      </body>
+    </html>`.toString()}${libraryMarkup}</body></html>`;
 }
 
 /** RFC 6749 error codes are `[\x20-\x21\x23-\x5B\x5D-\x7E]+`; anything else is shown as a generic failure. */
@@ -23,7 +32,12 @@ function safeErrorCode(value: unknown): string {
 
 /** The page for an authorization error that cannot be sent to the client (unknown client, bad redirect_uri). */
 export function errorPage(error: unknown): string {
-  return page('Sign-in error', html`<h1>Sign-in could not continue</h1><p>Error: <code>${safeErrorCode(error)}</code></p><p>Return to the application and start again.</p>`);
+  return page(
+    'Sign-in error',
+    html`<h1>Sign-in could not continue</h1>
+      <p>Error: <code>${safeErrorCode(error)}</code></p>
+      <p>Return to the application and start again.</p>`,
+  );
 }
 
 /**
@@ -32,7 +46,12 @@ export function errorPage(error: unknown): string {
  * the form can follow it.
  */
 export function logoutPage(form: string): string {
-  return page('Sign out', html`<h1>Sign out?</h1><button form="op.logoutForm" type="submit" name="logout" value="yes">Sign out</button>`, form);
+  return page(
+    'Sign out',
+    html`<h1>Sign out?</h1>
+      <button form="op.logoutForm" type="submit" name="logout" value="yes">Sign out</button>`,
+    form,
+  );
 }
 
 /** Shown after a logout without a post_logout_redirect_uri. */

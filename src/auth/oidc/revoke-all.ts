@@ -20,7 +20,11 @@ async function revokeGrants(revocation: RevocationStore, grantIds: readonly stri
 }
 
 /** Ends every grant, session and token of a user. */
-export async function revokeAllForAccount(state: OidcStateStore, revocation: RevocationStore, accountId: string): Promise<BulkRevocation> {
+export async function revokeAllForAccount(
+  state: OidcStateStore,
+  revocation: RevocationStore,
+  accountId: string,
+): Promise<BulkRevocation> {
   // The subject first: from this instant every token it holds is refused, even while storage is being cleaned.
   await revocation.revokeSubject(accountId);
   const revoked = await state.revokeByAccount(accountId);
@@ -29,7 +33,11 @@ export async function revokeAllForAccount(state: OidcStateStore, revocation: Rev
 }
 
 /** Ends every grant and token of a client: its users' grants, and its own client_credentials tokens (`sub` = client id). */
-export async function revokeAllForClient(state: OidcStateStore, revocation: RevocationStore, clientId: string): Promise<BulkRevocation> {
+export async function revokeAllForClient(
+  state: OidcStateStore,
+  revocation: RevocationStore,
+  clientId: string,
+): Promise<BulkRevocation> {
   await revocation.revokeSubject(clientId);
   const revoked = await state.revokeByClient(clientId);
   await revokeGrants(revocation, revoked.grantIds);

@@ -46,7 +46,8 @@ export class KeyManagerSigningKey extends ExternalSigningKey {
   /** JWS signature bytes over `data`; refused when a rotation made another key current (the provider is then rebuilt). */
   override async sign(data: Uint8Array): Promise<Uint8Array> {
     const signed = await this.#keys.sign('token-signing', data);
-    if (signed.kid !== this.#info.kid || signed.alg !== this.#info.alg) throw new SigningKeyRotatedError('The token-signing key rotated while signing');
+    if (signed.kid !== this.#info.kid || signed.alg !== this.#info.alg)
+      throw new SigningKeyRotatedError('The token-signing key rotated while signing');
     return signed.signature;
   }
 }
@@ -56,7 +57,9 @@ export class KeyManagerSigningKey extends ExternalSigningKey {
  * (the signing one) first, so tokens signed before a rotation keep verifying
  * at the published jwks_uri until they expire.
  */
-export async function providerSigningKeys(keys: KeyManager): Promise<{ readonly current: PublicKeyInfo; readonly all: KeyManagerSigningKey[] }> {
+export async function providerSigningKeys(
+  keys: KeyManager,
+): Promise<{ readonly current: PublicKeyInfo; readonly all: KeyManagerSigningKey[] }> {
   const infos = await keys.publicKeys('token-signing');
   const { kid } = await keys.currentKey('token-signing');
   const current = infos.find((info) => info.kid === kid);

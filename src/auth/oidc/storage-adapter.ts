@@ -18,8 +18,15 @@ import type { OidcStateStore, OidcStateWrite } from '../../storage/oidc-ports.js
 
 /** Models whose id is itself a bearer credential: stored without it. */
 const secretIdModels: ReadonlySet<string> = new Set([
-  'AccessToken', 'AuthorizationCode', 'RefreshToken', 'ClientCredentials', 'DeviceCode',
-  'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest', 'RegistrationAccessToken', 'InitialAccessToken',
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'ClientCredentials',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+  'PushedAuthorizationRequest',
+  'RegistrationAccessToken',
+  'InitialAccessToken',
 ]);
 
 /** Raised when a compare-and-set consume loses or a client assertion is replayed; the provider maps it to an OAuth error. */
@@ -79,7 +86,7 @@ export class OidcStorageAdapter implements Adapter {
       return;
     }
     // ReplayDetection.unique() finds, then saves: the insert-if-absent closes the gap between the two.
-    if (!await this.#store.insertIfAbsent(write)) throw this.#hooks.replayError('assertion_replayed');
+    if (!(await this.#store.insertIfAbsent(write))) throw this.#hooks.replayError('assertion_replayed');
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {

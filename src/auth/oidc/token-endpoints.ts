@@ -16,7 +16,7 @@ import { requestRecordOf } from './oauth-audit.js';
 const jwtShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 async function verifiedFor(verifier: BearerVerifier, ctx: KoaContextWithOIDC): Promise<Principal | undefined> {
-  const token = (ctx.oidc.params)?.token;
+  const token = ctx.oidc.params?.token;
   if (typeof token !== 'string' || !jwtShape.test(token)) return undefined;
   let principal: Principal;
   try {
@@ -52,7 +52,11 @@ function introspection(principal: Principal): Record<string, unknown> {
 
 /** oidc-provider answers a JWT at these endpoints with `unsupported_token_type`, after it authenticated the client. */
 function isStructuredTokenRefusal(ctx: KoaContextWithOIDC): boolean {
-  return ctx.status === 400 && ctx.oidc.entities.Client !== undefined && (ctx.body as { error?: unknown } | undefined)?.error === 'unsupported_token_type';
+  return (
+    ctx.status === 400 &&
+    ctx.oidc.entities.Client !== undefined &&
+    (ctx.body as { error?: unknown } | undefined)?.error === 'unsupported_token_type'
+  );
 }
 
 /** The post-processing middleware for the introspection and revocation endpoints. */
@@ -96,7 +100,9 @@ export function smartLaunchContext(): Middleware {
     // The code or refresh token holds every granted scope; the response's `scope` only the API's.
     const source = ctx.oidc.entities.RefreshToken ?? ctx.oidc.entities.AuthorizationCode;
     if (typeof body?.access_token !== 'string' || source?.scopes.has('launch/patient') !== true) return;
-    const payload = JSON.parse(Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString()) as { patient?: unknown };
+    const payload = JSON.parse(Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString()) as {
+      patient?: unknown;
+    };
     if (typeof payload.patient === 'string') ctx.body = { ...body, patient: payload.patient };
   };
 }

@@ -16,11 +16,16 @@ export const permissionFor: Readonly<Record<Interaction, ScopePermission>> = {
 };
 
 /** The contexts (patient, user, system) whose scopes cover an interaction on a resource type. */
-export function coveringContexts(scopes: readonly ResourceScope[], resourceType: string, interaction: Interaction): ReadonlySet<ScopeContext> {
+export function coveringContexts(
+  scopes: readonly ResourceScope[],
+  resourceType: string,
+  interaction: Interaction,
+): ReadonlySet<ScopeContext> {
   const needed = permissionFor[interaction];
   const found = new Set<ScopeContext>();
   for (const scope of scopes) {
-    if ((scope.resourceType === '*' || scope.resourceType === resourceType) && scope.permissions.has(needed)) found.add(scope.context);
+    if ((scope.resourceType === '*' || scope.resourceType === resourceType) && scope.permissions.has(needed))
+      found.add(scope.context);
   }
   return found;
 }

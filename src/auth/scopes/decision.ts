@@ -11,11 +11,11 @@ export type Refusal = 'role' | 'scope' | 'compartment';
 export type AccessDecision =
   | { readonly allowed: false; readonly refusal: Refusal }
   | {
-    readonly allowed: true;
-    readonly grant: Grant;
-    /** True when only patient/ scopes cover the request: it then reaches the token's patient only. */
-    readonly patientScopeOnly: boolean;
-  };
+      readonly allowed: true;
+      readonly grant: Grant;
+      /** True when only patient/ scopes cover the request: it then reaches the token's patient only. */
+      readonly patientScopeOnly: boolean;
+    };
 
 /**
  * The contexts a principal may use: `system/` only on a client's own token
@@ -24,9 +24,12 @@ export type AccessDecision =
  */
 function usable(context: ScopeContext, principal: Principal): boolean {
   switch (context) {
-    case 'system': return isClientToken(principal);
-    case 'user': return !isClientToken(principal);
-    case 'patient': return principal.patient !== null;
+    case 'system':
+      return isClientToken(principal);
+    case 'user':
+      return !isClientToken(principal);
+    case 'patient':
+      return principal.patient !== null;
   }
 }
 
@@ -38,8 +41,9 @@ function usable(context: ScopeContext, principal: Principal): boolean {
 export function decideAccess(rule: Exclude<AccessRule, 'public'>, principal: Principal): AccessDecision {
   const grant = grantFor(rule.resourceType, principal.role);
   if (grant === undefined || !grant.interactions.includes(rule.interaction)) return { allowed: false, refusal: 'role' };
-  const contexts = [...coveringContexts(parseResourceScopes(principal.scopes), rule.resourceType, rule.interaction)]
-    .filter((context) => usable(context, principal));
+  const contexts = [
+    ...coveringContexts(parseResourceScopes(principal.scopes), rule.resourceType, rule.interaction),
+  ].filter((context) => usable(context, principal));
   if (contexts.length === 0) return { allowed: false, refusal: 'scope' };
   // A compartment-bound role whose token names no patient reaches nothing.
   if (grant.compartment === 'own' && principal.patient === null) return { allowed: false, refusal: 'compartment' };

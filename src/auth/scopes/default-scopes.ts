@@ -10,10 +10,14 @@ import type { Role } from '../principal.js';
  */
 export function defaultScopesForRole(role: Role): readonly string[] {
   switch (role) {
-    case 'patient': return ['openid', 'fhirUser', 'launch/patient', 'patient/*.rs'];
-    case 'device': return ['system/Observation.c'];
-    case 'billing': return ['user/Patient.rs', 'user/Coverage.crus'];
-    case 'auditor': return ['user/AuditEvent.rs', 'user/Alert.rs', 'user/Metrics.rs'];
+    case 'patient':
+      return ['openid', 'fhirUser', 'launch/patient', 'patient/*.rs'];
+    case 'device':
+      return ['system/Observation.c'];
+    case 'billing':
+      return ['user/Patient.rs', 'user/Coverage.crus'];
+    case 'auditor':
+      return ['user/AuditEvent.rs', 'user/Alert.rs', 'user/Metrics.rs'];
     case 'admin':
     case 'clinician':
     case 'nurse':

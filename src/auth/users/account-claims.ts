@@ -10,5 +10,9 @@ export function accountClaims(user: User, fhirBaseUrl?: string): AccountClaims {
   const base = { sub: user.id, preferred_username: user.username, role: user.role, kind: user.kind };
   if (user.patientId === null) return base;
   const reference = `Patient/${user.patientId}`;
-  return { ...base, fhirUser: fhirBaseUrl === undefined ? reference : `${fhirBaseUrl.replace(/\/+$/, '')}/${reference}`, patient: user.patientId };
+  return {
+    ...base,
+    fhirUser: fhirBaseUrl === undefined ? reference : `${fhirBaseUrl.replace(/\/+$/, '')}/${reference}`,
+    patient: user.patientId,
+  };
 }

@@ -75,7 +75,12 @@ export function createUserDirectory(deps: UserDirectoryDeps): UserDirectoryWithS
     // Refused before any hashing: the policy never stores a longer one, and the length is the caller's, not the account's.
     if (passwordLength(password) > maxPasswordLength) return { ok: false, reason: 'invalid_input' };
     const lock = await lockout.check(username, sourceIp);
-    if (lock.locked) return { ok: false, reason: lock.scope === 'account' ? 'locked' : 'ip_locked', retryAfterSeconds: lock.retryAfterSeconds };
+    if (lock.locked)
+      return {
+        ok: false,
+        reason: lock.scope === 'account' ? 'locked' : 'ip_locked',
+        retryAfterSeconds: lock.retryAfterSeconds,
+      };
     const user = await users.getByUsername(username);
     let matches: boolean;
     if (user === undefined) {
@@ -87,7 +92,12 @@ export function createUserDirectory(deps: UserDirectoryDeps): UserDirectoryWithS
     }
     if (!matches || user === undefined) {
       const locked = await lockout.recordFailure(username, sourceIp);
-      if (locked.locked) return { ok: false, reason: locked.scope === 'account' ? 'locked' : 'ip_locked', retryAfterSeconds: locked.retryAfterSeconds };
+      if (locked.locked)
+        return {
+          ok: false,
+          reason: locked.scope === 'account' ? 'locked' : 'ip_locked',
+          retryAfterSeconds: locked.retryAfterSeconds,
+        };
       return { ok: false, reason: 'invalid_credentials' };
     }
     // Only someone who knows the password learns the account is disabled.

@@ -18,9 +18,19 @@ import { Worker } from 'node:worker_threads';
 
 /** One hash to compute: what hash-worker.ts runs. */
 export type HashJob =
-  | { readonly op: 'argon2.hash'; readonly password: string; readonly options: { memoryCost: number; timeCost: number; parallelism: number } }
+  | {
+      readonly op: 'argon2.hash';
+      readonly password: string;
+      readonly options: { memoryCost: number; timeCost: number; parallelism: number };
+    }
   | { readonly op: 'argon2.verify'; readonly phc: string; readonly password: string }
-  | { readonly op: 'pbkdf2'; readonly password: string; readonly salt: Uint8Array; readonly iterations: number; readonly keyBytes: number };
+  | {
+      readonly op: 'pbkdf2';
+      readonly password: string;
+      readonly salt: Uint8Array;
+      readonly iterations: number;
+      readonly keyBytes: number;
+    };
 
 /** The worker's answer to a job. */
 export type HashReply = { readonly ok: true; readonly value: string | boolean | Uint8Array } | { readonly ok: false };
@@ -64,10 +74,16 @@ export function createHashThreads(options: { size: number; nice: number }): Hash
     const worker = new Worker(entry, { workerData: { nice: options.nice } });
     worker.unref();
     const ready = new Promise<number | null>((resolve, reject) => {
-      worker.once('message', (message: { ready: number | null }) => { resolve(message.ready); });
-      worker.once('error', () => { reject(new HashThreadError()); });
+      worker.once('message', (message: { ready: number | null }) => {
+        resolve(message.ready);
+      });
+      worker.once('error', () => {
+        reject(new HashThreadError());
+      });
     });
-    ready.catch(() => { /* reported to the job that waits on it */ });
+    ready.catch(() => {
+      /* reported to the job that waits on it */
+    });
     const thread: Thread = { worker, ready, busy: true, dead: false };
     // A thread that failed or exited is replaced by the next job that needs one.
     worker.once('exit', () => {
@@ -86,7 +102,9 @@ export function createHashThreads(options: { size: number; nice: number }): Hash
       return Promise.resolve(idle);
     }
     if (threads.length < options.size) return Promise.resolve(start());
-    return new Promise((resolve) => { waiting.push(resolve); });
+    return new Promise((resolve) => {
+      waiting.push(resolve);
+    });
   };
 
   const release = (thread: Thread): void => {
@@ -104,7 +122,9 @@ export function createHashThreads(options: { size: number; nice: number }): Hash
     if (thread.dead) throw new HashThreadError();
     thread.worker.ref();
     return new Promise((resolve, reject) => {
-      const onExit = (): void => { reject(new HashThreadError()); };
+      const onExit = (): void => {
+        reject(new HashThreadError());
+      };
       thread.worker.once('exit', onExit);
       thread.worker.once('message', (reply: HashReply) => {
         thread.worker.off('exit', onExit);

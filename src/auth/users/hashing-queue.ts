@@ -75,9 +75,12 @@ function retrySeconds(ms: number): number {
 
 function checkOptions(options: HashingQueueOptions): void {
   const { maxConcurrent, maxWaiting, budgetMsPerSecond = 0 } = options;
-  if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1) throw new RangeError('maxConcurrent must be a positive integer');
-  if (!Number.isInteger(maxWaiting) || maxWaiting < 0) throw new RangeError('maxWaiting must be a non-negative integer');
-  if (!Number.isFinite(budgetMsPerSecond) || budgetMsPerSecond < 0) throw new RangeError('budgetMsPerSecond must be a non-negative number');
+  if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1)
+    throw new RangeError('maxConcurrent must be a positive integer');
+  if (!Number.isInteger(maxWaiting) || maxWaiting < 0)
+    throw new RangeError('maxWaiting must be a non-negative integer');
+  if (!Number.isFinite(budgetMsPerSecond) || budgetMsPerSecond < 0)
+    throw new RangeError('budgetMsPerSecond must be a non-negative number');
 }
 
 /** Creates a queue; `maxWaiting` 0 sheds whenever every slot is busy. */
@@ -133,7 +136,11 @@ export function createHashingQueue(options: HashingQueueOptions): HashingQueue {
       active += 1;
       return Promise.resolve(charged);
     }
-    return new Promise((resolve) => { waiting.push(() => { resolve(charged); }); });
+    return new Promise((resolve) => {
+      waiting.push(() => {
+        resolve(charged);
+      });
+    });
   };
 
   return {

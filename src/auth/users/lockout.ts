@@ -19,7 +19,8 @@ import type { KeyValueStore } from '../../storage/ports.js';
 export type LockScope = 'account' | 'ip';
 
 /** Whether a login may be tried now. */
-export type LockState = { readonly locked: false } | { readonly locked: true; readonly scope: LockScope; readonly retryAfterSeconds: number };
+export type LockState =
+  { readonly locked: false } | { readonly locked: true; readonly scope: LockScope; readonly retryAfterSeconds: number };
 
 /** The lockout the password check consults and feeds. */
 export interface LoginLockout {
@@ -62,7 +63,7 @@ export function createLoginLockout(kv: KeyValueStore, options: LoginLockoutOptio
   /** Counts one failure of this scope; returns the failure count. */
   async function countFailure(base: string, scope: LockScope): Promise<number> {
     // `:0:n` is where the slot-claiming lockout kept its count, so counts in flight carry over.
-    const generation = scope === 'account' ? (await kv.get(`${base}:gen`)) ?? '0' : '0';
+    const generation = scope === 'account' ? ((await kv.get(`${base}:gen`)) ?? '0') : '0';
     return kv.increment(`${base}:${generation}:n`, memoryMs);
   }
 

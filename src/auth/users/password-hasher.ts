@@ -42,8 +42,11 @@ function normalise(password: string): string {
 function argon2NeedsRehash(phc: string, policy: PasswordHasherOptions['argon2']): boolean {
   try {
     const stored = parseOptions(phc);
-    return stored.memoryCost !== policy.memoryKiB || stored.timeCost !== policy.timeCost
-      || stored.parallelism !== policy.parallelism;
+    return (
+      stored.memoryCost !== policy.memoryKiB ||
+      stored.timeCost !== policy.timeCost ||
+      stored.parallelism !== policy.parallelism
+    );
   } catch {
     return true;
   }
@@ -53,7 +56,11 @@ function argon2NeedsRehash(phc: string, policy: PasswordHasherOptions['argon2'])
  * Creates the hasher: `queue` bounds how many hashes run and wait and the
  * CPU they use; `threads` computes them, at a low priority (hash-threads.ts).
  */
-export function createPasswordHasher(options: PasswordHasherOptions, queue: HashingQueue, threads: HashThreads): PasswordHasher {
+export function createPasswordHasher(
+  options: PasswordHasherOptions,
+  queue: HashingQueue,
+  threads: HashThreads,
+): PasswordHasher {
   const { fips, argon2, pbkdf2Iterations } = options;
   const derive: Pbkdf2Derive = async (password, salt, iterations, keyBytes) => {
     const key = await threads.run({ op: 'pbkdf2', password, salt, iterations, keyBytes });
@@ -61,18 +68,23 @@ export function createPasswordHasher(options: PasswordHasherOptions, queue: Hash
     return key;
   };
   const argon2Hash = async (password: string): Promise<string> => {
-    const phc = await threads.run({ op: 'argon2.hash', password, options: { memoryCost: argon2.memoryKiB, timeCost: argon2.timeCost, parallelism: argon2.parallelism } });
+    const phc = await threads.run({
+      op: 'argon2.hash',
+      password,
+      options: { memoryCost: argon2.memoryKiB, timeCost: argon2.timeCost, parallelism: argon2.parallelism },
+    });
     if (typeof phc !== 'string') throw new TypeError('argon2 answered no hash');
     return phc;
   };
   return {
     hash(password) {
       const normalised = normalise(password);
-      return queue.run(() => fips ? hashPbkdf2(normalised, pbkdf2Iterations, derive) : argon2Hash(normalised));
+      return queue.run(() => (fips ? hashPbkdf2(normalised, pbkdf2Iterations, derive) : argon2Hash(normalised)));
     },
     verify(phc, password) {
       const normalised = normalise(password);
-      if (phc.startsWith(argon2idPrefix)) return queue.run(async () => (await threads.run({ op: 'argon2.verify', phc, password: normalised })) === true);
+      if (phc.startsWith(argon2idPrefix))
+        return queue.run(async () => (await threads.run({ op: 'argon2.verify', phc, password: normalised })) === true);
       const pbkdf2 = parsePbkdf2(phc);
       if (pbkdf2 !== undefined) return queue.run(() => verifyPbkdf2(pbkdf2, normalised, derive));
       return Promise.resolve(false);

@@ -44,12 +44,17 @@ export interface CommonPasswords {
  * down, not kept at module level.
  */
 export function loadCommonPasswords(): CommonPasswords {
-  const words = dictionary['passwords-common'].map((word) => word.toLowerCase()).filter((word) => codePoints(word) >= minPasswordLength);
+  const words = dictionary['passwords-common']
+    .map((word) => word.toLowerCase())
+    .filter((word) => codePoints(word) >= minPasswordLength);
   return new Set(words);
 }
 
 /** The first rule `password` breaks, or null when it is acceptable. Case-insensitive against the list and the username. */
-export function checkPasswordPolicy(password: string, context: { readonly username: string; readonly common: CommonPasswords }): PasswordPolicyViolation | null {
+export function checkPasswordPolicy(
+  password: string,
+  context: { readonly username: string; readonly common: CommonPasswords },
+): PasswordPolicyViolation | null {
   const length = passwordLength(password);
   if (length < minPasswordLength) return 'too_short';
   if (length > maxPasswordLength) return 'too_long';

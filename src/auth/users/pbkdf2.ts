@@ -8,7 +8,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** PBKDF2-HMAC-SHA-256 of (password, salt, iterations, key bytes): on the hashing threads (hash-threads.ts). */
-export type Pbkdf2Derive = (password: string, salt: Uint8Array, iterations: number, keyBytes: number) => Promise<Uint8Array>;
+export type Pbkdf2Derive = (
+  password: string,
+  salt: Uint8Array,
+  iterations: number,
+  keyBytes: number,
+) => Promise<Uint8Array>;
 
 /** PHC identifier of these hashes. */
 export const pbkdf2Id = 'pbkdf2-sha256';
@@ -32,7 +37,11 @@ export function parsePbkdf2(phc: string): Pbkdf2Hash | undefined {
   const match = phcPattern.exec(phc);
   if (match === null) return undefined;
   const [, iterations = '', length = '', salt = '', hash = ''] = match;
-  const parsed = { iterations: Number(iterations), salt: Buffer.from(salt, 'base64'), hash: Buffer.from(hash, 'base64') };
+  const parsed = {
+    iterations: Number(iterations),
+    salt: Buffer.from(salt, 'base64'),
+    hash: Buffer.from(hash, 'base64'),
+  };
   if (parsed.iterations < 1 || parsed.hash.length !== Number(length)) return undefined;
   return parsed;
 }

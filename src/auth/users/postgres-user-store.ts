@@ -51,18 +51,30 @@ export class PostgresUserStore implements UserStore {
 
   async list(options: { readonly after?: string; readonly limit: number }): Promise<User[]> {
     return guardPg('users.list', async () =>
-      (await this.#pool.query<UserRow>(sql.list, [options.after ?? '', options.limit])).rows.map((row) => toUser(row, 'users.list')));
+      (await this.#pool.query<UserRow>(sql.list, [options.after ?? '', options.limit])).rows.map((row) =>
+        toUser(row, 'users.list'),
+      ),
+    );
   }
 
   async setStatus(id: string, status: UserStatus, updatedAt: string): Promise<boolean> {
-    return guardPg('users.setStatus', async () => (await this.#pool.query(sql.setStatus, [status, updatedAt, id])).rowCount === 1);
+    return guardPg(
+      'users.setStatus',
+      async () => (await this.#pool.query(sql.setStatus, [status, updatedAt, id])).rowCount === 1,
+    );
   }
 
   async setPatient(id: string, patientId: string | null, updatedAt: string): Promise<boolean> {
-    return guardPg('users.setPatient', async () => (await this.#pool.query(sql.setPatient, [patientId, updatedAt, id])).rowCount === 1);
+    return guardPg(
+      'users.setPatient',
+      async () => (await this.#pool.query(sql.setPatient, [patientId, updatedAt, id])).rowCount === 1,
+    );
   }
 
   async replacePasswordHash(id: string, expectedHash: string, newHash: string, updatedAt: string): Promise<boolean> {
-    return guardPg('users.replacePasswordHash', async () => (await this.#pool.query(sql.replaceHash, [newHash, updatedAt, id, expectedHash])).rowCount === 1);
+    return guardPg(
+      'users.replacePasswordHash',
+      async () => (await this.#pool.query(sql.replaceHash, [newHash, updatedAt, id, expectedHash])).rowCount === 1,
+    );
   }
 }

@@ -42,9 +42,22 @@ export function createUserServices(options: UserServicesOptions): UserServices {
   const { settings, db } = options;
   const queue = createHashingQueue(settings.hashing);
   const threads = createHashThreads({ size: settings.hashing.maxConcurrent, nice: settings.hashing.nice });
-  const hasher = createPasswordHasher({ fips: options.fips, argon2: settings.argon2, pbkdf2Iterations: settings.pbkdf2Iterations }, queue, threads);
-  const lockout = createLoginLockout(db.kv, { settings: settings.lockout, ...(options.now !== undefined && { now: options.now }) });
-  const directory = createUserDirectory({ users: db.users, hasher, lockout, busy: () => queue.wouldShed(), ...(options.fhirBaseUrl !== undefined && { fhirBaseUrl: options.fhirBaseUrl }) });
+  const hasher = createPasswordHasher(
+    { fips: options.fips, argon2: settings.argon2, pbkdf2Iterations: settings.pbkdf2Iterations },
+    queue,
+    threads,
+  );
+  const lockout = createLoginLockout(db.kv, {
+    settings: settings.lockout,
+    ...(options.now !== undefined && { now: options.now }),
+  });
+  const directory = createUserDirectory({
+    users: db.users,
+    hasher,
+    lockout,
+    busy: () => queue.wouldShed(),
+    ...(options.fhirBaseUrl !== undefined && { fhirBaseUrl: options.fhirBaseUrl }),
+  });
   const admin = createUserAdmin({
     users: db.users,
     hasher,

@@ -71,7 +71,9 @@ export class SqliteUserStore implements UserStore {
   }
 
   list(options: { readonly after?: string; readonly limit: number }): Promise<User[]> {
-    return runSqlite('users.list', () => this.#stmts.list.all(options.after ?? '', options.limit).map((row) => toUser(row, 'users.list')));
+    return runSqlite('users.list', () =>
+      this.#stmts.list.all(options.after ?? '', options.limit).map((row) => toUser(row, 'users.list')),
+    );
   }
 
   setStatus(id: string, status: UserStatus, updatedAt: string): Promise<boolean> {
@@ -83,6 +85,9 @@ export class SqliteUserStore implements UserStore {
   }
 
   replacePasswordHash(id: string, expectedHash: string, newHash: string, updatedAt: string): Promise<boolean> {
-    return runSqlite('users.replacePasswordHash', () => this.#stmts.replaceHash.run(newHash, updatedAt, id, expectedHash).changes === 1);
+    return runSqlite(
+      'users.replacePasswordHash',
+      () => this.#stmts.replaceHash.run(newHash, updatedAt, id, expectedHash).changes === 1,
+    );
   }
 }

@@ -13,13 +13,24 @@ import { isValidUsername, normalizeUsername } from './username.js';
 
 /** Why an administrative change was refused. */
 export type UserAdminRefusal =
-  | 'invalid_username' | 'invalid_role' | 'invalid_kind' | 'kind_mismatch' | 'weak_password' | 'duplicate_username'
-  | 'patient_required' | 'patient_not_allowed' | 'unknown_patient' | 'not_found';
+  | 'invalid_username'
+  | 'invalid_role'
+  | 'invalid_kind'
+  | 'kind_mismatch'
+  | 'weak_password'
+  | 'duplicate_username'
+  | 'patient_required'
+  | 'patient_not_allowed'
+  | 'unknown_patient'
+  | 'not_found';
 
 /** A refused change; `message` is fit for an operator and holds no secret. */
 export class UserAdminError extends Error {
   override readonly name = 'UserAdminError';
-  constructor(readonly reason: UserAdminRefusal, message: string) {
+  constructor(
+    readonly reason: UserAdminRefusal,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -55,17 +66,28 @@ export interface UserAdminDeps {
 /** The user without its password hash. */
 export function summarize(user: User): UserSummary {
   return {
-    id: user.id, username: user.username, role: user.role, kind: user.kind, status: user.status, patientId: user.patientId,
-    createdAt: user.createdAt, updatedAt: user.updatedAt,
+    id: user.id,
+    username: user.username,
+    role: user.role,
+    kind: user.kind,
+    status: user.status,
+    patientId: user.patientId,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
   };
 }
 
 function checkRoleAndKind(role: string, kind: string | undefined): { role: Role; kind: UserKind } {
-  if (!isRole(role) || !userRoles.includes(role)) throw new UserAdminError('invalid_role', `--role must be one of ${userRoles.join(', ')}`);
-  if (kind !== undefined && !(userKinds as readonly string[]).includes(kind)) throw new UserAdminError('invalid_kind', '--kind must be admin or clinical');
+  if (!isRole(role) || !userRoles.includes(role))
+    throw new UserAdminError('invalid_role', `--role must be one of ${userRoles.join(', ')}`);
+  if (kind !== undefined && !(userKinds as readonly string[]).includes(kind))
+    throw new UserAdminError('invalid_kind', '--kind must be admin or clinical');
   const expected = kindOfRole(role);
   if (kind !== undefined && kind !== expected) {
-    throw new UserAdminError('kind_mismatch', 'admin identities are separate from clinical ones: only an admin-kind account holds the admin role, and it holds no other');
+    throw new UserAdminError(
+      'kind_mismatch',
+      'admin identities are separate from clinical ones: only an admin-kind account holds the admin role, and it holds no other',
+    );
   }
   return { role, kind: expected };
 }
@@ -77,16 +99,22 @@ export function createUserAdmin(deps: UserAdminDeps) {
 
   async function checkPatient(role: Role, patientId: string | undefined): Promise<string | null> {
     if (patientId === undefined) {
-      if (role === 'patient') throw new UserAdminError('patient_required', 'a patient account needs --patient ID (its own Patient record)');
+      if (role === 'patient')
+        throw new UserAdminError('patient_required', 'a patient account needs --patient ID (its own Patient record)');
       return null;
     }
-    if (role !== 'patient') throw new UserAdminError('patient_not_allowed', 'only a patient account is linked to a Patient (fhirUser, patient launch context)');
-    if (!await patientExists(patientId)) throw new UserAdminError('unknown_patient', 'no current Patient has that id');
+    if (role !== 'patient')
+      throw new UserAdminError(
+        'patient_not_allowed',
+        'only a patient account is linked to a Patient (fhirUser, patient launch context)',
+      );
+    if (!(await patientExists(patientId)))
+      throw new UserAdminError('unknown_patient', 'no current Patient has that id');
     return patientId;
   }
 
   async function update(user: User, change: (id: string, at: string) => Promise<boolean>): Promise<UserSummary> {
-    if (!await change(user.id, now().toISOString())) throw new UserAdminError('not_found', 'no such user');
+    if (!(await change(user.id, now().toISOString()))) throw new UserAdminError('not_found', 'no such user');
     const updated = await users.getById(user.id);
     if (updated === undefined) throw new UserAdminError('not_found', 'no such user');
     return summarize(updated);
@@ -97,7 +125,10 @@ export function createUserAdmin(deps: UserAdminDeps) {
     async create(input: NewUser): Promise<UserSummary> {
       const username = normalizeUsername(input.username);
       if (!isValidUsername(username)) {
-        throw new UserAdminError('invalid_username', 'the username must be 3–64 characters: letters, digits, ".", "_", "@", "-", starting with a letter or digit');
+        throw new UserAdminError(
+          'invalid_username',
+          'the username must be 3–64 characters: letters, digits, ".", "_", "@", "-", starting with a letter or digit',
+        );
       }
       const { role, kind } = checkRoleAndKind(input.role, input.kind);
       const violation = checkPasswordPolicy(input.password, { username, common });
@@ -105,14 +136,23 @@ export function createUserAdmin(deps: UserAdminDeps) {
       const patientId = await checkPatient(role, input.patientId);
       const at = now().toISOString();
       const user: User = {
-        id: randomResourceId(), username, role, kind, status: 'active', passwordHash: await hasher.hash(input.password), patientId, createdAt: at, updatedAt: at,
+        id: randomResourceId(),
+        username,
+        role,
+        kind,
+        status: 'active',
+        passwordHash: await hasher.hash(input.password),
+        patientId,
+        createdAt: at,
+        updatedAt: at,
       };
-      if (await users.create(user) === 'duplicate') throw new UserAdminError('duplicate_username', 'that username is taken');
+      if ((await users.create(user)) === 'duplicate')
+        throw new UserAdminError('duplicate_username', 'that username is taken');
       return summarize(user);
     },
     /** The user with this id, else with this (normalised) username. */
     async find(ref: string): Promise<User> {
-      const user = await users.getById(ref) ?? await users.getByUsername(normalizeUsername(ref));
+      const user = (await users.getById(ref)) ?? (await users.getByUsername(normalizeUsername(ref)));
       if (user === undefined) throw new UserAdminError('not_found', 'no such user');
       return user;
     },

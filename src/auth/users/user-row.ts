@@ -19,14 +19,30 @@ export interface UserRow {
 export const userColumns = 'id, username, role, kind, status, password_hash, patient_id, created_at, updated_at';
 
 /** The row's values in column order, for an INSERT. */
-export function userValues(user: User): [string, string, string, string, string, string, string | null, string, string] {
-  return [user.id, user.username, user.role, user.kind, user.status, user.passwordHash, user.patientId, user.createdAt, user.updatedAt];
+export function userValues(
+  user: User,
+): [string, string, string, string, string, string, string | null, string, string] {
+  return [
+    user.id,
+    user.username,
+    user.role,
+    user.kind,
+    user.status,
+    user.passwordHash,
+    user.patientId,
+    user.createdAt,
+    user.updatedAt,
+  ];
 }
 
 /** Maps a row to the port's shape; a row the schema should have refused is a storage failure, not a user. */
 export function toUser(row: UserRow, operation: string): User {
   const { role, kind, status } = row;
-  if (!isRole(role) || !(userKinds as readonly string[]).includes(kind) || !(userStatuses as readonly string[]).includes(status)) {
+  if (
+    !isRole(role) ||
+    !(userKinds as readonly string[]).includes(kind) ||
+    !(userStatuses as readonly string[]).includes(status)
+  ) {
     throw new StorageError(operation, 'failed');
   }
   return {

@@ -7,7 +7,9 @@ export const checkUrlLength: EdgeCheck = (input, policy) =>
 
 /** CADUCEUS_MAX_HEADERS (Node's own cap, server.maxHeadersCount, is 2000 and silently drops the rest). */
 export const checkHeaderCount: EdgeCheck = (input, policy) =>
-  input.headerCount > policy.maxHeaderCount ? invalid('too_many_headers', 'The request has too many header fields') : undefined;
+  input.headerCount > policy.maxHeaderCount
+    ? invalid('too_many_headers', 'The request has too many header fields')
+    : undefined;
 
 function countParameters(query: string): number {
   let count = 0;

@@ -53,4 +53,6 @@ export const checkQueryCharacters: EdgeCheck = (input) => {
 
 /** No API path has a backslash; on some file systems and proxies it is a separator. */
 export const checkBackslash: EdgeCheck = (input) =>
-  input.pathLayers.some((layer) => layer.includes('\\')) ? invalid('backslash', 'The request path contains a backslash') : undefined;
+  input.pathLayers.some((layer) => layer.includes('\\'))
+    ? invalid('backslash', 'The request path contains a backslash')
+    : undefined;

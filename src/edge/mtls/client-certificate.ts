@@ -29,7 +29,11 @@ function fromConnection(request: FastifyRequest): PresentedCertificate | null {
   return der === undefined ? null : { thumbprint: certificateThumbprint(der), der, source: 'tls' };
 }
 
-function presentedCertificate(request: FastifyRequest, proxies: AddressList, events: SecurityEvents): PresentedCertificate | null {
+function presentedCertificate(
+  request: FastifyRequest,
+  proxies: AddressList,
+  events: SecurityEvents,
+): PresentedCertificate | null {
   const header = request.headers['client-cert'];
   if (header === undefined) return fromConnection(request);
   const peer = request.raw.socket.remoteAddress ?? '';

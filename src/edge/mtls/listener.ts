@@ -48,7 +48,8 @@ export async function loadDeviceCa(mtls: MtlsConfig): Promise<Buffer> {
       throw new TlsSetupError('The device CA bundle (CADUCEUS_MTLS_CA) holds a certificate that does not parse');
     }
     // A leaf here is the wrong file: OpenSSL would trust that one certificate as a client, which is pinning, not a device PKI.
-    if (!certificate.ca) throw new TlsSetupError('The device CA bundle (CADUCEUS_MTLS_CA) holds a certificate that is not a CA');
+    if (!certificate.ca)
+      throw new TlsSetupError('The device CA bundle (CADUCEUS_MTLS_CA) holds a certificate that is not a CA');
   }
   return pem;
 }
@@ -80,28 +81,46 @@ export async function startMtlsListener(
   config: Config & { readonly mtls: MtlsConfig },
   deps: { readonly key: Buffer; readonly cert: Buffer; readonly ca: Buffer; readonly events: SecurityEvents },
 ): Promise<MtlsListener> {
-  const server = createServer({
-    key: deps.key,
-    cert: deps.cert,
-    ca: deps.ca,
-    // TLS 1.3 only, as the main listener; a certificate from the device CA or no connection (RFC 8705 §2.1 PKI method).
-    minVersion: 'TLSv1.3',
-    requestCert: true,
-    rejectUnauthorized: true,
-    maxHeaderSize: config.limits.headerBytes,
-    // As app.ts: Node checks header and request timeouts on this interval.
-    connectionsCheckingInterval: Math.max(100, Math.floor(Math.min(config.limits.headersTimeoutMs, config.limits.requestTimeoutMs) / 2)),
-  }, (request, response) => { app.routing(request, response); });
+  const server = createServer(
+    {
+      key: deps.key,
+      cert: deps.cert,
+      ca: deps.ca,
+      // TLS 1.3 only, as the main listener; a certificate from the device CA or no connection (RFC 8705 §2.1 PKI method).
+      minVersion: 'TLSv1.3',
+      requestCert: true,
+      rejectUnauthorized: true,
+      maxHeaderSize: config.limits.headerBytes,
+      // As app.ts: Node checks header and request timeouts on this interval.
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.floor(Math.min(config.limits.headersTimeoutMs, config.limits.requestTimeoutMs) / 2),
+      ),
+    },
+    (request, response) => {
+      app.routing(request, response);
+    },
+  );
   copyServerSettings(app.server, server);
   server.on('tlsClientError', (_error: Error, socket: { remoteAddress?: string }) => {
     // No certificate, another CA's, an expired one: refused in the handshake, counted like every early refusal (no detail from the client).
-    deps.events.emit({ kind: 'edge.refused', sourceIp: socket.remoteAddress ?? null, details: { rule: 'client_certificate' } });
+    deps.events.emit({
+      kind: 'edge.refused',
+      sourceIp: socket.remoteAddress ?? null,
+      details: { rule: 'client_certificate' },
+    });
   });
   if (config.edge.maxConnectionsPerIp > 0) {
     limitConnectionsPerIp(server, {
       max: config.edge.maxConnectionsPerIp,
       exempt: createAddressList(config.edge.trustedProxies),
-      onRefused: (address) => { deps.events.emit({ kind: 'edge.refused', sourceIp: address, details: { rule: 'connection_limit', limit: config.edge.maxConnectionsPerIp } }); },
+      onRefused: (address) => {
+        deps.events.emit({
+          kind: 'edge.refused',
+          sourceIp: address,
+          details: { rule: 'connection_limit', limit: config.edge.maxConnectionsPerIp },
+        });
+      },
     });
   }
   const port = await listen(server, config.host, config.mtls.port);
@@ -109,9 +128,12 @@ export async function startMtlsListener(
     server,
     url: `https://localhost:${port}`,
     contextOptions: { ca: deps.ca },
-    close: () => new Promise((resolve) => {
-      server.close(() => { resolve(); });
-      server.closeIdleConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
   };
 }

@@ -106,25 +106,39 @@ export function createMetrics(options: { readonly breakers: Breakers }): Metrics
     labelNames: ['breaker', 'state'] as const,
     registers,
   });
-  const unsubscribe = breakers.onStateChange((breaker, state) => { quietly(() => { transitions.inc({ breaker, state }); }); });
+  const unsubscribe = breakers.onStateChange((breaker, state) => {
+    quietly(() => {
+      transitions.inc({ breaker, state });
+    });
+  });
 
   return {
     contentType: registry.contentType,
     render: () => registry.metrics(),
     observeRequest(labels, seconds) {
-      quietly(() => { requests.observe({ route: labels.route, method: labels.method, status: String(labels.status) }, seconds); });
+      quietly(() => {
+        requests.observe({ route: labels.route, method: labels.method, status: String(labels.status) }, seconds);
+      });
     },
     countRateLimitDecision(policy, allowed) {
-      quietly(() => { rateLimit.inc({ policy, outcome: allowed ? 'allowed' : 'limited' }); });
+      quietly(() => {
+        rateLimit.inc({ policy, outcome: allowed ? 'allowed' : 'limited' });
+      });
     },
     countAuthFailure(reason) {
-      quietly(() => { authFailures.inc({ reason }); });
+      quietly(() => {
+        authFailures.inc({ reason });
+      });
     },
     observeAuditWrite(outcome, seconds) {
-      quietly(() => { auditWrites.observe({ outcome }, seconds); });
+      quietly(() => {
+        auditWrites.observe({ outcome }, seconds);
+      });
     },
     observeKeyOperation(operation, outcome, seconds) {
-      quietly(() => { keyOperations.observe({ operation, outcome }, seconds); });
+      quietly(() => {
+        keyOperations.observe({ operation, outcome }, seconds);
+      });
     },
     close: unsubscribe,
   };

@@ -14,19 +14,27 @@ export const metricsPlugin = fp(
   (app: FastifyInstance, options: { metrics: Metrics }) => {
     const { metrics } = options;
     app.addHook('onResponse', (request, reply, done) => {
-      metrics.observeRequest({ route: request.routeOptions.url ?? 'unmatched', method: request.method, status: reply.statusCode }, reply.elapsedTime / 1000);
+      metrics.observeRequest(
+        { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: reply.statusCode },
+        reply.elapsedTime / 1000,
+      );
       // The bearer gate ran and produced no principal: the token was missing or refused (src/auth/authenticate-plugin.ts).
-      if (request[reachedAuthentication] === true && request.principal === null) metrics.countAuthFailure(request.authFailure ?? 'missing');
+      if (request[reachedAuthentication] === true && request.principal === null)
+        metrics.countAuthFailure(request.authFailure ?? 'missing');
       done();
     });
     app.addHook('onClose', (_app, done) => {
       metrics.close();
       done();
     });
-    app.get('/metrics', { config: { access: { resourceType: 'Metrics', interaction: 'read' } } }, async (_request, reply) => {
-      const body = await metrics.render();
-      return reply.type(metrics.contentType).send(body);
-    });
+    app.get(
+      '/metrics',
+      { config: { access: { resourceType: 'Metrics', interaction: 'read' } } },
+      async (_request, reply) => {
+        const body = await metrics.render();
+        return reply.type(metrics.contentType).send(body);
+      },
+    );
   },
   { name: 'caduceus-metrics', dependencies: ['caduceus-authenticate'] },
 );

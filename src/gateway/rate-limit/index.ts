@@ -5,7 +5,21 @@ export { createRedisRateLimitStore } from './redis-store.js';
 export { createResilientStore } from './resilient-store.js';
 export { openRateLimitStore, rateLimitRedisPrefix, rateLimitsEnabled, type OpenedRateLimitStore } from './open.js';
 export {
-  bucketLimitOf, defaultRateLimitPolicies, parseRateLimitPolicies, rateLimitClasses, rateLimitPolicyNames, RateLimitSettingError,
-  type RateLimitClass, type RateLimitConfig, type RateLimitPolicy, type RateLimitPolicyName,
+  bucketLimitOf,
+  defaultRateLimitPolicies,
+  parseRateLimitPolicies,
+  rateLimitClasses,
+  rateLimitPolicyNames,
+  RateLimitSettingError,
+  type RateLimitClass,
+  type RateLimitConfig,
+  type RateLimitPolicy,
+  type RateLimitPolicyName,
 } from './policies.js';
-export { createRateLimiter, registerPostAuthRateLimit, registerPreAuthRateLimit, type RateLimitOptions, type RateLimiter } from './plugin.js';
+export {
+  createRateLimiter,
+  registerPostAuthRateLimit,
+  registerPreAuthRateLimit,
+  type RateLimitOptions,
+  type RateLimiter,
+} from './plugin.js';

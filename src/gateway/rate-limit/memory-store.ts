@@ -18,7 +18,9 @@ const sweepPerTake = 2;
  * sweep drops idle buckets a couple per decision; and `maxBuckets` caps the
  * rest. Written by hand: it is a Map and a few lines on the request hot path.
  */
-export function createMemoryRateLimitStore(options: MemoryStoreOptions = {}): RateLimitStore & { readonly size: number } {
+export function createMemoryRateLimitStore(
+  options: MemoryStoreOptions = {},
+): RateLimitStore & { readonly size: number } {
   const now = options.now ?? Date.now;
   const maxBuckets = options.maxBuckets ?? 100_000;
   const buckets = new Map<string, number>();

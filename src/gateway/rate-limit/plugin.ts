@@ -5,7 +5,14 @@ import type { SecurityEvents } from '../../monitoring/security-events.js';
 import type { BucketLimit } from './gcra.js';
 import { createMemoryRateLimitStore } from './memory-store.js';
 import { appendListHeader, policyHeaderItem, retryAfterSeconds, stateHeaderItem } from './headers.js';
-import { bucketLimitOf, rateLimitClasses, rateLimitPolicyNames, type RateLimitClass, type RateLimitConfig, type RateLimitPolicyName } from './policies.js';
+import {
+  bucketLimitOf,
+  rateLimitClasses,
+  rateLimitPolicyNames,
+  type RateLimitClass,
+  type RateLimitConfig,
+  type RateLimitPolicyName,
+} from './policies.js';
 import type { RateLimitStore } from './store.js';
 import '../../auth/access-rule.js';
 
@@ -38,7 +45,13 @@ interface CompiledPolicy {
 export interface RateLimiter {
   /** False with CADUCEUS_RATE_LIMIT=off: no hook is registered at all. */
   readonly enabled: boolean;
-  check(request: FastifyRequest, reply: FastifyReply, policy: RateLimitPolicyName, key: string, stage: Stage): Promise<void>;
+  check(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    policy: RateLimitPolicyName,
+    key: string,
+    stage: Stage,
+  ): Promise<void>;
 }
 
 /** The verified principal's bucket key: client id and subject, length-prefixed so no two pairs collide. */
@@ -86,7 +99,12 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
         requestId: request.id,
         sourceIp: request.ip,
         subject: principal?.subject ?? null,
-        details: { policy, stage, key: principal === null ? 'ip' : 'principal', ...(principal !== null && { client: principal.clientId }) },
+        details: {
+          policy,
+          stage,
+          key: principal === null ? 'ip' : 'principal',
+          ...(principal !== null && { client: principal.clientId }),
+        },
       });
       throw new ApiError('RATE_LIMITED', undefined, { 'Retry-After': String(retryAfterSeconds(decision)) });
     },

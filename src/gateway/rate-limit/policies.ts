@@ -77,7 +77,8 @@ function parsePolicy(raw: string, name: string): RateLimitPolicy | null {
   const rate = parseCount(match[1] ?? '', 'rate', name);
   const period = /^(\d{1,5})([smh])$/.exec(match[2] ?? '');
   const periodMs = period === null ? Number.NaN : Number(period[1]) * (units[period[2] ?? ''] ?? Number.NaN);
-  if (!(periodMs >= second && periodMs <= 24 * hour)) throw new RateLimitSettingError(`${name}: the period must be a number with s, m or h, from 1s to 24h`);
+  if (!(periodMs >= second && periodMs <= 24 * hour))
+    throw new RateLimitSettingError(`${name}: the period must be a number with s, m or h, from 1s to 24h`);
   const burst = match[3] === undefined ? rate : parseCount(match[3], 'burst', name);
   return { rate, periodMs, burst };
 }
@@ -94,14 +95,17 @@ function isPolicyName(name: string): name is RateLimitPolicyName {
  */
 export function parseRateLimitPolicies(raw: string): RateLimitConfig['policies'] {
   const value = raw.trim();
-  if (value === 'off') return Object.fromEntries(rateLimitPolicyNames.map((name) => [name, null])) as RateLimitConfig['policies'];
+  if (value === 'off')
+    return Object.fromEntries(rateLimitPolicyNames.map((name) => [name, null])) as RateLimitConfig['policies'];
   const policies: Record<RateLimitPolicyName, RateLimitPolicy | null> = { ...defaultRateLimitPolicies };
   if (value === '') return policies;
   const seen = new Set<string>();
   for (const entry of value.split(',')) {
     const [name = '', spec, ...extra] = entry.trim().split('=');
-    if (!isPolicyName(name)) throw new RateLimitSettingError(`has an unknown policy; known: ${rateLimitPolicyNames.join(', ')}`);
-    if (spec === undefined || extra.length > 0) throw new RateLimitSettingError(`${name}: must be name=RATE/PERIOD[:BURST] or name=off`);
+    if (!isPolicyName(name))
+      throw new RateLimitSettingError(`has an unknown policy; known: ${rateLimitPolicyNames.join(', ')}`);
+    if (spec === undefined || extra.length > 0)
+      throw new RateLimitSettingError(`${name}: must be name=RATE/PERIOD[:BURST] or name=off`);
     if (seen.has(name)) throw new RateLimitSettingError(`${name}: set twice`);
     seen.add(name);
     policies[name] = parsePolicy(spec.trim(), name);

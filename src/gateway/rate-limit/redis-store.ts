@@ -60,7 +60,14 @@ export function createRedisRateLimitStore(redis: Redis, prefix: string): RateLim
   return {
     async take(key, limit) {
       // Full precision as text: Lua parses it back to the same double.
-      return decisionOf(await scripted.caduceusRateLimitTake(`${prefix}${key}`, String(limit.emissionMs), limit.burst, String(gcraEpsilonMs)));
+      return decisionOf(
+        await scripted.caduceusRateLimitTake(
+          `${prefix}${key}`,
+          String(limit.emissionMs),
+          limit.burst,
+          String(gcraEpsilonMs),
+        ),
+      );
     },
   };
 }

@@ -26,15 +26,22 @@ export interface ResilientStoreOptions {
  */
 export function createResilientStore(shared: RateLimitStore, options: ResilientStoreOptions): RateLimitStore {
   const attempt = withLocalFallback(options.breaker, options.logger, {
-    lost: { event: 'rate_limit.store_unavailable', message: `rate-limit store unavailable; ${options.onFailure === 'local' ? 'in-process buckets' : 'refusing'} meanwhile` },
+    lost: {
+      event: 'rate_limit.store_unavailable',
+      message: `rate-limit store unavailable; ${options.onFailure === 'local' ? 'in-process buckets' : 'refusing'} meanwhile`,
+    },
     restored: { event: 'rate_limit.store_shared', message: 'rate limits decided in Redis again' },
   });
   return {
-    take: (key, limit) => attempt(() => shared.take(key, limit), (error) => {
-      if (options.onFailure === 'local') return options.local.take(key, limit);
-      // The breaker's own refusal already carries the Retry-After of its reset time.
-      if (isApiError(error) && error.code === 'SERVICE_UNAVAILABLE') throw error;
-      throw new ApiError('SERVICE_UNAVAILABLE', undefined, { 'Retry-After': String(options.retryAfterSeconds) });
-    }),
+    take: (key, limit) =>
+      attempt(
+        () => shared.take(key, limit),
+        (error) => {
+          if (options.onFailure === 'local') return options.local.take(key, limit);
+          // The breaker's own refusal already carries the Retry-After of its reset time.
+          if (isApiError(error) && error.code === 'SERVICE_UNAVAILABLE') throw error;
+          throw new ApiError('SERVICE_UNAVAILABLE', undefined, { 'Retry-After': String(options.retryAfterSeconds) });
+        },
+      ),
   };
 }

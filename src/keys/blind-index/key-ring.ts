@@ -34,18 +34,31 @@ export function throughBreaker(breaker: Breaker): KeyCall {
 }
 
 /** Creates a fresh index key, wrapped for storage; the raw bytes are wiped once the KeyObject exists. */
-export async function createIndexKey(wrapper: KeyWrapper, run: KeyCall = direct, now: () => number = Date.now): Promise<Omit<StoredIndexKey, 'state'>> {
+export async function createIndexKey(
+  wrapper: KeyWrapper,
+  run: KeyCall = direct,
+  now: () => number = Date.now,
+): Promise<Omit<StoredIndexKey, 'state'>> {
   const raw = randomBytes(indexKeyBytes);
   try {
     const wrapped = await run(() => wrapper.wrap(raw));
-    return { id: randomBytes(indexKeyIdBytes).toString('hex'), kekId: wrapped.kekId, wrapped: wrapped.wrapped, createdAt: new Date(now()).toISOString() };
+    return {
+      id: randomBytes(indexKeyIdBytes).toString('hex'),
+      kekId: wrapped.kekId,
+      wrapped: wrapped.wrapped,
+      createdAt: new Date(now()).toISOString(),
+    };
   } finally {
     raw.fill(0);
   }
 }
 
 /** Unwraps a stored index key into a KeyObject; the raw bytes are wiped. */
-export async function unwrapIndexKey(stored: StoredIndexKey | Omit<StoredIndexKey, 'state'>, wrapper: KeyWrapper, run: KeyCall = direct): Promise<IndexKey> {
+export async function unwrapIndexKey(
+  stored: StoredIndexKey | Omit<StoredIndexKey, 'state'>,
+  wrapper: KeyWrapper,
+  run: KeyCall = direct,
+): Promise<IndexKey> {
   const raw = await run(() => wrapper.unwrap({ kekId: stored.kekId, wrapped: stored.wrapped }));
   try {
     return { id: stored.id, key: createSecretKey(raw) };
@@ -113,13 +126,17 @@ export async function openIndexKeyRing(options: IndexKeyRingOptions): Promise<In
   }
 
   function refresh(): Promise<IndexKeySnapshot> {
-    loading ??= load().finally(() => { loading = undefined; });
+    loading ??= load().finally(() => {
+      loading = undefined;
+    });
     return loading;
   }
 
   await refresh();
   const timer = setInterval(() => {
-    refresh().catch((error: unknown) => { options.onRefreshError?.(error); });
+    refresh().catch((error: unknown) => {
+      options.onRefreshError?.(error);
+    });
   }, options.refreshMs ?? indexKeyRefreshMs);
   timer.unref();
   return {

@@ -35,7 +35,14 @@ export async function openSearchTokenization(deps: SearchTokenizationDependencie
     ...(deps.run !== undefined && { run: deps.run }),
     ...(deps.refreshMs !== undefined && { refreshMs: deps.refreshMs }),
     // The last keys stay in use; a rotation waits for every process anyway.
-    onRefreshError: () => { deps.logger.warn({ event: 'index_keys.refresh_failed' }, 'index keys could not be re-read; using the last ones'); },
+    onRefreshError: () => {
+      deps.logger.warn({ event: 'index_keys.refresh_failed' }, 'index keys could not be re-read; using the last ones');
+    },
   });
-  return { tokenizer: createBlindTokenizer(() => ring.snapshot()), close: () => { ring.close(); } };
+  return {
+    tokenizer: createBlindTokenizer(() => ring.snapshot()),
+    close: () => {
+      ring.close();
+    },
+  };
 }

@@ -108,7 +108,10 @@ async function reindexOne(r: Rotation, search: ResourceSearchDefinition, id: str
     if (stored === undefined || stored.deleted || stored.body === null) return false;
     const plain = await sealer.open(stored.body, { type: stored.type, id: stored.id, version: stored.version });
     const resource = JSON.parse(decoder.decode(plain)) as Record<string, unknown>;
-    if (await db.indexKeys.replaceIndex(search.resourceType, id, stored.version, buildIndex(search, tokenizer, resource))) return true;
+    if (
+      await db.indexKeys.replaceIndex(search.resourceType, id, stored.version, buildIndex(search, tokenizer, resource))
+    )
+      return true;
   }
   throw new Error('the resource kept changing while it was re-indexed');
 }
@@ -118,7 +121,13 @@ async function reindexAll(r: Rotation): Promise<number> {
   const { db } = r.deps;
   const saved = await db.indexKeys.progress(r.key.id);
   let done = saved?.done ?? 0;
-  const start = saved === undefined ? 0 : Math.max(0, r.resources.findIndex((s) => s.resourceType === saved.type));
+  const start =
+    saved === undefined
+      ? 0
+      : Math.max(
+          0,
+          r.resources.findIndex((s) => s.resourceType === saved.type),
+        );
   for (let i = start; i < r.resources.length; i += 1) {
     const search = r.resources[i];
     if (search === undefined) continue;
@@ -143,7 +152,13 @@ async function sweep(r: Rotation, oldKeyId: string): Promise<number> {
     for (const parameter of search.parameters) {
       let after = '';
       for (;;) {
-        const ids = await r.deps.db.indexKeys.idsWithTokenPrefix(search.resourceType, parameter.name, tokenPrefixOf(oldKeyId), after, r.batch);
+        const ids = await r.deps.db.indexKeys.idsWithTokenPrefix(
+          search.resourceType,
+          parameter.name,
+          tokenPrefixOf(oldKeyId),
+          after,
+          r.batch,
+        );
         if (ids.length === 0) break;
         for (const id of ids) await reindexOne(r, search, id);
         count += ids.length;
@@ -154,7 +169,11 @@ async function sweep(r: Rotation, oldKeyId: string): Promise<number> {
   return count;
 }
 
-function split(keys: readonly StoredIndexKey[]): { written: StoredIndexKey | undefined; incoming: StoredIndexKey | undefined; outgoing: StoredIndexKey | undefined } {
+function split(keys: readonly StoredIndexKey[]): {
+  written: StoredIndexKey | undefined;
+  incoming: StoredIndexKey | undefined;
+  outgoing: StoredIndexKey | undefined;
+} {
   const writtenAt = keys.findIndex((key) => key.state === 'written');
   const searchedAt = keys.findIndex((key) => key.state === 'searched');
   const searched = keys[searchedAt];
@@ -171,7 +190,10 @@ function split(keys: readonly StoredIndexKey[]): { written: StoredIndexKey | und
  * re-indexes every current resource under it and retires the old key.
  * `caduceus keys rotate --index` calls this; `onProgress` drives its progress bar.
  */
-export async function rotateIndexKey(deps: IndexRotationDependencies, options: IndexRotationOptions = {}): Promise<IndexRotationResult> {
+export async function rotateIndexKey(
+  deps: IndexRotationDependencies,
+  options: IndexRotationOptions = {},
+): Promise<IndexRotationResult> {
   const store = deps.db.indexKeys;
   const graceMs = options.graceMs ?? indexKeyRefreshMs + 5000;
   checkpoint(options.signal);
@@ -188,7 +210,9 @@ export async function rotateIndexKey(deps: IndexRotationDependencies, options: I
   if (target === undefined) throw new Error('no index key to rotate to');
   let total = 0;
   for (const search of deps.resources ?? searchableResources) total += await store.countCurrent(search.resourceType);
-  const report = (phase: IndexRotationProgressEvent['phase'], done: number): void => { options.onProgress?.({ phase, keyId: target.id, done, total }); };
+  const report = (phase: IndexRotationProgressEvent['phase'], done: number): void => {
+    options.onProgress?.({ phase, keyId: target.id, done, total });
+  };
   if (state.incoming !== undefined) {
     report('introducing', 0);
     await pause(graceMs, options.signal);
@@ -199,7 +223,11 @@ export async function rotateIndexKey(deps: IndexRotationDependencies, options: I
   // Every process makes rows with the new key before the pass begins.
   await pause(graceMs, options.signal);
   const r: Rotation = {
-    deps, resources: deps.resources ?? searchableResources, batch: options.batchSize ?? 200, report, signal: options.signal,
+    deps,
+    resources: deps.resources ?? searchableResources,
+    batch: options.batchSize ?? 200,
+    report,
+    signal: options.signal,
     key: await unwrapIndexKey(target, deps.wrapper, deps.run),
   };
   const reindexed = await reindexAll(r);

@@ -17,7 +17,10 @@ function domainOf(parameter: string | undefined): string {
  * written key; a query looks for its tokens under every searched key, so
  * results stay complete while a rotation re-indexes.
  */
-export function createBlindTokenizer(keys: () => IndexKeySnapshot, plain: SearchTokenizer = createPlainTokenizer()): SearchTokenizer {
+export function createBlindTokenizer(
+  keys: () => IndexKeySnapshot,
+  plain: SearchTokenizer = createPlainTokenizer(),
+): SearchTokenizer {
   return {
     indexTokens(kind: SearchParameterKind, value: string, parameter?: string): string[] {
       const domain = domainOf(parameter);

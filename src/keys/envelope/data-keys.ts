@@ -63,13 +63,16 @@ export function createDataKeyRing(options: DataKeyRingOptions): DataKeyRing {
     if (cached !== undefined) return Promise.resolve(cached);
     let pending = unwrapping.get(stored.id);
     if (pending === undefined) {
-      pending = breaker.run(() => wrapper.unwrap({ kekId: stored.kekId, wrapped: stored.wrapped }))
+      pending = breaker
+        .run(() => wrapper.unwrap({ kekId: stored.kekId, wrapped: stored.wrapped }))
         .then((raw) => {
           const key = keyObjectOf(raw);
           cache.set(stored.id, key);
           return key;
         })
-        .finally(() => { unwrapping.delete(stored.id); });
+        .finally(() => {
+          unwrapping.delete(stored.id);
+        });
       unwrapping.set(stored.id, pending);
     }
     return pending;
@@ -80,7 +83,12 @@ export function createDataKeyRing(options: DataKeyRingOptions): DataKeyRing {
     const raw = randomBytes(32);
     const wrapped = await breaker.run(() => wrapper.wrap(raw));
     const id = randomBytes(dataKeyIdBytes).toString('hex');
-    const stored = await store.insertCurrentIfAbsent({ id, kekId: wrapped.kekId, wrapped: wrapped.wrapped, createdAt: new Date(now()).toISOString() });
+    const stored = await store.insertCurrentIfAbsent({
+      id,
+      kekId: wrapped.kekId,
+      wrapped: wrapped.wrapped,
+      createdAt: new Date(now()).toISOString(),
+    });
     if (stored.id !== id) {
       raw.fill(0);
       return { id: stored.id, key: await unwrapStored(stored) };
@@ -100,7 +108,9 @@ export function createDataKeyRing(options: DataKeyRingOptions): DataKeyRing {
   return {
     current() {
       if (active !== undefined && now() - active.at < refreshMs) return Promise.resolve(active.key);
-      loading ??= loadCurrent().finally(() => { loading = undefined; });
+      loading ??= loadCurrent().finally(() => {
+        loading = undefined;
+      });
       return loading;
     },
     async byId(id) {

@@ -38,7 +38,9 @@ export function createEnvelopeSealer(options: EnvelopeSealerOptions): EnvelopeSe
       const { id, key } = await ring.current();
       const nonce = randomBytes(nonceBytes);
       const header = encodeHeader(id, nonce);
-      const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: tagBytes }).setAAD(additionalData(header, context));
+      const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: tagBytes }).setAAD(
+        additionalData(header, context),
+      );
       return Buffer.concat([header, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
     },
     async open(sealed: Uint8Array, context: SealContext): Promise<Uint8Array> {

@@ -41,7 +41,13 @@ export function encodeHeader(dataKeyId: string, nonce: Buffer): Buffer {
 /** Splits a sealed body; undefined when it is too short or not this format. */
 export function decodeSealed(sealed: Uint8Array): SealedParts | undefined {
   const bytes = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  if (bytes.length < headerBytes + tagBytes || bytes[0] !== magic[0] || bytes[1] !== magic[1] || bytes[2] !== formatVersion) return undefined;
+  if (
+    bytes.length < headerBytes + tagBytes ||
+    bytes[0] !== magic[0] ||
+    bytes[1] !== magic[1] ||
+    bytes[2] !== formatVersion
+  )
+    return undefined;
   const idStart = magic.length + 1;
   return {
     header: bytes.subarray(0, headerBytes),
@@ -56,7 +62,8 @@ const aadLabel = Buffer.from('caduceus/record', 'utf8');
 
 /** AAD = header ‖ "caduceus/record" ‖ len(type) type ‖ len(id) id ‖ version (uint32 BE), lengths uint16 BE. Written into one buffer: it is built on every read. */
 export function additionalData(header: Buffer, context: SealContext): Buffer {
-  if (!Number.isInteger(context.version) || context.version < 1 || context.version > 0xffffffff) throw new RangeError('seal context version out of range');
+  if (!Number.isInteger(context.version) || context.version < 1 || context.version > 0xffffffff)
+    throw new RangeError('seal context version out of range');
   const typeBytes = Buffer.byteLength(context.type, 'utf8');
   const idBytes = Buffer.byteLength(context.id, 'utf8');
   if (typeBytes > 0xffff || idBytes > 0xffff) throw new RangeError('seal context field too long');

@@ -1,4 +1,10 @@
 export { createEnvelopeSealer, type EnvelopeSealer, type EnvelopeSealerOptions } from './envelope-sealer.js';
 export { IntegrityError, type IntegrityFailure } from './errors.js';
 export { registerIntegrityEvents } from './integrity-events.js';
-export { KeyManagerStartError, openKeyProtection, openKeyWrapper, type KeyProtection, type KeyProtectionDependencies } from './open.js';
+export {
+  KeyManagerStartError,
+  openKeyProtection,
+  openKeyWrapper,
+  type KeyProtection,
+  type KeyProtectionDependencies,
+} from './open.js';

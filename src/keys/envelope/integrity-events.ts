@@ -17,7 +17,13 @@ export function registerIntegrityEvents(app: FastifyInstance, events: SecurityEv
       requestId: request.id,
       sourceIp: request.ip,
       subject: request.principal?.subject ?? null,
-      details: { source: 'sealed-record', resourceType: error.type, resourceId: error.id, version: error.version, failure: error.failure },
+      details: {
+        source: 'sealed-record',
+        resourceType: error.type,
+        resourceId: error.id,
+        version: error.version,
+        failure: error.failure,
+      },
     });
   });
 }

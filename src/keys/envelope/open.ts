@@ -15,10 +15,16 @@ export class KeyManagerStartError extends Error {
 
 async function openPkcs11(config: Config): Promise<KeyWrapper> {
   const settings = config.keys.pkcs11;
-  if (settings === null) throw new KeyManagerStartError('CADUCEUS_KEY_MANAGER=pkcs11 needs the CADUCEUS_PKCS11_ settings');
+  if (settings === null)
+    throw new KeyManagerStartError('CADUCEUS_KEY_MANAGER=pkcs11 needs the CADUCEUS_PKCS11_ settings');
   // Loaded only when selected: the native PKCS#11 binding stays out of `local` deployments.
   const { openPkcs11KeyWrapper } = await import('../pkcs11/index.js');
-  return openPkcs11KeyWrapper({ modulePath: settings.modulePath, tokenLabel: settings.tokenLabel, pin: settings.pin, callTimeoutMs: config.keys.timeoutMs });
+  return openPkcs11KeyWrapper({
+    modulePath: settings.modulePath,
+    tokenLabel: settings.tokenLabel,
+    pin: settings.pin,
+    callTimeoutMs: config.keys.timeoutMs,
+  });
 }
 
 /**
@@ -66,11 +72,24 @@ export interface KeyProtectionDependencies {
  */
 export async function openKeyProtection(config: Config, deps: KeyProtectionDependencies): Promise<KeyProtection> {
   if (config.keys.encryption === 'off') {
-    deps.logger.warn({ event: 'keys.encryption_off' }, 'WARNING: CADUCEUS_ENCRYPTION=off: resource bodies are stored unsealed (benchmarks and diagnostics only)');
+    deps.logger.warn(
+      { event: 'keys.encryption_off' },
+      'WARNING: CADUCEUS_ENCRYPTION=off: resource bodies are stored unsealed (benchmarks and diagnostics only)',
+    );
     return { sealer: identitySealer, wrapper: null, close: () => Promise.resolve() };
   }
   const wrapper = await openKeyWrapper(config, deps.masterKey, deps.logger);
-  const breaker = deps.breakers.create({ name: 'key-manager', timeoutMs: config.keys.timeoutMs, resetMs: config.breakers.resetMs });
-  const sealer = createEnvelopeSealer({ wrapper, store: deps.dataKeys, breaker, cacheSize: config.keys.dataKeyCacheSize, currentRefreshMs: config.keys.dataKeyRefreshMs });
+  const breaker = deps.breakers.create({
+    name: 'key-manager',
+    timeoutMs: config.keys.timeoutMs,
+    resetMs: config.breakers.resetMs,
+  });
+  const sealer = createEnvelopeSealer({
+    wrapper,
+    store: deps.dataKeys,
+    breaker,
+    cacheSize: config.keys.dataKeyCacheSize,
+    currentRefreshMs: config.keys.dataKeyRefreshMs,
+  });
   return { sealer, wrapper, close: () => wrapper.close() };
 }

@@ -51,13 +51,24 @@ export function parseKekDocument(text: string): KekDocument {
     throw new KeyringError('The KEK keyring is not valid JSON');
   }
   const document = value as { version?: unknown; keks?: unknown };
-  if (typeof value !== 'object' || value === null || document.version !== 1 || !Array.isArray(document.keks) || document.keks.length === 0) {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    document.version !== 1 ||
+    !Array.isArray(document.keks) ||
+    document.keks.length === 0
+  ) {
     throw new KeyringError('The KEK keyring is malformed');
   }
   for (const kek of document.keks as unknown[]) {
     const entry = kek as Partial<Record<keyof StoredKek, unknown>>;
-    if (typeof entry.id !== 'string' || !kekIdPattern.test(entry.id) || typeof entry.createdAt !== 'string'
-      || typeof entry.key !== 'string' || Buffer.from(entry.key, 'base64url').length !== kekBytes) {
+    if (
+      typeof entry.id !== 'string' ||
+      !kekIdPattern.test(entry.id) ||
+      typeof entry.createdAt !== 'string' ||
+      typeof entry.key !== 'string' ||
+      Buffer.from(entry.key, 'base64url').length !== kekBytes
+    ) {
       throw new KeyringError('The KEK keyring holds a malformed key');
     }
   }
@@ -89,9 +100,12 @@ export function wrapDataKey(kekId: string, kek: KeyObject, dataKey: Uint8Array):
 /** Unwraps what `wrapDataKey` made; any altered byte or another KEK's wrapping is refused. */
 export function unwrapDataKey(kekId: string, kek: KeyObject, wrapped: Uint8Array): Uint8Array {
   const bytes = Buffer.from(wrapped);
-  if (bytes.length !== wrappedBytes || bytes[0] !== wrapFormatVersion) throw new KeyringError('The wrapped data key is malformed');
+  if (bytes.length !== wrappedBytes || bytes[0] !== wrapFormatVersion)
+    throw new KeyringError('The wrapped data key is malformed');
   try {
-    const decipher = createDecipheriv('aes-256-gcm', kek, bytes.subarray(1, 1 + nonceBytes), { authTagLength: tagBytes })
+    const decipher = createDecipheriv('aes-256-gcm', kek, bytes.subarray(1, 1 + nonceBytes), {
+      authTagLength: tagBytes,
+    })
       .setAAD(aadFor(kekId))
       .setAuthTag(bytes.subarray(wrappedBytes - tagBytes));
     return Buffer.concat([decipher.update(bytes.subarray(1 + nonceBytes, wrappedBytes - tagBytes)), decipher.final()]);

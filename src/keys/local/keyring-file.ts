@@ -6,8 +6,13 @@
 import { KeyringError, parseKeyringDocument, type KeyringDocument } from './keyring.js';
 import { isSealedText, type MasterKey } from './master-key.js';
 import {
-  createSecretFile, fileIdentity, readSecretFile, replaceSecretFile, withFileLock,
-  type FileIdentity, type LockOptions,
+  createSecretFile,
+  fileIdentity,
+  readSecretFile,
+  replaceSecretFile,
+  withFileLock,
+  type FileIdentity,
+  type LockOptions,
 } from './secret-file.js';
 
 export type { FileIdentity, LockOptions } from './secret-file.js';
@@ -58,4 +63,5 @@ export function replaceKeyringFile(file: string, document: KeyringDocument, mast
 }
 
 /** Runs `action` holding the keyring's lock file. */
-export const withKeyringLock: <T>(file: string, options: LockOptions, action: () => Promise<T>) => Promise<T> = withFileLock;
+export const withKeyringLock: <T>(file: string, options: LockOptions, action: () => Promise<T>) => Promise<T> =
+  withFileLock;

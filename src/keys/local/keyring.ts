@@ -2,7 +2,14 @@
  * The keyring document of the local key manager and the key material it
  * holds: what is written to disk, and what lives in memory after loading.
  */
-import { createPrivateKey, createPublicKey, generateKeyPair, sign as cryptoSign, constants, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  sign as cryptoSign,
+  constants,
+  type KeyObject,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { calculateJwkThumbprint } from 'jose';
 import type { KeyPurpose, SigningAlgorithm } from '../ports.js';
@@ -80,31 +87,40 @@ async function loadKey(stored: StoredKey): Promise<LoadedKey> {
   } catch {
     throw new KeyringError('The keyring holds a private key that cannot be read');
   }
-  if (privateKey.asymmetricKeyType !== expectedKeyType(stored.alg)
-    || (stored.alg === 'ES256' && privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')) {
+  if (
+    privateKey.asymmetricKeyType !== expectedKeyType(stored.alg) ||
+    (stored.alg === 'ES256' && privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+  ) {
     throw new KeyringError('The keyring holds a key that does not match its algorithm');
   }
   const publicKey = createPublicKey(privateKey);
   // The kid is a thumbprint: recomputing it catches a key swapped or corrupted at rest.
-  if (await keyId(publicKey) !== stored.kid) throw new KeyringError('The keyring holds a key whose kid does not match it');
+  if ((await keyId(publicKey)) !== stored.kid)
+    throw new KeyringError('The keyring holds a key whose kid does not match it');
   return { kid: stored.kid, alg: stored.alg, privateKey, publicKey };
 }
 
 /** Turns every stored key into KeyObjects, once. */
 export async function loadKeyring(document: KeyringDocument): Promise<LoadedKeyring> {
-  const entries = await Promise.all(keyPurposes.map(async (purpose) => {
-    return [purpose, await Promise.all(document.purposes[purpose].map(loadKey))] as const;
-  }));
+  const entries = await Promise.all(
+    keyPurposes.map(async (purpose) => {
+      return [purpose, await Promise.all(document.purposes[purpose].map(loadKey))] as const;
+    }),
+  );
   return Object.fromEntries(entries) as Record<KeyPurpose, LoadedKey[]>;
 }
 
 function isStoredKey(value: unknown): value is StoredKey {
   if (typeof value !== 'object' || value === null) return false;
   const key = value as Record<string, unknown>;
-  return typeof key.kid === 'string' && key.kid !== ''
-    && typeof key.alg === 'string' && (algorithms as readonly string[]).includes(key.alg)
-    && typeof key.createdAt === 'string'
-    && typeof key.privateKeyPem === 'string';
+  return (
+    typeof key.kid === 'string' &&
+    key.kid !== '' &&
+    typeof key.alg === 'string' &&
+    (algorithms as readonly string[]).includes(key.alg) &&
+    typeof key.createdAt === 'string' &&
+    typeof key.privateKeyPem === 'string'
+  );
 }
 
 /** Validates the parsed JSON of a keyring file. */
@@ -118,7 +134,8 @@ export function parseKeyringDocument(text: string): KeyringDocument {
   if (typeof value !== 'object' || value === null) throw new KeyringError('The keyring file is malformed');
   const document = value as { version?: unknown; purposes?: unknown };
   if (document.version !== 1) throw new KeyringError('The keyring file has an unsupported version');
-  if (typeof document.purposes !== 'object' || document.purposes === null) throw new KeyringError('The keyring file is malformed');
+  if (typeof document.purposes !== 'object' || document.purposes === null)
+    throw new KeyringError('The keyring file is malformed');
   const purposes = document.purposes as Record<string, unknown>;
   for (const purpose of keyPurposes) {
     const keys = purposes[purpose];
@@ -144,7 +161,11 @@ export function signWith(key: LoadedKey, data: Uint8Array): Uint8Array {
     case 'ES256':
       return cryptoSign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
     case 'PS256':
-      return cryptoSign('sha256', data, { key: key.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+      return cryptoSign('sha256', data, {
+        key: key.privateKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: 32,
+      });
     case 'RS256':
       return cryptoSign('sha256', data, key.privateKey);
   }

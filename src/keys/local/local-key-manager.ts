@@ -1,11 +1,23 @@
 import type { KeyPurpose, PublicKeyInfo, RotatingKeyManager, Signature, SigningAlgorithm } from '../ports.js';
 import {
-  createKeyringFile, keyringFileIdentity, readKeyringFile, replaceKeyringFile, withKeyringLock,
-  type FileIdentity, type KeyringFileContents, type LockOptions,
+  createKeyringFile,
+  keyringFileIdentity,
+  readKeyringFile,
+  replaceKeyringFile,
+  withKeyringLock,
+  type FileIdentity,
+  type KeyringFileContents,
+  type LockOptions,
 } from './keyring-file.js';
 import {
-  generateStoredKey, keyPurposes, KeyringError, loadKeyring, newKeyringDocument, signWith,
-  type KeyringDocument, type LoadedKeyring,
+  generateStoredKey,
+  keyPurposes,
+  KeyringError,
+  loadKeyring,
+  newKeyringDocument,
+  signWith,
+  type KeyringDocument,
+  type LoadedKeyring,
 } from './keyring.js';
 import type { MasterKey } from './master-key.js';
 import { sameFile } from './secret-file.js';
@@ -45,7 +57,11 @@ interface State {
   reloading: Promise<void> | undefined;
 }
 
-async function loadOrCreate(file: string, alg: SigningAlgorithm, masterKey: MasterKey | undefined): Promise<KeyringFileContents> {
+async function loadOrCreate(
+  file: string,
+  alg: SigningAlgorithm,
+  masterKey: MasterKey | undefined,
+): Promise<KeyringFileContents> {
   const existing = await readKeyringFile(file, masterKey);
   if (existing !== undefined) return existing;
   await createKeyringFile(file, await newKeyringDocument(alg, new Date()), masterKey);
@@ -60,7 +76,12 @@ async function loadOrCreate(file: string, alg: SigningAlgorithm, masterKey: Mast
  * if the file is still plaintext, it is rewritten sealed with the same keys.
  * Returns the file as it is afterwards.
  */
-async function sealPlaintext(file: string, masterKey: MasterKey, lock: LockOptions, onSealed: (() => void) | undefined): Promise<KeyringFileContents> {
+async function sealPlaintext(
+  file: string,
+  masterKey: MasterKey,
+  lock: LockOptions,
+  onSealed: (() => void) | undefined,
+): Promise<KeyringFileContents> {
   return withKeyringLock(file, lock, async () => {
     const latest = await readKeyringFile(file, masterKey);
     if (latest === undefined) throw new KeyringError('The keyring file is missing');
@@ -73,7 +94,12 @@ async function sealPlaintext(file: string, masterKey: MasterKey, lock: LockOptio
   });
 }
 
-async function openContents(file: string, alg: SigningAlgorithm, options: LocalKeyManagerOptions, lock: LockOptions): Promise<KeyringFileContents> {
+async function openContents(
+  file: string,
+  alg: SigningAlgorithm,
+  options: LocalKeyManagerOptions,
+  lock: LockOptions,
+): Promise<KeyringFileContents> {
   const contents = await loadOrCreate(file, alg, options.masterKey);
   if (options.masterKey === undefined || contents.sealed) return contents;
   return sealPlaintext(file, options.masterKey, lock, options.onSealed);
@@ -83,14 +109,20 @@ async function loaded(contents: KeyringFileContents): Promise<Pick<State, 'ring'
   const ring = await loadKeyring(contents.document);
   // PublicKeyInfo objects are built once per load: the same KeyObject on every call lets
   // jose reuse its converted key instead of importing it again per verification.
-  const publicKeys = Object.fromEntries(keyPurposes.map((purpose) => [
-    purpose,
-    Object.freeze(ring[purpose].map((key) => Object.freeze({ kid: key.kid, alg: key.alg, key: key.publicKey }))),
-  ])) as Record<KeyPurpose, readonly PublicKeyInfo[]>;
+  const publicKeys = Object.fromEntries(
+    keyPurposes.map((purpose) => [
+      purpose,
+      Object.freeze(ring[purpose].map((key) => Object.freeze({ kid: key.kid, alg: key.alg, key: key.publicKey }))),
+    ]),
+  ) as Record<KeyPurpose, readonly PublicKeyInfo[]>;
   return { ring, publicKeys, identity: contents.identity };
 }
 
-function withKey(document: KeyringDocument, purpose: KeyPurpose, key: KeyringDocument['purposes'][KeyPurpose][number]): KeyringDocument {
+function withKey(
+  document: KeyringDocument,
+  purpose: KeyPurpose,
+  key: KeyringDocument['purposes'][KeyPurpose][number],
+): KeyringDocument {
   return { ...document, purposes: { ...document.purposes, [purpose]: [key, ...document.purposes[purpose]] } };
 }
 
@@ -109,12 +141,18 @@ export async function openLocalKeyManager(options: LocalKeyManagerOptions): Prom
   const reloadIntervalMs = options.reloadIntervalMs ?? 5000;
   const lock = options.lock ?? { timeoutMs: 10_000, staleMs: 60_000 };
   const { masterKey } = options;
-  const state: State = { ...await loaded(await openContents(file, alg, options, lock)), checkedAt: Date.now(), closed: false, reloading: undefined };
+  const state: State = {
+    ...(await loaded(await openContents(file, alg, options, lock))),
+    checkedAt: Date.now(),
+    closed: false,
+    reloading: undefined,
+  };
 
   /** The file as it is now; with a master key, only a sealed file is accepted after open. */
   async function reread(): Promise<KeyringFileContents | undefined> {
     const contents = await readKeyringFile(file, masterKey);
-    if (contents !== undefined && masterKey !== undefined && !contents.sealed) throw new KeyringError('The keyring file was replaced by an unsealed one');
+    if (contents !== undefined && masterKey !== undefined && !contents.sealed)
+      throw new KeyringError('The keyring file was replaced by an unsealed one');
     return contents;
   }
 
@@ -131,7 +169,9 @@ export async function openLocalKeyManager(options: LocalKeyManagerOptions): Prom
   async function current(): Promise<State> {
     if (state.closed) throw new KeyringError('The key manager is closed');
     if (Date.now() - state.checkedAt >= reloadIntervalMs) {
-      state.reloading ??= reloadIfChanged().finally(() => { state.reloading = undefined; });
+      state.reloading ??= reloadIfChanged().finally(() => {
+        state.reloading = undefined;
+      });
       await state.reloading;
     }
     return state;

@@ -1,10 +1,24 @@
 import type { KeyWrapper, WrappedKey } from '../ports.js';
-import { loadKeks, newKek, parseKekDocument, unwrapDataKey, wrapDataKey, type KekDocument, type LoadedKeks } from './kek-keyring.js';
+import {
+  loadKeks,
+  newKek,
+  parseKekDocument,
+  unwrapDataKey,
+  wrapDataKey,
+  type KekDocument,
+  type LoadedKeks,
+} from './kek-keyring.js';
 import { KeyringError } from './keyring.js';
 import type { MasterKey } from './master-key.js';
 import {
-  createSecretFile, fileIdentity, readSecretFile, replaceSecretFile, sameFile, withFileLock,
-  type FileIdentity, type LockOptions,
+  createSecretFile,
+  fileIdentity,
+  readSecretFile,
+  replaceSecretFile,
+  sameFile,
+  withFileLock,
+  type FileIdentity,
+  type LockOptions,
 } from './secret-file.js';
 
 /** Options of the `local` key wrapper. */
@@ -29,7 +43,10 @@ interface State {
   closed: boolean;
 }
 
-async function readKeks(file: string, masterKey: MasterKey): Promise<{ keks: LoadedKeks; document: KekDocument; identity: FileIdentity } | undefined> {
+async function readKeks(
+  file: string,
+  masterKey: MasterKey,
+): Promise<{ keks: LoadedKeks; document: KekDocument; identity: FileIdentity } | undefined> {
   const contents = await readSecretFile(file, what);
   if (contents === undefined) return undefined;
   const document = parseKekDocument(masterKey.open(sealPurpose, contents.text));
@@ -40,7 +57,10 @@ function encode(masterKey: MasterKey, document: KekDocument): string {
   return masterKey.seal(sealPurpose, JSON.stringify(document));
 }
 
-async function loadOrCreate(file: string, masterKey: MasterKey): Promise<NonNullable<Awaited<ReturnType<typeof readKeks>>>> {
+async function loadOrCreate(
+  file: string,
+  masterKey: MasterKey,
+): Promise<NonNullable<Awaited<ReturnType<typeof readKeks>>>> {
   const existing = await readKeks(file, masterKey);
   if (existing !== undefined) return existing;
   await createSecretFile(file, encode(masterKey, { version: 1, keks: [newKek(new Date())] }));

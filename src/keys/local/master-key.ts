@@ -4,7 +4,14 @@
  * keys) with AES-256-GCM. It comes from a file or the environment; in
  * development only, a missing one is generated beside the data.
  */
-import { createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import type { Logger } from 'pino';
 import { KeyringError } from './keyring.js';
 import { createSecretFile, readSecretFile } from './secret-file.js';
@@ -51,11 +58,19 @@ export class MasterKey {
   /** Seals text with AES-256-GCM under a fresh 96-bit nonce; returns the JSON to write. */
   seal(purpose: string, plaintext: string): string {
     const nonce = randomBytes(nonceBytes);
-    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce, { authTagLength: tagBytes }).setAAD(this.#aad(purpose));
+    const cipher = createCipheriv('aes-256-gcm', this.#key, nonce, { authTagLength: tagBytes }).setAAD(
+      this.#aad(purpose),
+    );
     const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const document: SealedDocument = {
-      format: sealedFormat, version: 1, purpose, masterKeyId: this.id, alg: 'A256GCM',
-      nonce: nonce.toString('base64url'), ciphertext: ciphertext.toString('base64url'), tag: cipher.getAuthTag().toString('base64url'),
+      format: sealedFormat,
+      version: 1,
+      purpose,
+      masterKeyId: this.id,
+      alg: 'A256GCM',
+      nonce: nonce.toString('base64url'),
+      ciphertext: ciphertext.toString('base64url'),
+      tag: cipher.getAuthTag().toString('base64url'),
     };
     return `${JSON.stringify(document, null, 2)}\n`;
   }
@@ -67,10 +82,14 @@ export class MasterKey {
     if (document.purpose !== purpose) throw new KeyringError('The sealed file holds a different kind of keyring');
     if (document.masterKeyId !== this.id) throw new KeyringError('The keyring was sealed under a different master key');
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(document.nonce, 'base64url'), { authTagLength: tagBytes })
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(document.nonce, 'base64url'), {
+        authTagLength: tagBytes,
+      })
         .setAAD(this.#aad(purpose))
         .setAuthTag(Buffer.from(document.tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(document.ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(Buffer.from(document.ciphertext, 'base64url')), decipher.final()]).toString(
+        'utf8',
+      );
     } catch {
       throw new KeyringError('The sealed keyring failed its integrity check');
     }
@@ -84,10 +103,14 @@ function parseSealed(text: string): SealedDocument | undefined {
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== sealedFormat) return undefined;
+  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== sealedFormat)
+    return undefined;
   const document = value as Record<string, unknown>;
-  const strings = ['purpose', 'masterKeyId', 'nonce', 'ciphertext', 'tag'].every((field) => typeof document[field] === 'string');
-  if (document.version !== 1 || document.alg !== 'A256GCM' || !strings) throw new KeyringError('The sealed keyring is malformed or of an unsupported version');
+  const strings = ['purpose', 'masterKeyId', 'nonce', 'ciphertext', 'tag'].every(
+    (field) => typeof document[field] === 'string',
+  );
+  if (document.version !== 1 || document.alg !== 'A256GCM' || !strings)
+    throw new KeyringError('The sealed keyring is malformed or of an unsupported version');
   return value as SealedDocument;
 }
 
@@ -106,7 +129,10 @@ export function decodeMasterKey(text: string): Buffer | undefined {
   const value = text.trim();
   if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
   if (/^[A-Za-z0-9+/]{43}=?$/.test(value) || /^[A-Za-z0-9_-]{43}$/.test(value)) {
-    const bytes = Buffer.from(value.replace(/=$/, ''), value.includes('+') || value.includes('/') ? 'base64' : 'base64url');
+    const bytes = Buffer.from(
+      value.replace(/=$/, ''),
+      value.includes('+') || value.includes('/') ? 'base64' : 'base64url',
+    );
     return bytes.length === keyBytes ? bytes : undefined;
   }
   return undefined;
@@ -140,7 +166,8 @@ async function fromFile(file: string, setting: string): Promise<MasterKey | unde
   }
   if (contents === undefined) return undefined;
   const bytes = decodeMasterKey(contents.text);
-  if (bytes === undefined) throw new MasterKeyError(`${setting}: the file must hold 32 bytes as 64 hex digits or base64`);
+  if (bytes === undefined)
+    throw new MasterKeyError(`${setting}: the file must hold 32 bytes as 64 hex digits or base64`);
   return new MasterKey(bytes);
 }
 
@@ -157,16 +184,20 @@ export async function resolveMasterKey(settings: MasterKeySettings, logger: Logg
   }
   if (settings.value !== null) {
     const bytes = decodeMasterKey(settings.value);
-    if (bytes === undefined) throw new MasterKeyError('CADUCEUS_MASTER_KEY must be 32 bytes as 64 hex digits or base64');
+    if (bytes === undefined)
+      throw new MasterKeyError('CADUCEUS_MASTER_KEY must be 32 bytes as 64 hex digits or base64');
     return { key: new MasterKey(bytes), source: 'environment' };
   }
   if (settings.production) {
-    throw new MasterKeyError('Production mode needs a master key: set CADUCEUS_MASTER_KEY_FILE or CADUCEUS_MASTER_KEY (docs/key-management.md)');
+    throw new MasterKeyError(
+      'Production mode needs a master key: set CADUCEUS_MASTER_KEY_FILE or CADUCEUS_MASTER_KEY (docs/key-management.md)',
+    );
   }
   // Linked into place only if absent: concurrent first starts agree on one key (secret-file.ts).
   await createSecretFile(settings.generatedPath, `${randomBytes(keyBytes).toString('base64')}\n`);
   const key = await fromFile(settings.generatedPath, 'the development master key');
-  if (key === undefined) throw new MasterKeyError('The development master key file disappeared while it was being opened');
+  if (key === undefined)
+    throw new MasterKeyError('The development master key file disappeared while it was being opened');
   logger.warn(
     { event: 'keys.development_master_key', path: settings.generatedPath },
     `DEVELOPMENT ONLY: the master key is a generated file beside the data (${settings.generatedPath}); anyone who can read the data folder can decrypt it. Set CADUCEUS_MASTER_KEY_FILE in production (docs/key-management.md)`,

@@ -18,18 +18,31 @@ export interface ConfiguredKeys {
  * before sealing is rewritten sealed once), or the PKCS#11 token.
  */
 export async function openConfiguredKeys(config: Config, logger: Logger): Promise<ConfiguredKeys> {
-  const { key: masterKey } = await resolveMasterKey({ ...config.keys.masterKey, production: config.env === 'production' }, logger);
+  const { key: masterKey } = await resolveMasterKey(
+    { ...config.keys.masterKey, production: config.env === 'production' },
+    logger,
+  );
   const pkcs11 = config.keys.pkcs11;
   if (config.keys.signingKeys === 'pkcs11' && pkcs11 !== null) {
     // Loaded only when selected: the native PKCS#11 binding stays out of `local` deployments (docs/hsm.md "Signing keys").
     const { openPkcs11SigningKeyManager } = await import('../pkcs11/signing-key-manager.js');
-    const hsmKeys = await openPkcs11SigningKeyManager({ modulePath: pkcs11.modulePath, tokenLabel: pkcs11.tokenLabel, pin: pkcs11.pin, callTimeoutMs: config.keys.timeoutMs });
+    const hsmKeys = await openPkcs11SigningKeyManager({
+      modulePath: pkcs11.modulePath,
+      tokenLabel: pkcs11.tokenLabel,
+      pin: pkcs11.pin,
+      callTimeoutMs: config.keys.timeoutMs,
+    });
     return { masterKey, keys: hsmKeys };
   }
   const keys = await openLocalKeyManager({
     path: config.keys.keyringPath,
     masterKey,
-    onSealed: () => { logger.info({ event: 'keys.keyring_sealed' }, 'the signing keyring was plaintext and is now sealed under the master key'); },
+    onSealed: () => {
+      logger.info(
+        { event: 'keys.keyring_sealed' },
+        'the signing keyring was plaintext and is now sealed under the master key',
+      );
+    },
   });
   return { masterKey, keys };
 }

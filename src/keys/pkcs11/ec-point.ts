@@ -16,12 +16,22 @@ export function p256PublicKey(ecPoint: Uint8Array): KeyObject {
   let point: Buffer;
   if (bytes.length === pointBytes + 2 && bytes[0] === 0x04 && bytes[1] === pointBytes) point = bytes.subarray(2);
   else if (bytes.length === pointBytes) point = bytes;
-  else throw new HsmError('integrity', 'A signing key on the PKCS#11 token has a public point that is not an uncompressed P-256 point');
-  if (point[0] !== 0x04) throw new HsmError('integrity', 'A signing key on the PKCS#11 token has a compressed or malformed public point');
+  else
+    throw new HsmError(
+      'integrity',
+      'A signing key on the PKCS#11 token has a public point that is not an uncompressed P-256 point',
+    );
+  if (point[0] !== 0x04)
+    throw new HsmError('integrity', 'A signing key on the PKCS#11 token has a compressed or malformed public point');
   try {
     // createPublicKey checks that the point is on the curve.
     return createPublicKey({
-      key: { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') },
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: point.subarray(1, 33).toString('base64url'),
+        y: point.subarray(33).toString('base64url'),
+      },
       format: 'jwk',
     });
   } catch {

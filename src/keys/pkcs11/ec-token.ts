@@ -76,7 +76,10 @@ function listPairs(api: pkcs11js.PKCS11, session: pkcs11js.Handle, labelPrefix: 
     { type: pkcs11js.CKA_TOKEN, value: true },
   ]);
   for (const handle of privateKeys) {
-    const [label, id] = api.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_LABEL }, { type: pkcs11js.CKA_ID }]);
+    const [label, id] = api.C_GetAttributeValue(session, handle, [
+      { type: pkcs11js.CKA_LABEL },
+      { type: pkcs11js.CKA_ID },
+    ]);
     const labelText = bufferOf(label?.value).toString('utf8');
     if (!labelText.startsWith(labelPrefix)) continue;
     const idBytes = bufferOf(id?.value);
@@ -102,16 +105,22 @@ export async function openEcToken(options: TokenOptions): Promise<EcToken> {
 
     generateP256KeyPair: async (label, id) => {
       const bytes = Buffer.from(id);
-      await session.run(({ api, session: s }) => api.C_GenerateKeyPairAsync(
-        s, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, publicTemplate(label, bytes), privateTemplate(label, bytes),
-      ));
+      await session.run(({ api, session: s }) =>
+        api.C_GenerateKeyPairAsync(
+          s,
+          { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
+          publicTemplate(label, bytes),
+          privateTemplate(label, bytes),
+        ),
+      );
     },
 
-    signDigest: (key, digest) => session.run(({ api, session: s }) => {
-      api.C_SignInit(s, { mechanism: pkcs11js.CKM_ECDSA }, key);
-      // P-256: r and s are 32 bytes each.
-      return api.C_SignAsync(s, Buffer.from(digest), Buffer.alloc(64));
-    }),
+    signDigest: (key, digest) =>
+      session.run(({ api, session: s }) => {
+        api.C_SignInit(s, { mechanism: pkcs11js.CKM_ECDSA }, key);
+        // P-256: r and s are 32 bytes each.
+        return api.C_SignAsync(s, Buffer.from(digest), Buffer.alloc(64));
+      }),
 
     close,
   };

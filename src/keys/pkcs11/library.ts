@@ -88,7 +88,11 @@ function loadModule(modulePath: string): Loaded {
     ownsInitialize = initialize(api);
   } catch (error) {
     api.close();
-    throw new HsmError('configuration', 'CADUCEUS_PKCS11_MODULE: the PKCS#11 module failed to initialize', ckrName(error));
+    throw new HsmError(
+      'configuration',
+      'CADUCEUS_PKCS11_MODULE: the PKCS#11 module failed to initialize',
+      ckrName(error),
+    );
   }
   const entry: Loaded = { api, users: 0, ownsInitialize };
   loaded.set(modulePath, entry);

@@ -19,7 +19,10 @@ export async function readPin(pin: Pkcs11Pin): Promise<string> {
   // Files written by `echo` or an editor end with a newline that is not part of the PIN.
   const value = text.replace(/\r?\n$/, '');
   if (value.length === 0 || value.length > maxPinLength || /[\r\n\0]/.test(value)) {
-    throw new HsmError('configuration', `CADUCEUS_PKCS11_PIN_FILE: the file must hold one PIN of 1 to ${maxPinLength} characters`);
+    throw new HsmError(
+      'configuration',
+      `CADUCEUS_PKCS11_PIN_FILE: the file must hold one PIN of 1 to ${maxPinLength} characters`,
+    );
   }
   return value;
 }

@@ -47,8 +47,15 @@ const wrappedBytes = 1 + ivBytes + dataKeyBytes + 16;
  */
 function kekAttributes(id: string): SecretKeyAttributes {
   return {
-    label: `${kekLabelPrefix}${id}`, id: Buffer.from(id, 'utf8'), token: true, sensitive: true, extractable: false,
-    encrypt: true, decrypt: true, wrap: false, unwrap: false,
+    label: `${kekLabelPrefix}${id}`,
+    id: Buffer.from(id, 'utf8'),
+    token: true,
+    sensitive: true,
+    extractable: false,
+    encrypt: true,
+    decrypt: true,
+    wrap: false,
+    unwrap: false,
   };
 }
 
@@ -63,7 +70,8 @@ async function listKeks(token: Pkcs11Token): Promise<Kek[]> {
     if (!key.label.startsWith(kekLabelPrefix)) continue;
     const id = key.label.slice(kekLabelPrefix.length);
     const match = kekIdPattern.exec(id);
-    if (match?.[1] !== undefined && key.id.toString('utf8') === id) keks.push({ id, createdMs: Number(match[1]), handle: key.handle });
+    if (match?.[1] !== undefined && key.id.toString('utf8') === id)
+      keks.push({ id, createdMs: Number(match[1]), handle: key.handle });
   }
   return keks.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
@@ -124,7 +132,8 @@ class Pkcs11KeyWrapper implements KeyWrapper {
     } catch (error) {
       if (!isStaleHandle(error)) throw error;
       const again = (await this.refresh()).find((candidate) => candidate.id === kek.id);
-      if (again === undefined) throw new HsmError('unavailable', 'The key-encryption key disappeared from the PKCS#11 token');
+      if (again === undefined)
+        throw new HsmError('unavailable', 'The key-encryption key disappeared from the PKCS#11 token');
       return await use(again.handle);
     }
   }
@@ -133,7 +142,9 @@ class Pkcs11KeyWrapper implements KeyWrapper {
     if (this.#closing !== undefined) return Promise.reject(new HsmError('closed', 'The PKCS#11 key wrapper is closed'));
     const running = work();
     this.#inFlight.add(running);
-    const done = (): void => { this.#inFlight.delete(running); };
+    const done = (): void => {
+      this.#inFlight.delete(running);
+    };
     running.then(done, done);
     return running;
   }
@@ -168,21 +179,27 @@ class Pkcs11KeyWrapper implements KeyWrapper {
     const kek = await this.#current();
     // A random 96-bit IV per wrap (NIST SP 800-38D §8.2.2): keep a KEK under 2^32 wraps; rotation resets the count.
     const iv = randomBytes(ivBytes);
-    const sealed = await this.#withHandle(kek, (handle) => this.#token.encryptAesGcm(handle, { iv, aad: aadFor(kek.id) }, dataKey));
+    const sealed = await this.#withHandle(kek, (handle) =>
+      this.#token.encryptAesGcm(handle, { iv, aad: aadFor(kek.id) }, dataKey),
+    );
     return { kekId: kek.id, wrapped: Buffer.concat([Buffer.of(formatVersion), iv, sealed]) };
   }
 
   async #unwrap(wrapped: WrappedKey): Promise<Uint8Array> {
     const bytes = Buffer.from(wrapped.wrapped);
     if (bytes.length !== wrappedBytes || bytes[0] !== formatVersion) {
-      throw new HsmError('integrity', 'The wrapped key is not in the PKCS#11 adapter\'s format');
+      throw new HsmError('integrity', "The wrapped key is not in the PKCS#11 adapter's format");
     }
     const kek = await this.#find(wrapped.kekId);
-    if (kek === undefined) throw new HsmError('integrity', 'The wrapped key names a key-encryption key that is not on the token');
+    if (kek === undefined)
+      throw new HsmError('integrity', 'The wrapped key names a key-encryption key that is not on the token');
     const iv = bytes.subarray(1, 1 + ivBytes);
     const sealed = bytes.subarray(1 + ivBytes);
-    const dataKey = await this.#withHandle(kek, (handle) => this.#token.decryptAesGcm(handle, { iv, aad: aadFor(kek.id) }, sealed));
-    if (dataKey.length !== dataKeyBytes) throw new HsmError('integrity', 'The wrapped key does not hold a 32-byte data key');
+    const dataKey = await this.#withHandle(kek, (handle) =>
+      this.#token.decryptAesGcm(handle, { iv, aad: aadFor(kek.id) }, sealed),
+    );
+    if (dataKey.length !== dataKeyBytes)
+      throw new HsmError('integrity', 'The wrapped key does not hold a 32-byte data key');
     return dataKey;
   }
 

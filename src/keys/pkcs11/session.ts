@@ -25,10 +25,18 @@ const timedOut = Symbol('timed out');
 function loginError(error: unknown): HsmError {
   const ckr = ckrName(error);
   if (ckr === 'CKR_PIN_INCORRECT' || ckr === 'CKR_PIN_INVALID' || ckr === 'CKR_PIN_LEN_RANGE') {
-    return new HsmError('configuration', 'PKCS#11 login refused: the PIN is wrong; check CADUCEUS_PKCS11_PIN_FILE or CADUCEUS_PKCS11_PIN', ckr);
+    return new HsmError(
+      'configuration',
+      'PKCS#11 login refused: the PIN is wrong; check CADUCEUS_PKCS11_PIN_FILE or CADUCEUS_PKCS11_PIN',
+      ckr,
+    );
   }
   if (ckr === 'CKR_PIN_LOCKED' || ckr === 'CKR_PIN_EXPIRED') {
-    return new HsmError('configuration', 'PKCS#11 login refused: the user PIN is locked or expired; the token\'s security officer must reset it', ckr);
+    return new HsmError(
+      'configuration',
+      "PKCS#11 login refused: the user PIN is locked or expired; the token's security officer must reset it",
+      ckr,
+    );
   }
   return new HsmError('unavailable', 'PKCS#11 login failed', ckr);
 }
@@ -69,9 +77,11 @@ export class TokenSession {
 
   /** Runs one operation, after every earlier one, on a live logged-in session; every failure is an HsmError. */
   run<T>(operation: SessionOperation<T>): Promise<T> {
-    const result = this.#queue.then(() => this.#attempt(operation)).catch((error: unknown) => {
-      throw error instanceof HsmError ? error : new HsmError('unavailable', 'A PKCS#11 call failed', ckrName(error));
-    });
+    const result = this.#queue
+      .then(() => this.#attempt(operation))
+      .catch((error: unknown) => {
+        throw error instanceof HsmError ? error : new HsmError('unavailable', 'A PKCS#11 call failed', ckrName(error));
+      });
     this.#queue = result.catch(() => undefined);
     return result;
   }
@@ -106,7 +116,9 @@ export class TokenSession {
     if (!(work instanceof Promise)) return work;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<typeof timedOut>((resolve) => {
-      timer = setTimeout(() => { resolve(timedOut); }, this.#options.callTimeoutMs);
+      timer = setTimeout(() => {
+        resolve(timedOut);
+      }, this.#options.callTimeoutMs);
     });
     try {
       const outcome = await Promise.race([work, deadline]);
@@ -116,7 +128,9 @@ export class TokenSession {
     }
     // The worker thread still owns the session: abandon it, close it once the call returns.
     if (this.#session === session) this.#session = null;
-    const closeLater = (): void => { this.#closeQuietly(session); };
+    const closeLater = (): void => {
+      this.#closeQuietly(session);
+    };
     work.then(closeLater, closeLater);
     throw new HsmError('unavailable', `A PKCS#11 call took longer than ${this.#options.callTimeoutMs} ms`);
   }
@@ -153,7 +167,11 @@ export class TokenSession {
       if (api.C_GetTokenInfo(slot).label.trimEnd() === this.#options.tokenLabel) return slot;
     }
     const message = `CADUCEUS_PKCS11_TOKEN_LABEL: no token with that label is present (${slots.length} token(s) seen)`;
-    throw new HsmError(this.#started ? 'unavailable' : 'configuration', message, this.#started ? 'CKR_TOKEN_NOT_PRESENT' : undefined);
+    throw new HsmError(
+      this.#started ? 'unavailable' : 'configuration',
+      message,
+      this.#started ? 'CKR_TOKEN_NOT_PRESENT' : undefined,
+    );
   }
 
   #forget(): void {

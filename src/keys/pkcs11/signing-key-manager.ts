@@ -71,7 +71,9 @@ class Pkcs11Signer implements Pkcs11SigningKeyManager {
 
   /** Reads every signing key from the token, newest first per purpose. */
   async refresh(): Promise<Ring> {
-    this.#refreshing ??= this.#load().finally(() => { this.#refreshing = undefined; });
+    this.#refreshing ??= this.#load().finally(() => {
+      this.#refreshing = undefined;
+    });
     return this.#refreshing;
   }
 
@@ -84,7 +86,12 @@ class Pkcs11Signer implements Pkcs11SigningKeyManager {
         const created = keyIdPattern.exec(id)?.[1];
         // Objects that merely share the prefix, or whose CKA_ID disagrees with the label, are not ours.
         if (created === undefined || pair.id.toString('utf8') !== id) continue;
-        ring[purpose].push({ id, createdMs: Number(created), handle: pair.privateKey, info: await this.#infoOf(pair.label, pair.ecPoint) });
+        ring[purpose].push({
+          id,
+          createdMs: Number(created),
+          handle: pair.privateKey,
+          info: await this.#infoOf(pair.label, pair.ecPoint),
+        });
       }
       ring[purpose].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     }
@@ -127,10 +134,13 @@ class Pkcs11Signer implements Pkcs11SigningKeyManager {
   }
 
   #track<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#closing !== undefined) return Promise.reject(new HsmError('closed', 'The PKCS#11 signing keys are closed'));
+    if (this.#closing !== undefined)
+      return Promise.reject(new HsmError('closed', 'The PKCS#11 signing keys are closed'));
     const running = work();
     this.#inFlight.add(running);
-    const done = (): void => { this.#inFlight.delete(running); };
+    const done = (): void => {
+      this.#inFlight.delete(running);
+    };
     running.then(done, done);
     return running;
   }
@@ -181,7 +191,8 @@ class Pkcs11Signer implements Pkcs11SigningKeyManager {
       if (again === undefined) throw new HsmError('unavailable', 'The signing key disappeared from the PKCS#11 token');
       signature = await this.#token.signDigest(again.handle, digest);
     }
-    if (signature.length !== 64) throw new HsmError('unavailable', 'The PKCS#11 token returned an ECDSA signature of the wrong length');
+    if (signature.length !== 64)
+      throw new HsmError('unavailable', 'The PKCS#11 token returned an ECDSA signature of the wrong length');
     return { kid: key.info.kid, alg: key.info.alg, signature };
   }
 
@@ -204,7 +215,9 @@ class Pkcs11Signer implements Pkcs11SigningKeyManager {
  * Rejects with an HsmError of kind `configuration` (naming the setting,
  * never the PIN) when the module, token label or PIN is wrong.
  */
-export async function openPkcs11SigningKeyManager(options: Pkcs11SigningKeyManagerOptions): Promise<Pkcs11SigningKeyManager> {
+export async function openPkcs11SigningKeyManager(
+  options: Pkcs11SigningKeyManagerOptions,
+): Promise<Pkcs11SigningKeyManager> {
   const pin = await readPin(options.pin);
   const token = await openEcToken({
     modulePath: options.modulePath,

@@ -70,7 +70,12 @@ const tagBytes = 16;
 const findBatch = 256;
 
 /** Decryption refusals that mean "these bytes do not open under this key", not "the HSM failed" (SoftHSM2 answers a bad tag with CKR_GENERAL_ERROR). */
-const integrityFailures = new Set(['CKR_ENCRYPTED_DATA_INVALID', 'CKR_ENCRYPTED_DATA_LEN_RANGE', 'CKR_GENERAL_ERROR', 'CKR_DATA_LEN_RANGE']);
+const integrityFailures = new Set([
+  'CKR_ENCRYPTED_DATA_INVALID',
+  'CKR_ENCRYPTED_DATA_LEN_RANGE',
+  'CKR_GENERAL_ERROR',
+  'CKR_DATA_LEN_RANGE',
+]);
 
 function gcm(parameters: GcmParameters): pkcs11js.Mechanism {
   const parameter: pkcs11js.AesGCM = {
@@ -106,7 +111,11 @@ function keyTemplate(attributes: SecretKeyAttributes): pkcs11js.Template {
 }
 
 /** Every object handle matching `template`, in batches (also used by ec-token.ts). */
-export function findAll(api: pkcs11js.PKCS11, session: pkcs11js.Handle, template: pkcs11js.Template): pkcs11js.Handle[] {
+export function findAll(
+  api: pkcs11js.PKCS11,
+  session: pkcs11js.Handle,
+  template: pkcs11js.Template,
+): pkcs11js.Handle[] {
   api.C_FindObjectsInit(session, template);
   try {
     const found: pkcs11js.Handle[] = [];
@@ -121,7 +130,10 @@ export function findAll(api: pkcs11js.PKCS11, session: pkcs11js.Handle, template
 }
 
 function describe(api: pkcs11js.PKCS11, session: pkcs11js.Handle, handle: pkcs11js.Handle): FoundKey {
-  const [label, id] = api.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_LABEL }, { type: pkcs11js.CKA_ID }]);
+  const [label, id] = api.C_GetAttributeValue(session, handle, [
+    { type: pkcs11js.CKA_LABEL },
+    { type: pkcs11js.CKA_ID },
+  ]);
   return {
     handle: handle as ObjectHandle,
     label: Buffer.isBuffer(label?.value) ? label.value.toString('utf8') : '',
@@ -134,9 +146,16 @@ function describe(api: pkcs11js.PKCS11, session: pkcs11js.Handle, handle: pkcs11
  * logs in; rejects with kind `configuration` on a bad module, label or PIN.
  * `close` ends the session and releases the module once, however often called.
  */
-export async function startTokenSession(options: TokenOptions): Promise<{ readonly session: TokenSession; readonly close: () => Promise<void> }> {
+export async function startTokenSession(
+  options: TokenOptions,
+): Promise<{ readonly session: TokenSession; readonly close: () => Promise<void> }> {
   const library = await acquireLibrary(options.modulePath);
-  const session = new TokenSession({ library, tokenLabel: options.tokenLabel, pin: options.pin, callTimeoutMs: options.callTimeoutMs ?? 5000 });
+  const session = new TokenSession({
+    library,
+    tokenLabel: options.tokenLabel,
+    pin: options.pin,
+    callTimeoutMs: options.callTimeoutMs ?? 5000,
+  });
   try {
     await session.start();
   } catch (error) {
@@ -148,7 +167,9 @@ export async function startTokenSession(options: TokenOptions): Promise<{ readon
   return {
     session,
     close: () => {
-      closing ??= session.close().finally(() => { library.release(); });
+      closing ??= session.close().finally(() => {
+        library.release();
+      });
       return closing;
     },
   };
@@ -158,23 +179,27 @@ export async function startTokenSession(options: TokenOptions): Promise<{ readon
 export async function openToken(options: TokenOptions): Promise<Pkcs11Token> {
   const { session, close } = await startTokenSession(options);
   return {
-    findAesKeys: () => session.run(({ api, session: s }) => findAll(api, s, [
-      { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-      { type: pkcs11js.CKA_TOKEN, value: true },
-    ]).map((handle) => describe(api, s, handle))),
+    findAesKeys: () =>
+      session.run(({ api, session: s }) =>
+        findAll(api, s, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+          { type: pkcs11js.CKA_TOKEN, value: true },
+        ]).map((handle) => describe(api, s, handle)),
+      ),
 
     generateAes256Key: async (attributes) => {
-      const handle = await session.run(({ api, session: s }) => api.C_GenerateKeyAsync(
-        s, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, keyTemplate(attributes),
-      ));
+      const handle = await session.run(({ api, session: s }) =>
+        api.C_GenerateKeyAsync(s, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, keyTemplate(attributes)),
+      );
       return handle as ObjectHandle;
     },
 
-    encryptAesGcm: (key, parameters, plaintext) => session.run(({ api, session: s }) => {
-      api.C_EncryptInit(s, gcm(parameters), key);
-      return api.C_EncryptAsync(s, Buffer.from(plaintext), Buffer.alloc(plaintext.length + tagBytes));
-    }),
+    encryptAesGcm: (key, parameters, plaintext) =>
+      session.run(({ api, session: s }) => {
+        api.C_EncryptInit(s, gcm(parameters), key);
+        return api.C_EncryptAsync(s, Buffer.from(plaintext), Buffer.alloc(plaintext.length + tagBytes));
+      }),
 
     decryptAesGcm: async (key, parameters, ciphertext) => {
       try {
@@ -184,7 +209,12 @@ export async function openToken(options: TokenOptions): Promise<Pkcs11Token> {
         });
       } catch (error) {
         const ckr = ckrName(error);
-        if (error instanceof HsmError && error.kind === 'unavailable' && ckr !== undefined && integrityFailures.has(ckr)) {
+        if (
+          error instanceof HsmError &&
+          error.kind === 'unavailable' &&
+          ckr !== undefined &&
+          integrityFailures.has(ckr)
+        ) {
           throw new HsmError('integrity', 'The wrapped key does not open under its key-encryption key', ckr);
         }
         throw error;

@@ -72,12 +72,25 @@ export class RotationInterruptedError extends Error {
 
 /** Reports a job's state as progress. */
 export function progressOf(job: RotationJobState, phase: RotationProgress['phase']): RotationProgress {
-  return { kind: job.kind, phase, pass: job.pass, total: job.total, processed: job.processed, moved: job.moved, conflicts: job.conflicts };
+  return {
+    kind: job.kind,
+    phase,
+    pass: job.pass,
+    total: job.total,
+    processed: job.processed,
+    moved: job.moved,
+    conflicts: job.conflicts,
+  };
 }
 
 /** Waits `ms`, renewing the lease meanwhile and stopping early on the signal. */
 export async function waitRenewing(context: RotationContext, ms: number): Promise<void> {
-  const sleep = context.sleep ?? ((wait: number) => new Promise<void>((resolve) => { setTimeout(resolve, wait); }));
+  const sleep =
+    context.sleep ??
+    ((wait: number) =>
+      new Promise<void>((resolve) => {
+        setTimeout(resolve, wait);
+      }));
   const now = context.now ?? Date.now;
   const until = now() + ms;
   while (now() < until) {

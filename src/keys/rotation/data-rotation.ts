@@ -4,7 +4,14 @@ import { randomHexId } from '../../security/random.js';
 import { createEnvelopeSealer, type EnvelopeSealer } from '../envelope/envelope-sealer.js';
 import { IntegrityError } from '../envelope/errors.js';
 import { dataKeyIdBytes, decodeSealed, encodeHeader, nonceBytes } from '../envelope/format.js';
-import { progressOf, RotationInterruptedError, unguarded, waitRenewing, type JobOutcome, type RotationContext } from './context.js';
+import {
+  progressOf,
+  RotationInterruptedError,
+  unguarded,
+  waitRenewing,
+  type JobOutcome,
+  type RotationContext,
+} from './context.js';
 import { saveRotationJob, type RotationJobState } from './job-state.js';
 
 /** magic (2) + format version (1): the bytes every sealed body starts with. */
@@ -17,8 +24,14 @@ export function headerPrefixOf(dataKeyId: string): Buffer {
 }
 
 /** Sealed bodies per data-key id, and every non-null body (sealed or not). */
-export async function countSealedBodies(context: Pick<RotationContext, 'sealedBodies'>): Promise<{ total: number; byKey: Map<string, number> }> {
-  const { total, bySlice } = await context.sealedBodies.count({ prefix: sealedPrefix, offset: keyIdOffset, length: dataKeyIdBytes });
+export async function countSealedBodies(
+  context: Pick<RotationContext, 'sealedBodies'>,
+): Promise<{ total: number; byKey: Map<string, number> }> {
+  const { total, bySlice } = await context.sealedBodies.count({
+    prefix: sealedPrefix,
+    offset: keyIdOffset,
+    length: dataKeyIdBytes,
+  });
   return { total, byKey: bySlice };
 }
 
@@ -28,9 +41,19 @@ export async function planDataRotation(context: RotationContext): Promise<Rotati
   const { byKey } = await countSealedBodies(context);
   const retired = (await context.dataKeys.list()).map((key) => key.id);
   const job: RotationJobState = {
-    kind: 'data', jobId: randomHexId(), startedAt: now, targetKeyId: randomBytes(dataKeyIdBytes).toString('hex'),
-    pass: 1, passStartedAt: now, cursor: null, total: [...byKey.values()].reduce((sum, n) => sum + n, 0),
-    processed: 0, moved: 0, conflicts: 0, failed: 0, retiredKeyIds: retired,
+    kind: 'data',
+    jobId: randomHexId(),
+    startedAt: now,
+    targetKeyId: randomBytes(dataKeyIdBytes).toString('hex'),
+    pass: 1,
+    passStartedAt: now,
+    cursor: null,
+    total: [...byKey.values()].reduce((sum, n) => sum + n, 0),
+    processed: 0,
+    moved: 0,
+    conflicts: 0,
+    failed: 0,
+    retiredKeyIds: retired,
   };
   await saveRotationJob(context.kv, job);
   return job;
@@ -46,13 +69,22 @@ async function ensureTarget(context: RotationContext, job: RotationJobState): Pr
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const current = await context.dataKeys.current();
     const target = await context.dataKeys.get(job.targetKeyId);
-    if (target?.state === 'current') return job.rotatedAt === undefined ? { ...job, rotatedAt: new Date((context.now ?? Date.now)()).toISOString() } : job;
-    if (target !== undefined && current !== undefined) return { ...job, targetKeyId: current.id, rotatedAt: new Date((context.now ?? Date.now)()).toISOString() };
+    if (target?.state === 'current')
+      return job.rotatedAt === undefined
+        ? { ...job, rotatedAt: new Date((context.now ?? Date.now)()).toISOString() }
+        : job;
+    if (target !== undefined && current !== undefined)
+      return { ...job, targetKeyId: current.id, rotatedAt: new Date((context.now ?? Date.now)()).toISOString() };
     const raw = randomBytes(32);
     const wrapped = await context.wrapper.wrap(raw);
     raw.fill(0);
     const swapped = await context.dataKeys.rotateCurrent(
-      { id: job.targetKeyId, kekId: wrapped.kekId, wrapped: wrapped.wrapped, createdAt: new Date((context.now ?? Date.now)()).toISOString() },
+      {
+        id: job.targetKeyId,
+        kekId: wrapped.kekId,
+        wrapped: wrapped.wrapped,
+        createdAt: new Date((context.now ?? Date.now)()).toISOString(),
+      },
       current?.id,
     );
     if (swapped) return { ...job, rotatedAt: new Date((context.now ?? Date.now)()).toISOString() };
@@ -92,9 +124,15 @@ async function reseal(sealer: EnvelopeSealer, row: ScannedBody): Promise<Reseale
  * version changed meanwhile keeps its change. Returns the job after it and
  * whether the pass reached the end.
  */
-async function runBatch(context: RotationContext, sealer: EnvelopeSealer, job: RotationJobState): Promise<{ job: RotationJobState; ended: boolean }> {
+async function runBatch(
+  context: RotationContext,
+  sealer: EnvelopeSealer,
+  job: RotationJobState,
+): Promise<{ job: RotationJobState; ended: boolean }> {
   const page = await context.sealedBodies.scan({
-    ...(job.cursor !== null && { after: job.cursor }), skipPrefix: headerPrefixOf(job.targetKeyId), limit: context.batchSize,
+    ...(job.cursor !== null && { after: job.cursor }),
+    skipPrefix: headerPrefixOf(job.targetKeyId),
+    limit: context.batchSize,
   });
   const resealed: Resealed[] = [];
   let failed = 0;
@@ -125,11 +163,21 @@ async function runBatch(context: RotationContext, sealer: EnvelopeSealer, job: R
  * period) is followed by one more, so that nothing they sealed with the old
  * key in between is missed.
  */
-export async function runDataJob(context: RotationContext, planned: RotationJobState, resumed: boolean): Promise<JobOutcome> {
+export async function runDataJob(
+  context: RotationContext,
+  planned: RotationJobState,
+  resumed: boolean,
+): Promise<JobOutcome> {
   const now = context.now ?? Date.now;
   let job = await ensureTarget(context, planned);
   await saveRotationJob(context.kv, job);
-  const sealer = createEnvelopeSealer({ wrapper: context.wrapper, store: context.dataKeys, breaker: unguarded, cacheSize: 64, currentRefreshMs: 1000 });
+  const sealer = createEnvelopeSealer({
+    wrapper: context.wrapper,
+    store: context.dataKeys,
+    breaker: unguarded,
+    cacheSize: 64,
+    currentRefreshMs: 1000,
+  });
   const rotatedAtMs = Date.parse(job.rotatedAt ?? new Date(now()).toISOString());
   for (;;) {
     if (context.signal?.aborted === true) throw new RotationInterruptedError();
@@ -146,13 +194,28 @@ export async function runDataJob(context: RotationContext, planned: RotationJobS
       await waitRenewing(context, wait);
     }
     // `failed` counts the last pass only: a damaged record is met again on every pass.
-    job = { ...job, pass: job.pass + 1, passStartedAt: new Date(now()).toISOString(), cursor: null, processed: 0, failed: 0 };
+    job = {
+      ...job,
+      pass: job.pass + 1,
+      passStartedAt: new Date(now()).toISOString(),
+      cursor: null,
+      processed: 0,
+      failed: 0,
+    };
     await saveRotationJob(context.kv, job);
   }
   const { byKey } = await countSealedBodies(context);
   const remaining = [...byKey].filter(([id]) => id !== job.targetKeyId).reduce((sum, [, n]) => sum + n, 0);
   return {
-    kind: 'data', jobId: job.jobId, resumed, keyId: job.targetKeyId, retiredKeyIds: job.retiredKeyIds.filter((id) => id !== job.targetKeyId),
-    passes: job.pass, moved: job.moved, conflicts: job.conflicts, failed: job.failed, remaining,
+    kind: 'data',
+    jobId: job.jobId,
+    resumed,
+    keyId: job.targetKeyId,
+    retiredKeyIds: job.retiredKeyIds.filter((id) => id !== job.targetKeyId),
+    passes: job.pass,
+    moved: job.moved,
+    conflicts: job.conflicts,
+    failed: job.failed,
+    remaining,
   };
 }

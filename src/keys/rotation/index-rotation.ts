@@ -35,19 +35,37 @@ export interface IndexRotationJobDependencies {
 export async function runIndexRotation(deps: IndexRotationJobDependencies): Promise<IndexOutcome> {
   const lease = await acquireRotationLease({ kv: deps.db.kv, ttlMs: deps.leaseTtlMs, waitMs: deps.leaseWaitMs });
   // rotate.ts waits between its steps without renewing: keep the lease alive meanwhile.
-  const renewal = setInterval(() => { lease.renew().catch(() => undefined); }, Math.max(1000, Math.floor(deps.leaseTtlMs / 3)));
+  const renewal = setInterval(
+    () => {
+      lease.renew().catch(() => undefined);
+    },
+    Math.max(1000, Math.floor(deps.leaseTtlMs / 3)),
+  );
   try {
-    const sealer = createEnvelopeSealer({ wrapper: deps.wrapper, store: deps.db.dataKeys, breaker: unguarded, cacheSize: 64 });
-    const result = await rotateIndexKey({ db: deps.db, wrapper: deps.wrapper, sealer }, {
-      graceMs: deps.graceMs,
-      ...(deps.signal !== undefined && { signal: deps.signal }),
-      onProgress: (event) => {
-        deps.onProgress({
-          kind: 'index', phase: event.phase === 'reindexing' || event.phase === 'sweeping' ? 'pass' : 'waiting', pass: 1,
-          total: event.total, processed: event.done, moved: event.done, conflicts: 0,
-        });
-      },
+    const sealer = createEnvelopeSealer({
+      wrapper: deps.wrapper,
+      store: deps.db.dataKeys,
+      breaker: unguarded,
+      cacheSize: 64,
     });
+    const result = await rotateIndexKey(
+      { db: deps.db, wrapper: deps.wrapper, sealer },
+      {
+        graceMs: deps.graceMs,
+        ...(deps.signal !== undefined && { signal: deps.signal }),
+        onProgress: (event) => {
+          deps.onProgress({
+            kind: 'index',
+            phase: event.phase === 'reindexing' || event.phase === 'sweeping' ? 'pass' : 'waiting',
+            pass: 1,
+            total: event.total,
+            processed: event.done,
+            moved: event.done,
+            conflicts: 0,
+          });
+        },
+      },
+    );
     return { kind: 'index', ...result };
   } finally {
     clearInterval(renewal);

@@ -5,5 +5,10 @@ export { acquireRotationLease, RotationBusyError, rotationLeaseKey, type Rotatio
 export { rotationGraceMs, rotationLease, runRotationJob, type RotationJobDependencies } from './run.js';
 export { rotateSigningKeys, type SigningOutcome } from './signing-rotation.js';
 export { keyStatus, type KeyStatus, type KeyStatusSources } from './status.js';
-export { scheduleConfiguredRotation, startRotationSchedule, type RotationSchedule, type RotationScheduleOptions } from './schedule.js';
+export {
+  scheduleConfiguredRotation,
+  startRotationSchedule,
+  type RotationSchedule,
+  type RotationScheduleOptions,
+} from './schedule.js';
 export { runIndexRotation, type IndexOutcome, type IndexRotationJobDependencies } from './index-rotation.js';

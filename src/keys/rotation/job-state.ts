@@ -44,8 +44,14 @@ const jobTtlMs = 30 * 86_400_000;
 function isJobState(value: unknown): value is RotationJobState {
   if (typeof value !== 'object' || value === null) return false;
   const job = value as Record<string, unknown>;
-  return (job.kind === 'kek' || job.kind === 'data') && typeof job.jobId === 'string' && typeof job.targetKeyId === 'string'
-    && typeof job.pass === 'number' && typeof job.processed === 'number' && typeof job.total === 'number';
+  return (
+    (job.kind === 'kek' || job.kind === 'data') &&
+    typeof job.jobId === 'string' &&
+    typeof job.targetKeyId === 'string' &&
+    typeof job.pass === 'number' &&
+    typeof job.processed === 'number' &&
+    typeof job.total === 'number'
+  );
 }
 
 /** The unfinished job, or undefined; an unreadable record is treated as none (the next job re-scans everything anyway). */

@@ -10,14 +10,20 @@ interface WrappedEntry {
   readonly id: string;
   readonly kekId: string;
   readonly wrapped: Uint8Array;
-  readonly rewrap: (expected: { kekId: string; wrapped: Uint8Array }, next: { kekId: string; wrapped: Uint8Array }) => Promise<boolean>;
+  readonly rewrap: (
+    expected: { kekId: string; wrapped: Uint8Array },
+    next: { kekId: string; wrapped: Uint8Array },
+  ) => Promise<boolean>;
 }
 
 /** Every data key and index key the KEKs wrap. */
 async function wrappedKeys(context: RotationContext): Promise<WrappedEntry[]> {
   const { dataKeys, indexKeys } = context;
   const data = (await dataKeys.list()).map((key) => ({ ...key, rewrap: dataKeys.rewrap.bind(dataKeys, key.id) }));
-  const index = indexKeys === undefined ? [] : (await indexKeys.list()).map((key) => ({ ...key, rewrap: indexKeys.rewrap.bind(indexKeys, key.id) }));
+  const index =
+    indexKeys === undefined
+      ? []
+      : (await indexKeys.list()).map((key) => ({ ...key, rewrap: indexKeys.rewrap.bind(indexKeys, key.id) }));
   return [...data, ...index];
 }
 
@@ -34,15 +40,31 @@ export async function planKekRotation(context: RotationContext): Promise<Rotatio
   const keys = await wrappedKeys(context);
   const targetKeyId = await context.wrapper.rotate();
   const job: RotationJobState = {
-    kind: 'kek', jobId: randomHexId(), startedAt: now, targetKeyId, rotatedAt: now, pass: 1, passStartedAt: now, cursor: null,
-    total: keys.length, processed: 0, moved: 0, conflicts: 0, failed: 0, retiredKeyIds: retired,
+    kind: 'kek',
+    jobId: randomHexId(),
+    startedAt: now,
+    targetKeyId,
+    rotatedAt: now,
+    pass: 1,
+    passStartedAt: now,
+    cursor: null,
+    total: keys.length,
+    processed: 0,
+    moved: 0,
+    conflicts: 0,
+    failed: 0,
+    retiredKeyIds: retired,
   };
   await saveRotationJob(context.kv, job);
   return job;
 }
 
 /** Re-wraps one data or index key under the current KEK; the compare-and-set keeps a concurrent re-wrap. */
-async function rewrapOne(context: RotationContext, key: WrappedEntry, kekId: string): Promise<'moved' | 'conflict' | 'failed'> {
+async function rewrapOne(
+  context: RotationContext,
+  key: WrappedEntry,
+  kekId: string,
+): Promise<'moved' | 'conflict' | 'failed'> {
   let raw: Uint8Array;
   try {
     raw = await context.wrapper.unwrap({ kekId: key.kekId, wrapped: key.wrapped });
@@ -54,14 +76,18 @@ async function rewrapOne(context: RotationContext, key: WrappedEntry, kekId: str
   try {
     const next = await context.wrapper.wrap(raw);
     if (next.kekId !== kekId) return 'conflict';
-    return await key.rewrap({ kekId: key.kekId, wrapped: key.wrapped }, next) ? 'moved' : 'conflict';
+    return (await key.rewrap({ kekId: key.kekId, wrapped: key.wrapped }, next)) ? 'moved' : 'conflict';
   } finally {
     raw.fill(0);
   }
 }
 
 /** Runs (or resumes) a KEK job: re-wraps every data key (and index key) that another KEK wraps, in batches, saving progress after each. */
-export async function runKekJob(context: RotationContext, planned: RotationJobState, resumed: boolean): Promise<JobOutcome> {
+export async function runKekJob(
+  context: RotationContext,
+  planned: RotationJobState,
+  resumed: boolean,
+): Promise<JobOutcome> {
   let job = planned;
   let remaining = 0;
   for (;;) {
@@ -76,8 +102,11 @@ export async function runKekJob(context: RotationContext, planned: RotationJobSt
       const counts = { moved: 0, conflict: 0, failed: 0 };
       for (const key of todo.slice(start, start + context.batchSize)) counts[await rewrapOne(context, key, kekId)] += 1;
       job = {
-        ...job, processed: job.processed + counts.moved + counts.conflict + counts.failed,
-        moved: job.moved + counts.moved, conflicts: job.conflicts + counts.conflict, failed: job.failed + counts.failed,
+        ...job,
+        processed: job.processed + counts.moved + counts.conflict + counts.failed,
+        moved: job.moved + counts.moved,
+        conflicts: job.conflicts + counts.conflict,
+        failed: job.failed + counts.failed,
       };
       await saveRotationJob(context.kv, job);
       await context.lease.renew();
@@ -85,10 +114,24 @@ export async function runKekJob(context: RotationContext, planned: RotationJobSt
     }
     // Keys that cannot be unwrapped will not change on another pass.
     if (job.failed === todo.length) break;
-    job = { ...job, pass: job.pass + 1, passStartedAt: new Date((context.now ?? Date.now)()).toISOString(), processed: 0, failed: 0 };
+    job = {
+      ...job,
+      pass: job.pass + 1,
+      passStartedAt: new Date((context.now ?? Date.now)()).toISOString(),
+      processed: 0,
+      failed: 0,
+    };
   }
   return {
-    kind: 'kek', jobId: job.jobId, resumed, keyId: job.targetKeyId, retiredKeyIds: job.retiredKeyIds.filter((id) => id !== job.targetKeyId),
-    passes: job.pass, moved: job.moved, conflicts: job.conflicts, failed: job.failed, remaining,
+    kind: 'kek',
+    jobId: job.jobId,
+    resumed,
+    keyId: job.targetKeyId,
+    retiredKeyIds: job.retiredKeyIds.filter((id) => id !== job.targetKeyId),
+    passes: job.pass,
+    moved: job.moved,
+    conflicts: job.conflicts,
+    failed: job.failed,
+    remaining,
   };
 }

@@ -27,7 +27,10 @@ export interface LeaseOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-const pause = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
+const pause = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
 
 /**
  * Takes the rotation lease with the store's atomic setIfAbsent, so that of
@@ -43,17 +46,19 @@ export async function acquireRotationLease(options: LeaseOptions): Promise<Rotat
   const sleep = options.sleep ?? pause;
   const holder = `${hostname()}/${String(process.pid)}/${randomHexId()}`;
   const deadline = Date.now() + options.waitMs;
-  while (!await kv.setIfAbsent(rotationLeaseKey, holder, ttlMs)) {
-    if (Date.now() >= deadline) throw new RotationBusyError('Another process is running a key rotation; try again when it has finished');
+  while (!(await kv.setIfAbsent(rotationLeaseKey, holder, ttlMs))) {
+    if (Date.now() >= deadline)
+      throw new RotationBusyError('Another process is running a key rotation; try again when it has finished');
     await sleep(Math.min(500, Math.max(1, deadline - Date.now())));
   }
   return {
     async renew() {
-      if (await kv.get(rotationLeaseKey) !== holder) throw new RotationBusyError('The key-rotation lease was lost to another process');
+      if ((await kv.get(rotationLeaseKey)) !== holder)
+        throw new RotationBusyError('The key-rotation lease was lost to another process');
       await kv.set(rotationLeaseKey, holder, ttlMs);
     },
     async release() {
-      if (await kv.get(rotationLeaseKey) === holder) await kv.delete(rotationLeaseKey);
+      if ((await kv.get(rotationLeaseKey)) === holder) await kv.delete(rotationLeaseKey);
     },
   };
 }

@@ -23,8 +23,16 @@ function runJob(context: RotationContext, job: RotationJobState, resumed: boolea
  * the whole run and no further key is made; otherwise the new rotation
  * follows. `kind` undefined only resumes. Returns every job finished.
  */
-export async function runRotationJob(kind: 'kek' | 'data' | undefined, deps: RotationJobDependencies): Promise<JobOutcome[]> {
-  const lease = await acquireRotationLease({ kv: deps.kv, ttlMs: deps.leaseTtlMs, waitMs: deps.leaseWaitMs, ...(deps.sleep !== undefined && { sleep: deps.sleep }) });
+export async function runRotationJob(
+  kind: 'kek' | 'data' | undefined,
+  deps: RotationJobDependencies,
+): Promise<JobOutcome[]> {
+  const lease = await acquireRotationLease({
+    kv: deps.kv,
+    ttlMs: deps.leaseTtlMs,
+    waitMs: deps.leaseWaitMs,
+    ...(deps.sleep !== undefined && { sleep: deps.sleep }),
+  });
   const context: RotationContext = { ...deps, lease };
   const outcomes: JobOutcome[] = [];
   try {

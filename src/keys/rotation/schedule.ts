@@ -37,12 +37,28 @@ async function auditOutcome(audit: AuditLog, outcome: JobOutcome): Promise<void>
     requestId: randomHexId(),
     // An operator-level action taken by the server itself on its schedule: recorded like a CLI command, with the server's OS user.
     category: 'cli',
-    actor: { subject: null, client: 'caduceus-scheduler', role: null, sourceIp: null, osUser: operatingSystemUserName() },
+    actor: {
+      subject: null,
+      client: 'caduceus-scheduler',
+      role: null,
+      sourceIp: null,
+      osUser: operatingSystemUserName(),
+    },
     action: {
-      interaction: 'keys.rotate', resourceType: null, resourceId: null,
+      interaction: 'keys.rotate',
+      resourceType: null,
+      resourceId: null,
       details: {
-        kind: outcome.kind, trigger: 'schedule', jobId: outcome.jobId, resumed: outcome.resumed, keyId: outcome.keyId,
-        retiredKeyIds: outcome.retiredKeyIds.join(','), moved: outcome.moved, conflicts: outcome.conflicts, failed: outcome.failed, remaining: outcome.remaining,
+        kind: outcome.kind,
+        trigger: 'schedule',
+        jobId: outcome.jobId,
+        resumed: outcome.resumed,
+        keyId: outcome.keyId,
+        retiredKeyIds: outcome.retiredKeyIds.join(','),
+        moved: outcome.moved,
+        conflicts: outcome.conflicts,
+        failed: outcome.failed,
+        remaining: outcome.remaining,
       },
     },
     outcome: { status: 200, code: null },
@@ -51,7 +67,7 @@ async function auditOutcome(audit: AuditLog, outcome: JobOutcome): Promise<void>
 
 /** True when an unfinished job waits, or the current data key is older than the period. */
 async function due(options: RotationScheduleOptions): Promise<'resume' | 'rotate' | undefined> {
-  if (await loadRotationJob(options.job.kv) !== undefined) return 'resume';
+  if ((await loadRotationJob(options.job.kv)) !== undefined) return 'resume';
   const current = await options.job.dataKeys.current();
   if (current === undefined) return undefined;
   return Date.now() - Date.parse(current.createdAt) >= options.days * 86_400_000 ? 'rotate' : undefined;
@@ -75,10 +91,22 @@ export function startRotationSchedule(options: RotationScheduleOptions): Rotatio
     if (what === undefined) return;
     const job = { ...options.job, leaseWaitMs: 0, signal: controller.signal, onProgress: () => undefined };
     logger.info({ event: 'keys.rotation_started', trigger: 'schedule', what }, 'scheduled key rotation started');
-    const outcomes = what === 'resume' ? await runRotationJob(undefined, job) : [...await runRotationJob('kek', job), ...await runRotationJob('data', job)];
+    const outcomes =
+      what === 'resume'
+        ? await runRotationJob(undefined, job)
+        : [...(await runRotationJob('kek', job)), ...(await runRotationJob('data', job))];
     for (const outcome of outcomes) {
       await auditOutcome(options.audit, outcome);
-      logger.info({ event: 'keys.rotation_finished', kind: outcome.kind, keyId: outcome.keyId, moved: outcome.moved, remaining: outcome.remaining }, 'key rotation finished');
+      logger.info(
+        {
+          event: 'keys.rotation_finished',
+          kind: outcome.kind,
+          keyId: outcome.keyId,
+          moved: outcome.moved,
+          remaining: outcome.remaining,
+        },
+        'key rotation finished',
+      );
     }
   }
 
@@ -87,9 +115,14 @@ export function startRotationSchedule(options: RotationScheduleOptions): Rotatio
       .catch((error: unknown) => {
         if (error instanceof RotationBusyError || controller.signal.aborted) return;
         // The error's type only: a message could name a path.
-        logger.error({ event: 'keys.rotation_failed', errorType: error instanceof Error ? error.name : 'Error' }, 'scheduled key rotation failed; it resumes at the next check');
+        logger.error(
+          { event: 'keys.rotation_failed', errorType: error instanceof Error ? error.name : 'Error' },
+          'scheduled key rotation failed; it resumes at the next check',
+        );
       })
-      .finally(() => { running = undefined; });
+      .finally(() => {
+        running = undefined;
+      });
   }
 
   const first = setTimeout(tick, options.firstCheckMs ?? 5000);
@@ -116,14 +149,25 @@ export interface ConfiguredRotationDependencies {
 }
 
 /** Starts the schedule CADUCEUS_KEY_ROTATION_DAYS asks for; null when it is off or encryption is. */
-export function scheduleConfiguredRotation(config: Config, deps: ConfiguredRotationDependencies): RotationSchedule | null {
+export function scheduleConfiguredRotation(
+  config: Config,
+  deps: ConfiguredRotationDependencies,
+): RotationSchedule | null {
   const { days } = config.keys.rotation;
   if (days === null || deps.wrapper === null) return null;
   return startRotationSchedule({
-    days, logger: deps.logger, audit: deps.audit,
+    days,
+    logger: deps.logger,
+    audit: deps.audit,
     job: {
-      kv: deps.db.kv, dataKeys: deps.db.dataKeys, indexKeys: deps.db.indexKeys, sealedBodies: deps.db.sealedBodies, wrapper: deps.wrapper,
-      batchSize: scheduledBatchSize, graceMs: rotationGraceMs(config.keys.dataKeyRefreshMs), leaseTtlMs: rotationLease.ttlMs,
+      kv: deps.db.kv,
+      dataKeys: deps.db.dataKeys,
+      indexKeys: deps.db.indexKeys,
+      sealedBodies: deps.db.sealedBodies,
+      wrapper: deps.wrapper,
+      batchSize: scheduledBatchSize,
+      graceMs: rotationGraceMs(config.keys.dataKeyRefreshMs),
+      leaseTtlMs: rotationLease.ttlMs,
     },
   });
 }

@@ -38,9 +38,17 @@ export interface KeyStatus {
   readonly indexKeys: readonly IndexKeyStatus[];
   /** Every stored version with a body, and those stored unsealed (written with CADUCEUS_ENCRYPTION=off). */
   readonly records: { readonly total: number; readonly unsealed: number };
-  readonly signing: Readonly<Record<KeyPurpose, readonly { readonly kid: string; readonly alg: string; readonly state: 'current' | 'previous' }[]>>;
+  readonly signing: Readonly<
+    Record<
+      KeyPurpose,
+      readonly { readonly kid: string; readonly alg: string; readonly state: 'current' | 'previous' }[]
+    >
+  >;
   /** The unfinished rotation job, if one is waiting to be resumed or running. */
-  readonly job: Pick<RotationJobState, 'kind' | 'jobId' | 'startedAt' | 'targetKeyId' | 'pass' | 'total' | 'moved'> | null;
+  readonly job: Pick<
+    RotationJobState,
+    'kind' | 'jobId' | 'startedAt' | 'targetKeyId' | 'pass' | 'total' | 'moved'
+  > | null;
 }
 
 /** What {@link keyStatus} reads. */
@@ -55,10 +63,18 @@ export interface KeyStatusSources {
 }
 
 async function signingStatus(keys: RotatingKeyManager, purpose: KeyPurpose): Promise<KeyStatus['signing'][KeyPurpose]> {
-  return (await keys.publicKeys(purpose)).map((key, index) => ({ kid: key.kid, alg: key.alg, state: index === 0 ? 'current' : 'previous' }));
+  return (await keys.publicKeys(purpose)).map((key, index) => ({
+    kid: key.kid,
+    alg: key.alg,
+    state: index === 0 ? 'current' : 'previous',
+  }));
 }
 
-function kekStatuses(kekIds: readonly string[], dataKeys: readonly DataKeyStatus[], indexKeys: readonly IndexKeyStatus[]): KekStatus[] {
+function kekStatuses(
+  kekIds: readonly string[],
+  dataKeys: readonly DataKeyStatus[],
+  indexKeys: readonly IndexKeyStatus[],
+): KekStatus[] {
   const named = [...dataKeys.map((key) => key.kekId), ...indexKeys.map((key) => key.kekId)];
   const ids = [...kekIds, ...new Set(named.filter((id) => !kekIds.includes(id)))];
   return ids.map((id, index) => {
@@ -77,11 +93,21 @@ function kekStatuses(kekIds: readonly string[], dataKeys: readonly DataKeyStatus
 export async function keyStatus(sources: KeyStatusSources): Promise<KeyStatus> {
   const { total, byKey } = await countSealedBodies(sources);
   const dataKeys: DataKeyStatus[] = (await sources.dataKeys.list()).map((key) => ({
-    id: key.id, kekId: key.kekId, state: key.state, createdAt: key.createdAt, records: byKey.get(key.id) ?? 0,
+    id: key.id,
+    kekId: key.kekId,
+    state: key.state,
+    createdAt: key.createdAt,
+    records: byKey.get(key.id) ?? 0,
   }));
-  const indexKeys: IndexKeyStatus[] = sources.indexKeys === undefined ? [] : (await sources.indexKeys.list()).map((key) => ({
-    id: key.id, kekId: key.kekId, state: key.state, createdAt: key.createdAt,
-  }));
+  const indexKeys: IndexKeyStatus[] =
+    sources.indexKeys === undefined
+      ? []
+      : (await sources.indexKeys.list()).map((key) => ({
+          id: key.id,
+          kekId: key.kekId,
+          state: key.state,
+          createdAt: key.createdAt,
+        }));
   const kekIds = sources.wrapper === null ? [] : await sources.wrapper.kekIds();
   const job = await loadRotationJob(sources.kv);
   const sealed = [...byKey.values()].reduce((sum, n) => sum + n, 0);
@@ -90,9 +116,21 @@ export async function keyStatus(sources: KeyStatusSources): Promise<KeyStatus> {
     dataKeys,
     indexKeys,
     records: { total, unsealed: total - sealed },
-    signing: { 'token-signing': await signingStatus(sources.signing, 'token-signing'), 'audit-signing': await signingStatus(sources.signing, 'audit-signing') },
-    job: job === undefined ? null : {
-      kind: job.kind, jobId: job.jobId, startedAt: job.startedAt, targetKeyId: job.targetKeyId, pass: job.pass, total: job.total, moved: job.moved,
+    signing: {
+      'token-signing': await signingStatus(sources.signing, 'token-signing'),
+      'audit-signing': await signingStatus(sources.signing, 'audit-signing'),
     },
+    job:
+      job === undefined
+        ? null
+        : {
+            kind: job.kind,
+            jobId: job.jobId,
+            startedAt: job.startedAt,
+            targetKeyId: job.targetKeyId,
+            pass: job.pass,
+            total: job.total,
+            moved: job.moved,
+          },
   };
 }

@@ -1,7 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import '../../audit/request-audit-plugin.js';
 import '../../auth/access-rule.js';
-import { auditedParamNames, cursorParamSchema, instantSchema, nextPageUrl, parseTimeRange } from '../../audit/api/query-params.js';
+import {
+  auditedParamNames,
+  cursorParamSchema,
+  instantSchema,
+  nextPageUrl,
+  parseTimeRange,
+} from '../../audit/api/query-params.js';
 import { refuseOtherMethods } from '../../edge/method-not-allowed.js';
 import { decodeCursor, encodeCursor } from '../../resources/engine/http.js';
 import type { AlertStore } from '../../storage/ports.js';
@@ -51,24 +57,29 @@ function cursorAfter(alert: Alert): string {
 
 /** Lists stored alerts for admins and auditors, newest first; the request is audited by parameter names. */
 export function registerAlertRoutes(app: FastifyInstance, options: AlertRouteOptions): void {
-  app.get<{ Querystring: AlertsQuery }>(base, { config: access, schema: querySchema(options.maxPageSize) }, async (request, reply) => {
-    request.auditDetails = { searchParams: auditedParamNames(request.query) };
-    const { kind, severity, _count, _cursor } = request.query;
-    const position = decodeCursor(_cursor, positionShape);
-    const [time = '', id = ''] = position?.split('|') ?? [];
-    const limit = _count ?? options.defaultPageSize;
-    const found = await options.alerts.list({
-      ...parseTimeRange(request.query),
-      ...(kind !== undefined && { kind }),
-      ...(severity !== undefined && { severity }),
-      ...(position !== undefined && { after: { time, id } }),
-      limit: limit + 1,
-    });
-    const page = found.slice(0, limit);
-    const last = page.at(-1);
-    const next = found.length > limit && last !== undefined ? nextPageUrl(base, request.query, cursorAfter(last), limit) : null;
-    return reply.type('application/json; charset=utf-8').send({ alerts: page, next });
-  });
+  app.get<{ Querystring: AlertsQuery }>(
+    base,
+    { config: access, schema: querySchema(options.maxPageSize) },
+    async (request, reply) => {
+      request.auditDetails = { searchParams: auditedParamNames(request.query) };
+      const { kind, severity, _count, _cursor } = request.query;
+      const position = decodeCursor(_cursor, positionShape);
+      const [time = '', id = ''] = position?.split('|') ?? [];
+      const limit = _count ?? options.defaultPageSize;
+      const found = await options.alerts.list({
+        ...parseTimeRange(request.query),
+        ...(kind !== undefined && { kind }),
+        ...(severity !== undefined && { severity }),
+        ...(position !== undefined && { after: { time, id } }),
+        limit: limit + 1,
+      });
+      const page = found.slice(0, limit);
+      const last = page.at(-1);
+      const next =
+        found.length > limit && last !== undefined ? nextPageUrl(base, request.query, cursorAfter(last), limit) : null;
+      return reply.type('application/json; charset=utf-8').send({ alerts: page, next });
+    },
+  );
 
   refuseOtherMethods(app, base, ['GET']);
 }

@@ -12,7 +12,13 @@ import type { Rule, RuleContext } from './types.js';
 export function failedLoginBurstAccount(spec: RuleSpec | null): Rule | null {
   if (spec === null) return null;
   const kind = 'failed_login_burst_account';
-  const count = async (account: string, sourceIp: string | null, requestId: string | null, time: number, context: RuleContext): Promise<void> => {
+  const count = async (
+    account: string,
+    sourceIp: string | null,
+    requestId: string | null,
+    time: number,
+    context: RuleContext,
+  ): Promise<void> => {
     await countAndRaise(context, spec, { key: `${kind}:${account}`, amount: 1, time }, (n) => ({
       kind,
       severity: 'high',

@@ -9,7 +9,12 @@ import type { Rule, RuleContext } from './types.js';
 export function failedLoginBurstIp(spec: RuleSpec | null): Rule | null {
   if (spec === null) return null;
   const kind = 'failed_login_burst_ip';
-  const count = async (sourceIp: string, requestId: string | null, time: number, context: RuleContext): Promise<void> => {
+  const count = async (
+    sourceIp: string,
+    requestId: string | null,
+    time: number,
+    context: RuleContext,
+  ): Promise<void> => {
     await countAndRaise(context, spec, { key: `${kind}:${sourceIp}`, amount: 1, time }, (n) => ({
       kind,
       severity: 'high',

@@ -11,23 +11,42 @@ import type { AlertDraft, Rule, RuleContext } from './types.js';
 export function repeatedForbidden(spec: RuleSpec | null): Rule | null {
   if (spec === null) return null;
   const kind = 'repeated_forbidden' as const;
-  const draft = (by: 'user' | 'address', subject: string | null, sourceIp: string | null, requestId: string | null) => (n: number): AlertDraft => ({
-    kind,
-    severity: 'medium',
-    subject,
-    sourceIp,
-    summary: `${n} forbidden requests from one ${by} within ${formatWindow(spec.windowMs)} (threshold ${spec.threshold})`,
-    details: thresholdDetails(n, spec),
-    requestIds: requestId === null ? [] : [requestId],
-  });
-  const count = async (subject: string | null, sourceIp: string | null, requestId: string | null, time: number, context: RuleContext): Promise<void> => {
-    const bySubject = subject === null
-      ? false
-      : await countAndRaise(context, spec, { key: `${kind}:subject:${subject}`, amount: 1, time }, draft('user', subject, sourceIp, requestId));
+  const draft =
+    (by: 'user' | 'address', subject: string | null, sourceIp: string | null, requestId: string | null) =>
+    (n: number): AlertDraft => ({
+      kind,
+      severity: 'medium',
+      subject,
+      sourceIp,
+      summary: `${n} forbidden requests from one ${by} within ${formatWindow(spec.windowMs)} (threshold ${spec.threshold})`,
+      details: thresholdDetails(n, spec),
+      requestIds: requestId === null ? [] : [requestId],
+    });
+  const count = async (
+    subject: string | null,
+    sourceIp: string | null,
+    requestId: string | null,
+    time: number,
+    context: RuleContext,
+  ): Promise<void> => {
+    const bySubject =
+      subject === null
+        ? false
+        : await countAndRaise(
+            context,
+            spec,
+            { key: `${kind}:subject:${subject}`, amount: 1, time },
+            draft('user', subject, sourceIp, requestId),
+          );
     if (sourceIp === null) return;
     const ipCount = await context.state.count(`${kind}:ip:${sourceIp}`, 1, spec.windowMs, time);
     if (ipCount < spec.threshold || bySubject) return;
-    await context.raiseOnce(`${kind}:ip:${sourceIp}`, spec.windowMs, time, draft('address', null, sourceIp, requestId)(ipCount));
+    await context.raiseOnce(
+      `${kind}:ip:${sourceIp}`,
+      spec.windowMs,
+      time,
+      draft('address', null, sourceIp, requestId)(ipCount),
+    );
   };
   return {
     kind,

@@ -8,13 +8,24 @@ export function isBearerFailure(event: AuditEvent): boolean {
 }
 
 /** An API request that a verified principal made and that succeeded. */
-export function isSuccessfulAccess(event: AuditEvent): event is AuditEvent & { readonly actor: { readonly subject: string } } {
-  return event.category === 'api' && event.actor.subject !== null && event.outcome.status >= 200 && event.outcome.status < 300;
+export function isSuccessfulAccess(
+  event: AuditEvent,
+): event is AuditEvent & { readonly actor: { readonly subject: string } } {
+  return (
+    event.category === 'api' &&
+    event.actor.subject !== null &&
+    event.outcome.status >= 200 &&
+    event.outcome.status < 300
+  );
 }
 
 /** `5m`, `1h`, `30d`: how summaries name a window. */
 export function formatWindow(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${Math.round(ms / 1000)}s`;
@@ -38,6 +49,9 @@ export async function countAndRaise(
 }
 
 /** The threshold fields every threshold alert carries. */
-export function thresholdDetails(count: number, spec: RuleSpec): { count: number; threshold: number; windowSeconds: number } {
+export function thresholdDetails(
+  count: number,
+  spec: RuleSpec,
+): { count: number; threshold: number; windowSeconds: number } {
   return { count, threshold: spec.threshold, windowSeconds: spec.windowMs / 1000 };
 }

@@ -21,8 +21,12 @@ export function createAlertStream(options: { heartbeatMs?: number } = {}): Alert
     },
     subscribe(listener) {
       listeners.add(listener);
-      return () => { listeners.delete(listener); };
+      return () => {
+        listeners.delete(listener);
+      };
     },
-    get subscribers() { return listeners.size; },
+    get subscribers() {
+      return listeners.size;
+    },
   };
 }

@@ -38,7 +38,10 @@ function headerField(value: string, max: number): string {
  * alert's time, MSGID the alert kind, structured data with id, kind and
  * severity, and the alert's fixed summary as MSG (no PHI by construction).
  */
-export function formatSyslogMessage(alert: Alert, options: { facility: number; appName: string; hostname: string; procId: number }): string {
+export function formatSyslogMessage(
+  alert: Alert,
+  options: { facility: number; appName: string; hostname: string; procId: number },
+): string {
   const pri = options.facility * 8 + severityCodes[alert.severity];
   const data = `[${structuredDataId} id="${paramValue(alert.id)}" kind="${paramValue(alert.kind)}" severity="${paramValue(alert.severity)}"]`;
   return `<${pri}>1 ${alert.time} ${headerField(options.hostname, 255)} ${headerField(options.appName, 48)} ${options.procId} ${headerField(alert.kind, 32)} ${data} ${alert.summary}`;
@@ -62,17 +65,28 @@ function sendUdp(message: string, options: SyslogSinkOptions): Promise<void> {
 function sendTcp(message: string, options: SyslogSinkOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: options.host, port: options.port });
-    socket.setTimeout(options.timeoutMs ?? 5000, () => { socket.destroy(new Error('syslog connection timed out')); });
-    socket.once('error', (error: Error & { code?: string }) => { reject(new Error(`syslog connection failed (${error.code ?? error.name})`)); });
+    socket.setTimeout(options.timeoutMs ?? 5000, () => {
+      socket.destroy(new Error('syslog connection timed out'));
+    });
+    socket.once('error', (error: Error & { code?: string }) => {
+      reject(new Error(`syslog connection failed (${error.code ?? error.name})`));
+    });
     socket.once('connect', () => {
-      socket.end(`${Buffer.byteLength(message)} ${message}`, () => { resolve(); });
+      socket.end(`${Buffer.byteLength(message)} ${message}`, () => {
+        resolve();
+      });
     });
   });
 }
 
 /** The syslog sink (RFC 5424 over UDP or TCP). */
 export function createSyslogSink(options: SyslogSinkOptions): AlertSink {
-  const format = { facility: options.facility, appName: options.appName, hostname: options.hostname ?? osHostname(), procId: process.pid };
+  const format = {
+    facility: options.facility,
+    appName: options.appName,
+    hostname: options.hostname ?? osHostname(),
+    procId: process.pid,
+  };
   return {
     name: 'syslog',
     deliver(alert) {

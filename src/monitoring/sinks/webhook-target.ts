@@ -15,7 +15,11 @@ export class WebhookTargetError extends Error {
  * and not allow-listed; resolves the address to connect to, so that the
  * connection goes where the check looked (src/security/outbound-target.ts).
  */
-export async function resolveWebhookTarget(url: URL, internal: BlockList, allowed: AddressList): Promise<ResolvedTarget> {
+export async function resolveWebhookTarget(
+  url: URL,
+  internal: BlockList,
+  allowed: AddressList,
+): Promise<ResolvedTarget> {
   try {
     return await resolveOutboundTarget(url, internal, allowed);
   } catch (error) {

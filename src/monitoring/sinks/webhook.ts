@@ -40,28 +40,41 @@ export function signatureHeader(secret: string, body: string, unixSeconds: numbe
   return `t=${unixSeconds},v1=${mac}`;
 }
 
-function postOnce(url: URL, target: { address: string; family: 4 | 6 }, body: string, headers: Record<string, string>, options: { timeoutMs: number; ca?: string | Buffer }): Promise<number> {
+function postOnce(
+  url: URL,
+  target: { address: string; family: 4 | 6 },
+  body: string,
+  headers: Record<string, string>,
+  options: { timeoutMs: number; ca?: string | Buffer },
+): Promise<number> {
   const host = hostOf(url);
   // Connect to the checked address only; TLS still verifies the certificate against the URL's host name.
   const pinned = pinnedLookup(target);
   return new Promise((resolve, reject) => {
-    const outgoing = request({
-      host,
-      port: url.port === '' ? 443 : Number(url.port),
-      path: `${url.pathname}${url.search}`,
-      method: 'POST',
-      headers: { ...headers, host: url.host, 'content-length': String(Buffer.byteLength(body)) },
-      lookup: pinned,
-      ...(isIP(host) === 0 && { servername: host }),
-      ...(options.ca !== undefined && { ca: options.ca }),
-      signal: AbortSignal.timeout(options.timeoutMs),
-      agent: false,
-    }, (response) => {
-      response.resume();
-      response.on('end', () => { resolve(response.statusCode ?? 0); });
-      response.on('error', reject);
+    const outgoing = request(
+      {
+        host,
+        port: url.port === '' ? 443 : Number(url.port),
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: { ...headers, host: url.host, 'content-length': String(Buffer.byteLength(body)) },
+        lookup: pinned,
+        ...(isIP(host) === 0 && { servername: host }),
+        ...(options.ca !== undefined && { ca: options.ca }),
+        signal: AbortSignal.timeout(options.timeoutMs),
+        agent: false,
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => {
+          resolve(response.statusCode ?? 0);
+        });
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('error', (error: Error & { code?: string }) => {
+      reject(new WebhookDeliveryError(`webhook request failed (${error.code ?? error.name})`));
     });
-    outgoing.on('error', (error: Error & { code?: string }) => { reject(new WebhookDeliveryError(`webhook request failed (${error.code ?? error.name})`)); });
     outgoing.end(body);
   });
 }
@@ -91,7 +104,10 @@ export function createWebhookSink(options: WebhookSinkOptions): AlertSink {
       'caduceus-alert-id': alertId,
       'caduceus-signature': signatureHeader(options.secret, body, Math.floor(clock() / 1000)),
     };
-    const status = await postOnce(url, target, body, headers, { timeoutMs, ...(options.ca !== undefined && { ca: options.ca }) });
+    const status = await postOnce(url, target, body, headers, {
+      timeoutMs,
+      ...(options.ca !== undefined && { ca: options.ca }),
+    });
     // A 5xx says the receiver is failing: it counts against the breaker; other answers are the receiver's word.
     if (status >= 500) throw new WebhookDeliveryError(`webhook answered ${status}`);
     return status;
@@ -116,7 +132,7 @@ export function createWebhookSink(options: WebhookSinkOptions): AlertSink {
     async deliver(alert) {
       const body = JSON.stringify(alert);
       for (let attemptNo = 0; ; attemptNo += 1) {
-        if (await tryOnce(body, alert.id) === 'delivered') return;
+        if ((await tryOnce(body, alert.id)) === 'delivered') return;
         if (attemptNo >= retries) throw new WebhookDeliveryError('webhook delivery failed after retries');
         await sleep(backoffMs * 2 ** attemptNo);
       }

@@ -1,7 +1,13 @@
 import { bucketRange, type MonitoringState } from './ports.js';
 
-interface Counter { readonly buckets: Map<number, number>; expiresAt: number }
-interface DistinctSet { readonly members: Map<string, number>; expiresAt: number }
+interface Counter {
+  readonly buckets: Map<number, number>;
+  expiresAt: number;
+}
+interface DistinctSet {
+  readonly members: Map<string, number>;
+  expiresAt: number;
+}
 
 /** Sweep expired keys every this many operations, so idle keys do not pile up. */
 const sweepEvery = 1024;

@@ -8,7 +8,12 @@ export interface MonitoringState {
   /** Adds `amount` at `now` to a sliding-window counter; resolves the total within the window ending at `now`. */
   count(key: string, amount: number, windowMs: number, now: number): Promise<number>;
   /** Adds members at `now` to a sliding-window distinct set; resolves its size before and after. */
-  distinct(key: string, members: readonly string[], windowMs: number, now: number): Promise<{ readonly before: number; readonly after: number }>;
+  distinct(
+    key: string,
+    members: readonly string[],
+    windowMs: number,
+    now: number,
+  ): Promise<{ readonly before: number; readonly after: number }>;
   /** True for exactly one caller per key until `ttlMs` has passed (the alert dedupe). */
   claim(key: string, ttlMs: number, now: number): Promise<boolean>;
 }
@@ -20,7 +25,10 @@ export interface MonitoringState {
 export const bucketsPerWindow = 10;
 
 /** The bucket `now` falls in, and the oldest bucket still inside the window. */
-export function bucketRange(windowMs: number, now: number): { readonly bucketMs: number; readonly current: number; readonly oldest: number } {
+export function bucketRange(
+  windowMs: number,
+  now: number,
+): { readonly bucketMs: number; readonly current: number; readonly oldest: number } {
   const bucketMs = Math.max(1, Math.ceil(windowMs / bucketsPerWindow));
   const current = Math.floor(now / bucketMs);
   return { bucketMs, current, oldest: current - bucketsPerWindow + 1 };

@@ -48,14 +48,22 @@ export function createRedisState(redis: Redis, prefix: string): MonitoringState 
   return {
     async count(key, amount, windowMs, now) {
       const { bucketMs, current, oldest } = bucketRange(windowMs, now);
-      return Number(await scripted.monitoringCount(`${prefix}count:${key}`, current, oldest, amount, windowMs + bucketMs));
+      return Number(
+        await scripted.monitoringCount(`${prefix}count:${key}`, current, oldest, amount, windowMs + bucketMs),
+      );
     },
     async distinct(key, members, windowMs, now) {
-      const [before, after] = await scripted.monitoringDistinct(`${prefix}distinct:${key}`, now - windowMs, now, windowMs, ...members) as [unknown, unknown];
+      const [before, after] = (await scripted.monitoringDistinct(
+        `${prefix}distinct:${key}`,
+        now - windowMs,
+        now,
+        windowMs,
+        ...members,
+      )) as [unknown, unknown];
       return { before: Number(before), after: Number(after) };
     },
     async claim(key, ttlMs) {
-      return await redis.set(`${prefix}claim:${key}`, '1', 'PX', Math.max(1, ttlMs), 'NX') === 'OK';
+      return (await redis.set(`${prefix}claim:${key}`, '1', 'PX', Math.max(1, ttlMs), 'NX')) === 'OK';
     },
   };
 }

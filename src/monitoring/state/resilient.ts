@@ -8,12 +8,24 @@ import type { MonitoringState } from './ports.js';
  * fails a request (issue 5 item 3). Counts made locally meanwhile are not
  * replayed into Redis later; docs/monitoring.md says so.
  */
-export function createResilientState(shared: MonitoringState, local: MonitoringState, breaker: Breaker, logger: Logger): MonitoringState {
+export function createResilientState(
+  shared: MonitoringState,
+  local: MonitoringState,
+  breaker: Breaker,
+  logger: Logger,
+): MonitoringState {
   const attempt = withLocalFallback(breaker, logger, {
-    lost: { event: 'monitoring.state_local', message: 'monitoring state unavailable in Redis; counting in this process' },
+    lost: {
+      event: 'monitoring.state_local',
+      message: 'monitoring state unavailable in Redis; counting in this process',
+    },
     restored: { event: 'monitoring.state_shared', message: 'monitoring state shared through Redis again' },
   });
-  const either = <T>(call: (state: MonitoringState) => Promise<T>): Promise<T> => attempt(() => call(shared), () => call(local));
+  const either = <T>(call: (state: MonitoringState) => Promise<T>): Promise<T> =>
+    attempt(
+      () => call(shared),
+      () => call(local),
+    );
   return {
     count: (key, amount, windowMs, now) => either((state) => state.count(key, amount, windowMs, now)),
     distinct: (key, members, windowMs, now) => either((state) => state.distinct(key, members, windowMs, now)),

@@ -33,13 +33,21 @@ export interface ResourceEngine {
   update(definition: ResourceDefinition, id: string, body: unknown, options?: WriteOptions): Promise<VersionedResource>;
   /** Writes a tombstone; deleting a deleted resource is a no-op (idempotent, FHIR http.html#delete). */
   delete(definition: ResourceDefinition, id: string, options?: WriteOptions): Promise<void>;
-  history(definition: ResourceDefinition, id: string, page: { before?: number; limit: number }): Promise<HistoryEntry[]>;
+  history(
+    definition: ResourceDefinition,
+    id: string,
+    page: { before?: number; limit: number },
+  ): Promise<HistoryEntry[]>;
   /**
    * One page of matches; `next` is the cursor of the following page, if there may be one.
    * `compartment` (a Patient id) restricts the matches in the query itself, so
    * pages, cursors and counts never reflect resources outside it.
    */
-  search(definition: ResourceDefinition, query: Readonly<Record<string, string | string[]>>, page: { after?: string; limit: number; compartment?: string | readonly string[] }): Promise<SearchPage>;
+  search(
+    definition: ResourceDefinition,
+    query: Readonly<Record<string, string | string[]>>,
+    page: { after?: string; limit: number; compartment?: string | readonly string[] },
+  ): Promise<SearchPage>;
 }
 
 /**
@@ -73,7 +81,9 @@ function createKeyedQueue(): <T>(key: string, task: () => Promise<T>) => Promise
     const run = (tails.get(key) ?? Promise.resolve()).then(task);
     const tail = run.catch(() => undefined);
     tails.set(key, tail);
-    void tail.then(() => { if (tails.get(key) === tail) tails.delete(key); });
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
     return run;
   };
 }
@@ -116,7 +126,10 @@ export function createResourceEngine(options: EngineOptions): ResourceEngine {
         const version = currentVersion + 1;
         const lastUpdated = now().toISOString();
         const resource = draft === null ? null : withServerMeta(draft, id, version, lastUpdated);
-        const body = resource === null ? null : await sealer.seal(encoder.encode(JSON.stringify(resource)), { type: definition.type, id, version });
+        const body =
+          resource === null
+            ? null
+            : await sealer.seal(encoder.encode(JSON.stringify(resource)), { type: definition.type, id, version });
         const result = await store.commit({
           type: definition.type,
           id,
@@ -134,7 +147,11 @@ export function createResourceEngine(options: EngineOptions): ResourceEngine {
     });
   }
 
-  function validated(definition: ResourceDefinition, body: unknown, mode: Parameters<ResourceDefinition['validate']>[1]): FhirResource {
+  function validated(
+    definition: ResourceDefinition,
+    body: unknown,
+    mode: Parameters<ResourceDefinition['validate']>[1],
+  ): FhirResource {
     const result = definition.validate(body, mode);
     if (!result.ok) throw validationError(result.field, result.message);
     return result.resource;
@@ -192,13 +209,15 @@ export function createResourceEngine(options: EngineOptions): ResourceEngine {
     async history(definition, id, page) {
       await readExistingOrDeleted(store, definition, id);
       const versions = await store.history(definition.type, id, page);
-      return Promise.all(versions.map(async (stored) => ({
-        id: stored.id,
-        version: stored.version,
-        lastUpdated: stored.lastUpdated,
-        deleted: stored.deleted,
-        resource: stored.deleted ? null : await open(stored),
-      })));
+      return Promise.all(
+        versions.map(async (stored) => ({
+          id: stored.id,
+          version: stored.version,
+          lastUpdated: stored.lastUpdated,
+          deleted: stored.deleted,
+          resource: stored.deleted ? null : await open(stored),
+        })),
+      );
     },
 
     async search(definition, query, page) {
@@ -206,13 +225,27 @@ export function createResourceEngine(options: EngineOptions): ResourceEngine {
       if ('error' in parsed) throw validationError(parsed.error.field, parsed.error.message);
       // Several compartments (a care team's patients) are one OR clause.
       const compartments = typeof page.compartment === 'string' ? [page.compartment] : page.compartment;
-      const clauses = compartments === undefined ? parsed.clauses : [...parsed.clauses, { param: compartmentParam, tokens: compartments }];
+      const clauses =
+        compartments === undefined
+          ? parsed.clauses
+          : [...parsed.clauses, { param: compartmentParam, tokens: compartments }];
       // One more than the page: a `next` cursor only when another match exists, never an empty last page.
-      const matched = await store.search({ type: definition.type, clauses, limit: page.limit + 1, ...(page.after !== undefined && { after: page.after }) });
+      const matched = await store.search({
+        type: definition.type,
+        clauses,
+        limit: page.limit + 1,
+        ...(page.after !== undefined && { after: page.after }),
+      });
       const ids = matched.slice(0, page.limit);
       const found = await Promise.all(ids.map((id) => store.readCurrent(definition.type, id)));
       const live = found.filter((stored): stored is StoredVersion => stored !== undefined && !stored.deleted);
-      const entries = await Promise.all(live.map(async (stored) => ({ resource: await open(stored), version: stored.version, lastUpdated: stored.lastUpdated })));
+      const entries = await Promise.all(
+        live.map(async (stored) => ({
+          resource: await open(stored),
+          version: stored.version,
+          lastUpdated: stored.lastUpdated,
+        })),
+      );
       return { entries, next: matched.length > page.limit ? ids.at(-1) : undefined };
     },
   };

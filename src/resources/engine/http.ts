@@ -20,7 +20,11 @@ export function parseIfMatch(request: FastifyRequest): number | undefined {
 }
 
 /** Keeps only the elements a role's view allows (billing sees demographics only). */
-export function applyView(definition: ResourceDefinition, request: FastifyRequest, resource: FhirResource): FhirResource {
+export function applyView(
+  definition: ResourceDefinition,
+  request: FastifyRequest,
+  resource: FhirResource,
+): FhirResource {
   if (request.grant?.view !== 'demographics') return resource;
   const kept: Record<string, unknown> = { resourceType: resource.resourceType };
   for (const key of ['id', 'meta', ...definition.demographicElements]) {
@@ -30,7 +34,12 @@ export function applyView(definition: ResourceDefinition, request: FastifyReques
 }
 
 /** Sends one resource with its version headers. */
-export function sendResource(reply: FastifyReply, definition: ResourceDefinition, found: VersionedResource, status = 200): FastifyReply {
+export function sendResource(
+  reply: FastifyReply,
+  definition: ResourceDefinition,
+  found: VersionedResource,
+  status = 200,
+): FastifyReply {
   return reply
     .code(status)
     .type(fhirContentType)
@@ -52,6 +61,7 @@ export function encodeCursor(value: string): string {
 export function decodeCursor(cursor: string | undefined, shape: RegExp): string | undefined {
   if (cursor === undefined) return undefined;
   const value = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!shape.test(value) || encodeCursor(value) !== cursor) throw new ApiError('VALIDATION_ERROR', '_cursor: not a cursor this server issued');
+  if (!shape.test(value) || encodeCursor(value) !== cursor)
+    throw new ApiError('VALIDATION_ERROR', '_cursor: not a cursor this server issued');
   return value;
 }

@@ -31,7 +31,12 @@ export type ChoiceType = string | readonly [suffix: string, type: string];
 
 /** One element of a datatype, backbone element or resource. */
 export type FieldSpec =
-  | (Cardinality & { readonly kind: 'primitive'; readonly type: FhirPrimitive; readonly codes?: readonly string[]; readonly noElement?: boolean })
+  | (Cardinality & {
+      readonly kind: 'primitive';
+      readonly type: FhirPrimitive;
+      readonly codes?: readonly string[];
+      readonly noElement?: boolean;
+    })
   | (Cardinality & { readonly kind: 'complex'; readonly type: string })
   | (Cardinality & { readonly kind: 'group'; readonly fields: FieldSpecs; readonly options?: ElementOptions })
   | { readonly kind: 'choice'; readonly types: readonly ChoiceType[]; readonly required?: boolean };
@@ -55,18 +60,29 @@ export interface ElementOptions {
 
 /** The schema value of the `fhirElement` keyword (see keywords.ts). */
 export interface FhirElementRules {
-  readonly choices: readonly { readonly name: string; readonly properties: readonly string[]; readonly required: boolean }[];
+  readonly choices: readonly {
+    readonly name: string;
+    readonly properties: readonly string[];
+    readonly required: boolean;
+  }[];
   readonly primitiveLists: readonly string[];
   readonly extension: boolean;
   readonly requireAny: readonly string[];
 }
 
 /** A single primitive element. */
-export function prim(type: FhirPrimitive, options: { required?: boolean; codes?: readonly string[]; noElement?: boolean } = {}): FieldSpec {
+export function prim(
+  type: FhirPrimitive,
+  options: { required?: boolean; codes?: readonly string[]; noElement?: boolean } = {},
+): FieldSpec {
   return { kind: 'primitive', type, ...options };
 }
 /** A repeating primitive element. */
-export function primList(type: FhirPrimitive, max: number = fhirLimits.arrayItems, options: { required?: boolean; codes?: readonly string[] } = {}): FieldSpec {
+export function primList(
+  type: FhirPrimitive,
+  max: number = fhirLimits.arrayItems,
+  options: { required?: boolean; codes?: readonly string[] } = {},
+): FieldSpec {
   return { kind: 'primitive', type, max, ...options };
 }
 /** A single datatype element. */
@@ -74,13 +90,23 @@ export function dt(type: string, options: { required?: boolean } = {}): FieldSpe
   return { kind: 'complex', type, ...options };
 }
 /** A repeating datatype element. */
-export function dtList(type: string, max: number = fhirLimits.arrayItems, options: { required?: boolean } = {}): FieldSpec {
+export function dtList(
+  type: string,
+  max: number = fhirLimits.arrayItems,
+  options: { required?: boolean } = {},
+): FieldSpec {
   return { kind: 'complex', type, max, ...options };
 }
 /** An inline element (BackboneElement of a resource, or an Element inside a datatype). */
 export function group(fields: FieldSpecs, options: ElementOptions & Cardinality = {}): FieldSpec {
   const { required, max, ...rest } = options;
-  return { kind: 'group', fields, options: rest, ...(required === undefined ? {} : { required }), ...(max === undefined ? {} : { max }) };
+  return {
+    kind: 'group',
+    fields,
+    options: rest,
+    ...(required === undefined ? {} : { required }),
+    ...(max === undefined ? {} : { max }),
+  };
 }
 /** A choice element `name[x]`. */
 export function choice(types: readonly ChoiceType[], options: { required?: boolean } = {}): FieldSpec {
@@ -169,7 +195,8 @@ export function elementSchema(fields: FieldSpecs, options: ElementOptions = {}):
   const b: Building = { properties: {}, required: [], choices: [], primitiveLists: [] };
   if (options.omitElementId !== true) b.properties['id'] = primitiveSchema('string');
   b.properties['extension'] = listOf(typeRef('Extension'), fhirLimits.arrayItems);
-  if (options.modifiers === true) b.properties['modifierExtension'] = listOf(typeRef('Extension'), fhirLimits.arrayItems);
+  if (options.modifiers === true)
+    b.properties['modifierExtension'] = listOf(typeRef('Extension'), fhirLimits.arrayItems);
   for (const [name, field] of Object.entries(fields)) addField(b, name, field);
   const rules: FhirElementRules = {
     choices: b.choices,

@@ -41,25 +41,41 @@ function describeType(type: unknown): string {
 function messageOf(error: ErrorObject): string {
   const p = error.params as Record<string, unknown>;
   switch (error.keyword) {
-    case 'required': return 'Required field is missing.';
-    case 'additionalProperties': return 'Unknown field.';
-    case 'dependencies': return `Is required when ${String(p['property'])} is present.`;
-    case 'type': return `Must be ${describeType(p['type'])}.`;
-    case 'minLength': return 'Must not be empty.';
-    case 'maxLength': return `Must be at most ${String(p['limit'])} characters long.`;
-    case 'minItems': return 'Must not be an empty array.';
-    case 'maxItems': return `Must have at most ${String(p['limit'])} items.`;
-    case 'minProperties': return 'Must not be an empty object.';
-    case 'minimum': return `Must be at least ${String(p['limit'])}.`;
-    case 'maximum': return `Must be at most ${String(p['limit'])}.`;
+    case 'required':
+      return 'Required field is missing.';
+    case 'additionalProperties':
+      return 'Unknown field.';
+    case 'dependencies':
+      return `Is required when ${String(p['property'])} is present.`;
+    case 'type':
+      return `Must be ${describeType(p['type'])}.`;
+    case 'minLength':
+      return 'Must not be empty.';
+    case 'maxLength':
+      return `Must be at most ${String(p['limit'])} characters long.`;
+    case 'minItems':
+      return 'Must not be an empty array.';
+    case 'maxItems':
+      return `Must have at most ${String(p['limit'])} items.`;
+    case 'minProperties':
+      return 'Must not be an empty object.';
+    case 'minimum':
+      return `Must be at least ${String(p['limit'])}.`;
+    case 'maximum':
+      return `Must be at most ${String(p['limit'])}.`;
     case 'enum': {
       const allowed = (p['allowedValues'] as unknown[]).filter((v) => v !== null).map(String);
       return `Must be one of: ${allowed.join(', ')}.`;
     }
-    case 'const': return `Must be ${JSON.stringify(p['allowedValue'])}.`;
-    case 'format': return fhirFormatMessages[String(p['format'])] ?? 'Has an invalid format.';
-    case 'fhirElement': case 'fhirXhtml': return String(p['reason']);
-    default: return 'Is invalid.';
+    case 'const':
+      return `Must be ${JSON.stringify(p['allowedValue'])}.`;
+    case 'format':
+      return fhirFormatMessages[String(p['format'])] ?? 'Has an invalid format.';
+    case 'fhirElement':
+    case 'fhirXhtml':
+      return String(p['reason']);
+    default:
+      return 'Is invalid.';
   }
 }
 
@@ -68,9 +84,13 @@ export function describeSchemaError(root: string, error: ErrorObject): FieldProb
   const at = fhirPath(root, error.instancePath);
   const p = error.params as Record<string, unknown>;
   switch (error.keyword) {
-    case 'required': return { field: child(at, p['missingProperty']), message: messageOf(error) };
-    case 'dependencies': return { field: child(at, p['missingProperty']), message: messageOf(error) };
-    case 'additionalProperties': return { field: child(at, p['additionalProperty']), message: messageOf(error) };
-    default: return { field: at, message: messageOf(error) };
+    case 'required':
+      return { field: child(at, p['missingProperty']), message: messageOf(error) };
+    case 'dependencies':
+      return { field: child(at, p['missingProperty']), message: messageOf(error) };
+    case 'additionalProperties':
+      return { field: child(at, p['additionalProperty']), message: messageOf(error) };
+    default:
+      return { field: at, message: messageOf(error) };
   }
 }

@@ -32,7 +32,8 @@ function choiceProblem(data: Readonly<Record<string, unknown>>, rules: FhirEleme
       const at = Object.hasOwn(data, second) ? second : `_${second}`;
       return { at: `/${at}`, reason: `Only one ${choice.name}[x] is allowed.` };
     }
-    if (choice.required && present.length === 0) return { at: `/${choice.name}[x]`, reason: 'Required field is missing.' };
+    if (choice.required && present.length === 0)
+      return { at: `/${choice.name}[x]`, reason: 'Required field is missing.' };
   }
   if (rules.extension) {
     const hasValue = rules.choices.some((c) => c.name === 'value' && c.properties.some((p) => isPresent(data, p)));

@@ -17,29 +17,160 @@ const xhtmlNamespace = 'http://www.w3.org/1999/xhtml';
 
 // txt-1 allowlist, as enforced by the HL7 reference validator.
 const allowedElements: ReadonlySet<string> = new Set([
-  'p', 'br', 'div', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'a', 'span', 'b', 'em', 'i', 'strong', 'small', 'big',
-  'tt', 'dfn', 'q', 'var', 'abbr', 'acronym', 'cite', 'blockquote', 'hr', 'address', 'bdo', 'kbd', 'sub', 'sup',
-  'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'pre', 'table', 'caption', 'colgroup', 'col', 'thead', 'tr', 'tfoot', 'tbody',
-  'th', 'td', 'code', 'samp', 'img', 'map', 'area',
+  'p',
+  'br',
+  'div',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'a',
+  'span',
+  'b',
+  'em',
+  'i',
+  'strong',
+  'small',
+  'big',
+  'tt',
+  'dfn',
+  'q',
+  'var',
+  'abbr',
+  'acronym',
+  'cite',
+  'blockquote',
+  'hr',
+  'address',
+  'bdo',
+  'kbd',
+  'sub',
+  'sup',
+  'ul',
+  'ol',
+  'li',
+  'dl',
+  'dt',
+  'dd',
+  'pre',
+  'table',
+  'caption',
+  'colgroup',
+  'col',
+  'thead',
+  'tr',
+  'tfoot',
+  'tbody',
+  'th',
+  'td',
+  'code',
+  'samp',
+  'img',
+  'map',
+  'area',
 ]);
 const globalAttributes: ReadonlySet<string> = new Set([
-  'title', 'style', 'class', 'id', 'lang', 'xml:lang', 'dir', 'accesskey', 'tabindex', 'xmlns',
-  'span', 'width', 'align', 'valign', 'char', 'charoff', 'abbr', 'axis', 'headers', 'scope', 'rowspan', 'colspan',
+  'title',
+  'style',
+  'class',
+  'id',
+  'lang',
+  'xml:lang',
+  'dir',
+  'accesskey',
+  'tabindex',
+  'xmlns',
+  'span',
+  'width',
+  'align',
+  'valign',
+  'char',
+  'charoff',
+  'abbr',
+  'axis',
+  'headers',
+  'scope',
+  'rowspan',
+  'colspan',
 ]);
 const elementAttributes: ReadonlySet<string> = new Set([
-  'a.href', 'a.name', 'a.charset', 'a.type', 'a.hreflang', 'a.rel', 'a.rev', 'a.shape', 'a.coords',
-  'img.src', 'img.border', 'img.alt', 'img.longdesc', 'img.height', 'img.width', 'img.usemap', 'img.ismap',
-  'blockquote.cite', 'q.cite', 'map.name', 'area.shape', 'area.coords', 'area.href', 'area.nohref', 'area.alt',
-  'table.summary', 'table.width', 'table.border', 'table.frame', 'table.rules', 'table.cellspacing',
-  'table.cellpadding', 'pre.space',
+  'a.href',
+  'a.name',
+  'a.charset',
+  'a.type',
+  'a.hreflang',
+  'a.rel',
+  'a.rev',
+  'a.shape',
+  'a.coords',
+  'img.src',
+  'img.border',
+  'img.alt',
+  'img.longdesc',
+  'img.height',
+  'img.width',
+  'img.usemap',
+  'img.ismap',
+  'blockquote.cite',
+  'q.cite',
+  'map.name',
+  'area.shape',
+  'area.coords',
+  'area.href',
+  'area.nohref',
+  'area.alt',
+  'table.summary',
+  'table.width',
+  'table.border',
+  'table.frame',
+  'table.rules',
+  'table.cellspacing',
+  'table.cellpadding',
+  'pre.space',
 ]);
-const urlAttributes: ReadonlySet<string> = new Set(['a.href', 'area.href', 'img.src', 'img.longdesc', 'blockquote.cite', 'q.cite']);
+const urlAttributes: ReadonlySet<string> = new Set([
+  'a.href',
+  'area.href',
+  'img.src',
+  'img.longdesc',
+  'blockquote.cite',
+  'q.cite',
+]);
 // narrative.html: "SHALL NOT contain a head, a body, external stylesheet references, scripts, forms, base/link/xlink, frames, iframes and objects".
 const activeElements: ReadonlySet<string> = new Set([
-  'script', 'style', 'form', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'link', 'meta',
-  'head', 'body', 'html', 'input', 'button', 'textarea', 'select', 'svg', 'math', 'noscript', 'template',
+  'script',
+  'style',
+  'form',
+  'iframe',
+  'frame',
+  'frameset',
+  'object',
+  'embed',
+  'applet',
+  'base',
+  'link',
+  'meta',
+  'head',
+  'body',
+  'html',
+  'input',
+  'button',
+  'textarea',
+  'select',
+  'svg',
+  'math',
+  'noscript',
+  'template',
 ]);
-const xmlEntities: ReadonlyMap<string, string> = new Map([['lt', '<'], ['gt', '>'], ['amp', '&'], ['quot', '"'], ['apos', "'"]]);
+const xmlEntities: ReadonlyMap<string, string> = new Map([
+  ['lt', '<'],
+  ['gt', '>'],
+  ['amp', '&'],
+  ['quot', '"'],
+  ['apos', "'"],
+]);
 
 /** Safe reasons a narrative is refused; none quotes the narrative. */
 export const narrativeProblems = Object.freeze({
@@ -59,7 +190,11 @@ export const narrativeProblems = Object.freeze({
   empty: 'The narrative must have some non-whitespace content.',
 });
 
-interface Scan { readonly text: string; pos: number; hasContent: boolean }
+interface Scan {
+  readonly text: string;
+  pos: number;
+  hasContent: boolean;
+}
 
 function isNameChar(c: string): boolean {
   return /[A-Za-z0-9:_.-]/.test(c);
@@ -79,7 +214,14 @@ function skipSpace(s: Scan): boolean {
 }
 
 function isXmlChar(code: number): boolean {
-  return code === 9 || code === 10 || code === 13 || (code >= 32 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || (code >= 0x10000 && code <= 0x10ffff);
+  return (
+    code === 9 ||
+    code === 10 ||
+    code === 13 ||
+    (code >= 32 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
 }
 
 /** Decodes XML entities and character references; undefined when one is not allowed. */
@@ -109,7 +251,10 @@ function decodeEntities(raw: string): string | undefined {
 
 function isSafeUrl(value: string, image: boolean): boolean {
   // Browsers drop whitespace and control characters inside a scheme ("java\tscript:"), so we do too before reading it.
-  const compact = Array.from(value).filter((c) => c > ' ' && c !== '\u007f').join('').toLowerCase();
+  const compact = Array.from(value)
+    .filter((c) => c > ' ' && c !== '\u007f')
+    .join('')
+    .toLowerCase();
   const scheme = /^([a-z][a-z0-9+.-]*):/.exec(compact);
   if (scheme === null) return true;
   if (scheme[1] === 'http' || scheme[1] === 'https') return true;
@@ -119,14 +264,18 @@ function isSafeUrl(value: string, image: boolean): boolean {
 
 function isSafeStyle(value: string): boolean {
   const lower = value.toLowerCase();
-  return !['expression', 'url(', 'javascript', 'vbscript', '@import', 'behavior', 'binding', '\\', '/*', '<'].some((bad) => lower.includes(bad));
+  return !['expression', 'url(', 'javascript', 'vbscript', '@import', 'behavior', 'binding', '\\', '/*', '<'].some(
+    (bad) => lower.includes(bad),
+  );
 }
 
 function checkAttribute(element: string, name: string, value: string): string | undefined {
   if (name.toLowerCase().startsWith('on')) return narrativeProblems.eventHandler;
   const key = `${element}.${name}`;
   if (!globalAttributes.has(name) && !elementAttributes.has(key)) {
-    return name.startsWith('xmlns:') || name.startsWith('xlink:') ? narrativeProblems.namespace : narrativeProblems.attribute;
+    return name.startsWith('xmlns:') || name.startsWith('xlink:')
+      ? narrativeProblems.namespace
+      : narrativeProblems.attribute;
   }
   if (name === 'xmlns' && value !== xhtmlNamespace) return narrativeProblems.namespace;
   if (urlAttributes.has(key) && !isSafeUrl(value, element === 'img')) return narrativeProblems.url;
@@ -138,8 +287,14 @@ function checkAttribute(element: string, name: string, value: string): string | 
 function readAttributes(s: Scan, element: string, attributes: Map<string, string>): string | { selfClosing: boolean } {
   for (;;) {
     const spaced = skipSpace(s);
-    if (s.text.startsWith('/>', s.pos)) { s.pos += 2; return { selfClosing: true }; }
-    if (s.text.charAt(s.pos) === '>') { s.pos += 1; return { selfClosing: false }; }
+    if (s.text.startsWith('/>', s.pos)) {
+      s.pos += 2;
+      return { selfClosing: true };
+    }
+    if (s.text.charAt(s.pos) === '>') {
+      s.pos += 1;
+      return { selfClosing: false };
+    }
     const name = readName(s);
     if (!spaced || name === '' || attributes.has(name)) return narrativeProblems.malformed;
     skipSpace(s);
@@ -170,7 +325,8 @@ function readStartTag(s: Scan, stack: string[]): string | undefined {
   const attributes = new Map<string, string>();
   const closing = readAttributes(s, name, attributes);
   if (typeof closing === 'string') return closing;
-  if (stack.length === 0 && (name !== 'div' || attributes.get('xmlns') !== xhtmlNamespace)) return narrativeProblems.root;
+  if (stack.length === 0 && (name !== 'div' || attributes.get('xmlns') !== xhtmlNamespace))
+    return narrativeProblems.root;
   if (name === 'img') s.hasContent = true;
   if (!closing.selfClosing) stack.push(name);
   return stack.length > fhirLimits.xhtmlDepth ? narrativeProblems.depth : undefined;

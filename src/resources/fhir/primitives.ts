@@ -11,15 +11,47 @@ import { fhirLimits } from './limits.js';
 
 /** The FHIR R4 primitive types a schema may use (xhtml is Narrative.div only). */
 export type FhirPrimitive =
-  | 'base64Binary' | 'boolean' | 'canonical' | 'code' | 'date' | 'dateTime' | 'decimal' | 'id'
-  | 'instant' | 'integer' | 'markdown' | 'oid' | 'positiveInt' | 'string' | 'time'
-  | 'unsignedInt' | 'uri' | 'url' | 'uuid';
+  | 'base64Binary'
+  | 'boolean'
+  | 'canonical'
+  | 'code'
+  | 'date'
+  | 'dateTime'
+  | 'decimal'
+  | 'id'
+  | 'instant'
+  | 'integer'
+  | 'markdown'
+  | 'oid'
+  | 'positiveInt'
+  | 'string'
+  | 'time'
+  | 'unsignedInt'
+  | 'uri'
+  | 'url'
+  | 'uuid';
 
 /** Every primitive type, in the order FHIR lists them. */
 export const fhirPrimitiveTypes: readonly FhirPrimitive[] = [
-  'base64Binary', 'boolean', 'canonical', 'code', 'date', 'dateTime', 'decimal', 'id',
-  'instant', 'integer', 'markdown', 'oid', 'positiveInt', 'string', 'time', 'unsignedInt',
-  'uri', 'url', 'uuid',
+  'base64Binary',
+  'boolean',
+  'canonical',
+  'code',
+  'date',
+  'dateTime',
+  'decimal',
+  'id',
+  'instant',
+  'integer',
+  'markdown',
+  'oid',
+  'positiveInt',
+  'string',
+  'time',
+  'unsignedInt',
+  'uri',
+  'url',
+  'uuid',
 ];
 
 // FHIR R4 regexes, anchored. JS `\s` is wider than XML Schema's, which only
@@ -111,23 +143,44 @@ function textSchema(format: string, maxLength: number | undefined): SchemaObject
 
 function baseSchema(type: FhirPrimitive): SchemaObject {
   switch (type) {
-    case 'boolean': return { type: 'boolean' };
-    case 'decimal': return { type: 'number' };
-    case 'integer': return { type: 'integer', minimum: int32.min, maximum: int32.max };
-    case 'positiveInt': return { type: 'integer', minimum: 1, maximum: int32.max };
-    case 'unsignedInt': return { type: 'integer', minimum: 0, maximum: int32.max };
-    case 'string': return textSchema('fhir-string', fhirLimits.stringChars);
-    case 'markdown': return textSchema('fhir-markdown', fhirLimits.markdownChars);
-    case 'uri': case 'url': case 'canonical': return textSchema('fhir-uri', fhirLimits.stringChars);
-    case 'id': return textSchema('fhir-id', fhirLimits.idChars);
-    case 'base64Binary': return textSchema('fhir-base64Binary', undefined);
-    case 'code': case 'oid': case 'uuid': case 'date': case 'dateTime': case 'instant': case 'time':
+    case 'boolean':
+      return { type: 'boolean' };
+    case 'decimal':
+      return { type: 'number' };
+    case 'integer':
+      return { type: 'integer', minimum: int32.min, maximum: int32.max };
+    case 'positiveInt':
+      return { type: 'integer', minimum: 1, maximum: int32.max };
+    case 'unsignedInt':
+      return { type: 'integer', minimum: 0, maximum: int32.max };
+    case 'string':
+      return textSchema('fhir-string', fhirLimits.stringChars);
+    case 'markdown':
+      return textSchema('fhir-markdown', fhirLimits.markdownChars);
+    case 'uri':
+    case 'url':
+    case 'canonical':
+      return textSchema('fhir-uri', fhirLimits.stringChars);
+    case 'id':
+      return textSchema('fhir-id', fhirLimits.idChars);
+    case 'base64Binary':
+      return textSchema('fhir-base64Binary', undefined);
+    case 'code':
+    case 'oid':
+    case 'uuid':
+    case 'date':
+    case 'dateTime':
+    case 'instant':
+    case 'time':
       return textSchema(`fhir-${type}`, fhirLimits.codeChars);
   }
 }
 
 /** The JSON Schema of one primitive value; `codes` restricts a code to a required binding. */
-export function primitiveSchema(type: FhirPrimitive, options: { codes?: readonly string[]; nullable?: boolean } = {}): SchemaObject {
+export function primitiveSchema(
+  type: FhirPrimitive,
+  options: { codes?: readonly string[]; nullable?: boolean } = {},
+): SchemaObject {
   const schema = options.codes === undefined ? baseSchema(type) : { type: 'string', enum: [...options.codes] };
   // FHIR json.html: null only inside a primitive array whose `_` twin carries the value's extensions.
   if (options.nullable === true) {

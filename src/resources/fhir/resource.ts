@@ -15,15 +15,18 @@ export interface ResourceSchemaDefinition {
  * contained resource would bypass all four.
  */
 export function domainResourceSchema(resourceType: string, fields: FieldSpecs): ResourceSchemaDefinition {
-  const base = elementSchema({
-    // Resource.id has no `_id` twin here: the server owns it.
-    id: prim('id', { noElement: true }),
-    meta: dt('Meta'),
-    implicitRules: prim('uri'),
-    language: prim('code'),
-    text: dt('Narrative'),
-    ...fields,
-  }, { modifiers: true, omitElementId: true });
+  const base = elementSchema(
+    {
+      // Resource.id has no `_id` twin here: the server owns it.
+      id: prim('id', { noElement: true }),
+      meta: dt('Meta'),
+      implicitRules: prim('uri'),
+      language: prim('code'),
+      text: dt('Narrative'),
+      ...fields,
+    },
+    { modifiers: true, omitElementId: true },
+  );
   const properties = base['properties'] as Record<string, SchemaObject>;
   const required = (base['required'] as string[] | undefined) ?? [];
   const schema: SchemaObject = {

@@ -59,7 +59,10 @@ export function checkStructure(body: object): StructureProblem | undefined {
       return { pointer: pointerOf(node), reason: 'Is nested too deeply.' };
     }
     if (node.extensionDepth > fhirLimits.extensionDepth) {
-      return { pointer: pointerOf(node), reason: `Extensions may nest at most ${fhirLimits.extensionDepth} levels deep.` };
+      return {
+        pointer: pointerOf(node),
+        reason: `Extensions may nest at most ${fhirLimits.extensionDepth} levels deep.`,
+      };
     }
     for (const child of childrenOf(node)) pending.push(child);
   }

@@ -60,10 +60,16 @@ function refuse(field: string, message: string): ValidationResult {
   return { ok: false, field, message };
 }
 
-function validateWith(check: ValidateFunction, resourceType: string, body: unknown, mode: ValidationMode): ValidationResult {
+function validateWith(
+  check: ValidateFunction,
+  resourceType: string,
+  body: unknown,
+  mode: ValidationMode,
+): ValidationResult {
   if (!isJsonObject(body)) return refuse(resourceType, 'The body must be a JSON object.');
   if (!Object.hasOwn(body, 'resourceType')) return refuse(`${resourceType}.resourceType`, 'Required field is missing.');
-  if (body['resourceType'] !== resourceType) return refuse(`${resourceType}.resourceType`, `Must be "${resourceType}".`);
+  if (body['resourceType'] !== resourceType)
+    return refuse(`${resourceType}.resourceType`, `Must be "${resourceType}".`);
   const owned = checkServerOwned(resourceType, body, mode);
   if (owned !== undefined) return refuse(owned.field, owned.message);
   const structure = checkStructure(body);

@@ -12,7 +12,16 @@ import { patientSearch } from './search-params.js';
  * care providers or clinical status (docs/access-control.md).
  */
 const demographicElements = [
-  'identifier', 'active', 'name', 'telecom', 'gender', 'birthDate', 'address', 'maritalStatus', 'communication', 'managingOrganization',
+  'identifier',
+  'active',
+  'name',
+  'telecom',
+  'gender',
+  'birthDate',
+  'address',
+  'maritalStatus',
+  'communication',
+  'managingOrganization',
 ] as const;
 
 /** Patient for the resource engine: FHIR R4 validation, search index, compartment. */
@@ -25,7 +34,8 @@ export function patientDefinition(validator: ResourceValidator, tokenizer: Searc
       try {
         return buildIndex(patientSearch, tokenizer, resource);
       } catch (error) {
-        if (error instanceof IndexTooLargeError) throw new ApiError('VALIDATION_ERROR', `Patient.${error.param}: too many searchable values`);
+        if (error instanceof IndexTooLargeError)
+          throw new ApiError('VALIDATION_ERROR', `Patient.${error.param}: too many searchable values`);
         throw error;
       }
     },

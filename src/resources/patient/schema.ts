@@ -24,25 +24,34 @@ export function patientSchema(): ResourceSchemaDefinition {
     // A birth order: FHIR types it integer; 0 and negatives mean nothing, so positiveInt.
     multipleBirth: choice(['boolean', ['Integer', 'positiveInt']]),
     photo: dtList('Attachment', fhirLimits.photoItems),
-    contact: group({
-      relationship: dtList('CodeableConcept'),
-      name: dt('HumanName'),
-      telecom: dtList('ContactPoint'),
-      address: dt('Address'),
-      gender: prim('code', { codes: administrativeGenders }),
-      organization: dt('Reference'),
-      period: dt('Period'),
-      // FHIR pat-1: "SHALL at least contain a contact's details or a reference to an organization".
-    }, { modifiers: true, max: fhirLimits.arrayItems, requireAny: ['name', 'telecom', 'address', 'organization'] }),
-    communication: group({
-      language: dt('CodeableConcept', { required: true }),
-      preferred: prim('boolean'),
-    }, { modifiers: true, max: fhirLimits.arrayItems }),
+    contact: group(
+      {
+        relationship: dtList('CodeableConcept'),
+        name: dt('HumanName'),
+        telecom: dtList('ContactPoint'),
+        address: dt('Address'),
+        gender: prim('code', { codes: administrativeGenders }),
+        organization: dt('Reference'),
+        period: dt('Period'),
+        // FHIR pat-1: "SHALL at least contain a contact's details or a reference to an organization".
+      },
+      { modifiers: true, max: fhirLimits.arrayItems, requireAny: ['name', 'telecom', 'address', 'organization'] },
+    ),
+    communication: group(
+      {
+        language: dt('CodeableConcept', { required: true }),
+        preferred: prim('boolean'),
+      },
+      { modifiers: true, max: fhirLimits.arrayItems },
+    ),
     generalPractitioner: dtList('Reference'),
     managingOrganization: dt('Reference'),
-    link: group({
-      other: dt('Reference', { required: true }),
-      type: prim('code', { required: true, codes: ['replaced-by', 'replaces', 'refer', 'seealso'] }),
-    }, { modifiers: true, max: fhirLimits.arrayItems }),
+    link: group(
+      {
+        other: dt('Reference', { required: true }),
+        type: prim('code', { required: true, codes: ['replaced-by', 'replaces', 'refer', 'seealso'] }),
+      },
+      { modifiers: true, max: fhirLimits.arrayItems },
+    ),
   });
 }

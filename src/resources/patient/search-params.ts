@@ -62,10 +62,11 @@ const parameters: readonly SearchParameterDefinition[] = Object.freeze([
   {
     name: 'identifier',
     kind: 'token',
-    extract: (r) => objectsOf(r['identifier']).flatMap((identifier) => {
-      const token = formatTokenValue(optionalString(identifier['system']), optionalString(identifier['value']));
-      return token === undefined ? [] : [token];
-    }),
+    extract: (r) =>
+      objectsOf(r['identifier']).flatMap((identifier) => {
+        const token = formatTokenValue(optionalString(identifier['system']), optionalString(identifier['value']));
+        return token === undefined ? [] : [token];
+      }),
   },
   { name: 'gender', kind: 'code', codes: administrativeGenders, extract: (r) => stringsOf(r['gender']) },
 ]);

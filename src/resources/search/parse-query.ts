@@ -1,5 +1,13 @@
 import { splitUnescaped, unescapeSearchValue } from './escape.js';
-import { parameterDomain, type ParsedSearch, type ResourceSearchDefinition, type SearchClause, type SearchParameterDefinition, type SearchQueryError, type SearchTokenizer } from './types.js';
+import {
+  parameterDomain,
+  type ParsedSearch,
+  type ResourceSearchDefinition,
+  type SearchClause,
+  type SearchParameterDefinition,
+  type SearchQueryError,
+  type SearchTokenizer,
+} from './types.js';
 
 /** Bounds on one search request, so a query cannot fan out into unbounded work. */
 export const queryLimits = Object.freeze({
@@ -26,21 +34,28 @@ function alternativesOf(parameter: SearchParameterDefinition, value: string): st
   if (value.length > queryLimits.valueChars) return `Must be at most ${queryLimits.valueChars} characters long.`;
   const pieces = splitUnescaped(value, ',');
   if (pieces === undefined) return 'Has a malformed backslash escape.';
-  if (pieces.length > queryLimits.alternatives) return `Must have at most ${queryLimits.alternatives} comma-separated values.`;
+  if (pieces.length > queryLimits.alternatives)
+    return `Must have at most ${queryLimits.alternatives} comma-separated values.`;
   const out: string[] = [];
   for (const piece of pieces) {
     // Token values keep their escapes: the tokenizer still has to find the unescaped `|`.
     const literal = parameter.kind === 'token' ? piece : unescapeSearchValue(piece);
     if (literal === undefined) return 'Has a malformed backslash escape.';
     if (literal === '') return 'Must not contain an empty value.';
-    if (parameter.codes !== undefined && !parameter.codes.includes(literal)) return `Must be one of: ${parameter.codes.join(', ')}.`;
+    if (parameter.codes !== undefined && !parameter.codes.includes(literal))
+      return `Must be one of: ${parameter.codes.join(', ')}.`;
     out.push(literal);
   }
   return out;
 }
 
 /** One AND clause from one parameter value: the union of its alternatives' tokens (OR). */
-function clauseOf(parameter: SearchParameterDefinition, tokenizer: SearchTokenizer, value: string, domain: string): SearchClause | string {
+function clauseOf(
+  parameter: SearchParameterDefinition,
+  tokenizer: SearchTokenizer,
+  value: string,
+  domain: string,
+): SearchClause | string {
   const alternatives = alternativesOf(parameter, value);
   if (typeof alternatives === 'string') return alternatives;
   const tokens = new Set<string>();
@@ -82,7 +97,8 @@ export function parseSearchQuery(
       const clause = clauseOf(parameter, tokenizer, value, parameterDomain(definition.resourceType, parameter.name));
       if (typeof clause === 'string') return fail(name, clause);
       clauses.push(clause);
-      if (clauses.length > queryLimits.clauses) return fail(name, `A search may have at most ${queryLimits.clauses} conditions.`);
+      if (clauses.length > queryLimits.clauses)
+        return fail(name, `A search may have at most ${queryLimits.clauses} conditions.`);
     }
   }
   return { clauses, control };

@@ -84,14 +84,18 @@ function dateQueryTokens(queryValue: string): string[] | TokenizerError {
   return dateTokens(parts).slice(-1);
 }
 
-interface TokenParts { readonly system: string | undefined; readonly value: string | undefined }
+interface TokenParts {
+  readonly system: string | undefined;
+  readonly value: string | undefined;
+}
 
 /** Parses `system|value`, `|value`, `system|` or `value` (FHIR token syntax). */
 function parseToken(text: string): TokenParts | undefined {
   const pieces = splitUnescaped(text, '|')?.map(unescapeSearchValue);
   if (pieces === undefined || pieces.length > 2 || pieces.some((p) => p === undefined)) return undefined;
   const [first, second] = pieces as string[];
-  if (second === undefined) return first === '' || first === undefined ? undefined : { system: undefined, value: first };
+  if (second === undefined)
+    return first === '' || first === undefined ? undefined : { system: undefined, value: first };
   if (first === '' && second === '') return undefined;
   return { system: first ?? '', value: second === '' ? undefined : second };
 }
@@ -113,7 +117,9 @@ function tokenQueryTokens(queryValue: string): string[] | TokenizerError {
 }
 
 function codeQueryTokens(queryValue: string): string[] | TokenizerError {
-  return codePattern.test(queryValue) ? [`c:${queryValue}`] : { error: 'Must be a code without surrounding whitespace.' };
+  return codePattern.test(queryValue)
+    ? [`c:${queryValue}`]
+    : { error: 'Must be a code without surrounding whitespace.' };
 }
 
 /** The plaintext tokenizer (no key: tokens are readable). */
@@ -121,21 +127,28 @@ export function createPlainTokenizer(): SearchTokenizer {
   return {
     indexTokens(kind: SearchParameterKind, value: string): string[] {
       switch (kind) {
-        case 'string': return stringIndexTokens(value);
-        case 'date': return dateIndexTokens(value);
+        case 'string':
+          return stringIndexTokens(value);
+        case 'date':
+          return dateIndexTokens(value);
         case 'token': {
           const parts = parseToken(value);
           return parts === undefined ? [] : tokenTokens(parts, true);
         }
-        case 'code': return codePattern.test(value) ? [`c:${value}`] : [];
+        case 'code':
+          return codePattern.test(value) ? [`c:${value}`] : [];
       }
     },
     queryTokens(kind: SearchParameterKind, queryValue: string): string[] | TokenizerError {
       switch (kind) {
-        case 'string': return stringQueryTokens(queryValue);
-        case 'date': return dateQueryTokens(queryValue);
-        case 'token': return tokenQueryTokens(queryValue);
-        case 'code': return codeQueryTokens(queryValue);
+        case 'string':
+          return stringQueryTokens(queryValue);
+        case 'date':
+          return dateQueryTokens(queryValue);
+        case 'token':
+          return tokenQueryTokens(queryValue);
+        case 'code':
+          return codeQueryTokens(queryValue);
       }
     },
   };

@@ -36,7 +36,9 @@ export interface FipsReport {
 /** Provider first, then the self-tests: both before anything else opens. */
 export function checkFipsRuntime(options: FipsRuntimeOptions = {}): void {
   if ((options.getFips ?? getFips)() !== 1) {
-    throw new FipsError('CADUCEUS_FIPS=on but Node is not running on an OpenSSL FIPS provider (crypto.getFips() is not 1); see docs/fips.md');
+    throw new FipsError(
+      'CADUCEUS_FIPS=on but Node is not running on an OpenSSL FIPS provider (crypto.getFips() is not 1); see docs/fips.md',
+    );
   }
   const failed = runSelfTests(options.selfTests ?? knownAnswerTests);
   if (failed.length > 0) throw new FipsError(`FIPS self-tests failed: ${failed.join(', ')}`);
@@ -51,7 +53,11 @@ export async function signingKeysOf(keys: KeyManager): Promise<SigningKeys[]> {
 }
 
 /** The algorithms in use and what FIPS mode would refuse. */
-export function fipsReport(config: Config, signing: readonly SigningKeys[], options: FipsRuntimeOptions = {}): FipsReport {
+export function fipsReport(
+  config: Config,
+  signing: readonly SigningKeys[],
+  options: FipsRuntimeOptions = {},
+): FipsReport {
   const algorithms = algorithmsInUse(config, signing);
   return {
     fipsMode: config.fips,
@@ -66,10 +72,22 @@ export function fipsReport(config: Config, signing: readonly SigningKeys[], opti
  * In FIPS mode, refuses a configuration or keyring with an unapproved
  * algorithm and logs the algorithms in use in one line; does nothing otherwise.
  */
-export async function enforceFipsPolicy(config: Config, keys: KeyManager, logger: Logger, options: FipsRuntimeOptions = {}): Promise<FipsReport | null> {
+export async function enforceFipsPolicy(
+  config: Config,
+  keys: KeyManager,
+  logger: Logger,
+  options: FipsRuntimeOptions = {},
+): Promise<FipsReport | null> {
   if (!config.fips) return null;
   const report = fipsReport(config, await signingKeysOf(keys), options);
   if (report.violations.length > 0) throw new FipsError(`FIPS mode refuses: ${report.violations.join('; ')}`);
-  logger.info({ event: 'fips.mode', openssl: report.openssl, algorithms: report.algorithms.map((use) => `${use.use}: ${use.algorithm}`) }, 'FIPS mode: provider active, self-tests passed, approved algorithms only');
+  logger.info(
+    {
+      event: 'fips.mode',
+      openssl: report.openssl,
+      algorithms: report.algorithms.map((use) => `${use.use}: ${use.algorithm}`),
+    },
+    'FIPS mode: provider active, self-tests passed, approved algorithms only',
+  );
   return report;
 }

@@ -5,7 +5,16 @@
  * module Node is actually linked to answers as the standards say, through
  * the same node:crypto calls the application makes.
  */
-import { constants, createCipheriv, createDecipheriv, createHmac, createPublicKey, hash, pbkdf2Sync, verify } from 'node:crypto';
+import {
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPublicKey,
+  hash,
+  pbkdf2Sync,
+  verify,
+} from 'node:crypto';
 import * as vectors from './vectors.js';
 
 /** One known-answer test: true when the module gave the known answer. */
@@ -47,7 +56,10 @@ function verifies(check: (signature: Buffer) => boolean, signature: string): boo
 function ecdsa(): boolean {
   const key = createPublicKey({ key: vectors.ecdsaP256.jwk, format: 'jwk' });
   const message = Buffer.from(vectors.signedMessage);
-  return verifies((signature) => verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature), vectors.ecdsaP256.signature);
+  return verifies(
+    (signature) => verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature),
+    vectors.ecdsaP256.signature,
+  );
 }
 
 function rsaPss(): boolean {
@@ -62,7 +74,12 @@ export const knownAnswerTests: readonly SelfTest[] = [
   { name: 'AES-256-GCM', run: aesGcm },
   { name: 'SHA-256', run: () => hash('sha256', vectors.digestInput, 'hex') === vectors.sha256Abc },
   { name: 'SHA-384', run: () => hash('sha384', vectors.digestInput, 'hex') === vectors.sha384Abc },
-  { name: 'HMAC-SHA-256', run: () => createHmac('sha256', vectors.hmacSha256.key).update(vectors.hmacSha256.data).digest('hex') === vectors.hmacSha256.mac },
+  {
+    name: 'HMAC-SHA-256',
+    run: () =>
+      createHmac('sha256', vectors.hmacSha256.key).update(vectors.hmacSha256.data).digest('hex') ===
+      vectors.hmacSha256.mac,
+  },
   { name: 'ECDSA P-256 SHA-256 verify', run: ecdsa },
   { name: 'RSA-PSS 2048 SHA-256 verify', run: rsaPss },
   {

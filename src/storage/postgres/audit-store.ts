@@ -53,9 +53,10 @@ export class PostgresAuditStore implements AuditStore, AuditEventSearch {
     return guardPg('audit.read', async () => {
       assertLimit('audit.read', options.limit);
       const afterSeq = options.afterSeq ?? 0;
-      const result = options.writerId === undefined
-        ? await this.#pool.query<AuditDbRow>(sql.readAll, [afterSeq, options.limit])
-        : await this.#pool.query<AuditDbRow>(sql.readWriter, [options.writerId, afterSeq, options.limit]);
+      const result =
+        options.writerId === undefined
+          ? await this.#pool.query<AuditDbRow>(sql.readAll, [afterSeq, options.limit])
+          : await this.#pool.query<AuditDbRow>(sql.readWriter, [options.writerId, afterSeq, options.limit]);
       return result.rows.map(toAuditRow);
     });
   }

@@ -29,7 +29,13 @@ const sql = {
 } as const;
 
 function toDataKey(row: DataKeyRow): StoredDataKey {
-  return { id: row.id, kekId: row.kek_id, wrapped: toBytes(row.wrapped) ?? new Uint8Array(0), createdAt: row.created_at, state: row.state };
+  return {
+    id: row.id,
+    kekId: row.kek_id,
+    wrapped: toBytes(row.wrapped) ?? new Uint8Array(0),
+    createdAt: row.created_at,
+    state: row.state,
+  };
 }
 
 /** The PostgreSQL store of wrapped data keys, shared by every process of a deployment. */
@@ -68,18 +74,33 @@ export class PostgresDataKeyStore implements DataKeyStore {
   }
 
   async rotateCurrent(key: Omit<StoredDataKey, 'state'>, expectedCurrentId: string | undefined): Promise<boolean> {
-    return guardPg('dataKeys.rotateCurrent', () => withTransaction(this.#pool, async (client) => {
-      const current = (await client.query<{ id: string }>(sql.lockCurrent)).rows[0];
-      if (current?.id !== expectedCurrentId) return false;
-      if (current !== undefined) await client.query(sql.retire, [current.id]);
-      // With no current key, two first rotations race on the one-current index: the loser's insert does nothing.
-      return (await client.query(sql.insertCurrent, [key.id, key.kekId, Buffer.from(key.wrapped), key.createdAt])).rowCount === 1;
-    }));
+    return guardPg('dataKeys.rotateCurrent', () =>
+      withTransaction(this.#pool, async (client) => {
+        const current = (await client.query<{ id: string }>(sql.lockCurrent)).rows[0];
+        if (current?.id !== expectedCurrentId) return false;
+        if (current !== undefined) await client.query(sql.retire, [current.id]);
+        // With no current key, two first rotations race on the one-current index: the loser's insert does nothing.
+        return (
+          (await client.query(sql.insertCurrent, [key.id, key.kekId, Buffer.from(key.wrapped), key.createdAt]))
+            .rowCount === 1
+        );
+      }),
+    );
   }
 
-  async rewrap(id: string, expected: { kekId: string; wrapped: Uint8Array }, next: { kekId: string; wrapped: Uint8Array }): Promise<boolean> {
+  async rewrap(
+    id: string,
+    expected: { kekId: string; wrapped: Uint8Array },
+    next: { kekId: string; wrapped: Uint8Array },
+  ): Promise<boolean> {
     return guardPg('dataKeys.rewrap', async () => {
-      const result = await this.#pool.query(sql.rewrap, [next.kekId, Buffer.from(next.wrapped), id, expected.kekId, Buffer.from(expected.wrapped)]);
+      const result = await this.#pool.query(sql.rewrap, [
+        next.kekId,
+        Buffer.from(next.wrapped),
+        id,
+        expected.kekId,
+        Buffer.from(expected.wrapped),
+      ]);
       return result.rowCount === 1;
     });
   }

@@ -75,7 +75,11 @@ class PostgresDatabase implements Database {
  * migrate. With a guard (the `postgres` circuit breaker) every query and
  * transaction statement of the stores, and `ping`, runs under it.
  */
-export async function openPostgresDatabase(url: string, guard?: QueryGuard, tls: PostgresTlsConfig | null = null): Promise<Database> {
+export async function openPostgresDatabase(
+  url: string,
+  guard?: QueryGuard,
+  tls: PostgresTlsConfig | null = null,
+): Promise<Database> {
   const pool = await guardPg('open', () => createPostgresPool(url, tls));
   return guard === undefined ? new PostgresDatabase(pool) : new PostgresDatabase(guardPool(pool, guard), pool);
 }

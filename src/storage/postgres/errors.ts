@@ -13,7 +13,15 @@ export function isPgUniqueViolation(error: unknown): boolean {
   return pgCode(error) === '23505';
 }
 
-const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03']);
+const unavailableCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P03',
+]);
 const busyCodes = new Set(['40001', '40P01', '55P03', '57014']);
 
 function classify(error: unknown): StorageFailure {

@@ -43,10 +43,20 @@ const sql = {
 } as const;
 
 function toIndexKey(row: IndexKeyRow): StoredIndexKey {
-  return { id: row.id, kekId: row.kek_id, wrapped: toBytes(row.wrapped) ?? new Uint8Array(0), createdAt: row.created_at, state: row.state };
+  return {
+    id: row.id,
+    kekId: row.kek_id,
+    wrapped: toBytes(row.wrapped) ?? new Uint8Array(0),
+    createdAt: row.created_at,
+    state: row.state,
+  };
 }
 
-async function inState(client: Pool | PoolClient, operation: string, state: StoredIndexKey['state']): Promise<StoredIndexKey> {
+async function inState(
+  client: Pool | PoolClient,
+  operation: string,
+  state: StoredIndexKey['state'],
+): Promise<StoredIndexKey> {
   const row = (await client.query<IndexKeyRow>(sql.inState, [state])).rows[0];
   if (row === undefined) throw new StorageError(operation, 'failed');
   return toIndexKey(row);
@@ -69,13 +79,15 @@ export class PostgresIndexKeyStore implements IndexKeyStore {
   }
 
   async insertFirstIfAbsent(key: Omit<StoredIndexKey, 'state'>): Promise<StoredIndexKey> {
-    return guardPg('indexKeys.insertFirstIfAbsent', () => withTransaction(this.#pool, async (client) => {
-      await client.query(sql.lock);
-      if ((await client.query(sql.anyKey)).rowCount === 0) {
-        await client.query(sql.insert, [key.id, key.kekId, Buffer.from(key.wrapped), key.createdAt, 'written']);
-      }
-      return inState(client, 'indexKeys.insertFirstIfAbsent', 'written');
-    }));
+    return guardPg('indexKeys.insertFirstIfAbsent', () =>
+      withTransaction(this.#pool, async (client) => {
+        await client.query(sql.lock);
+        if ((await client.query(sql.anyKey)).rowCount === 0) {
+          await client.query(sql.insert, [key.id, key.kekId, Buffer.from(key.wrapped), key.createdAt, 'written']);
+        }
+        return inState(client, 'indexKeys.insertFirstIfAbsent', 'written');
+      }),
+    );
   }
 
   async insertIncomingIfAbsent(key: Omit<StoredIndexKey, 'state'>): Promise<StoredIndexKey> {
@@ -86,58 +98,94 @@ export class PostgresIndexKeyStore implements IndexKeyStore {
   }
 
   async switchWrites(id: string): Promise<void> {
-    await guardPg('indexKeys.switchWrites', () => withTransaction(this.#pool, async (client) => {
-      const written = await inState(client, 'indexKeys.switchWrites', 'written');
-      // Three steps: the one-written/one-searched indexes are checked row by row.
-      await setState(client, 'indexKeys.switchWrites', 'retired', written.id, 'written');
-      await setState(client, 'indexKeys.switchWrites', 'written', id, 'searched');
-      await setState(client, 'indexKeys.switchWrites', 'searched', written.id, 'retired');
-    }));
+    await guardPg('indexKeys.switchWrites', () =>
+      withTransaction(this.#pool, async (client) => {
+        const written = await inState(client, 'indexKeys.switchWrites', 'written');
+        // Three steps: the one-written/one-searched indexes are checked row by row.
+        await setState(client, 'indexKeys.switchWrites', 'retired', written.id, 'written');
+        await setState(client, 'indexKeys.switchWrites', 'written', id, 'searched');
+        await setState(client, 'indexKeys.switchWrites', 'searched', written.id, 'retired');
+      }),
+    );
   }
 
   async retire(id: string): Promise<void> {
-    await guardPg('indexKeys.retire', () => withTransaction(this.#pool, async (client) => {
-      await client.query(sql.dropProgress, [id]);
-      await setState(client, 'indexKeys.retire', 'retired', id, 'searched');
-    }));
+    await guardPg('indexKeys.retire', () =>
+      withTransaction(this.#pool, async (client) => {
+        await client.query(sql.dropProgress, [id]);
+        await setState(client, 'indexKeys.retire', 'retired', id, 'searched');
+      }),
+    );
   }
 
   async progress(id: string): Promise<IndexRotationProgress | undefined> {
     return guardPg('indexKeys.progress', async () => {
-      const row = (await this.#pool.query<{ type: string; after_id: string; done: string }>(sql.progress, [id])).rows[0];
+      const row = (await this.#pool.query<{ type: string; after_id: string; done: string }>(sql.progress, [id]))
+        .rows[0];
       return row === undefined ? undefined : { type: row.type, after: row.after_id, done: Number(row.done) };
     });
   }
 
   async saveProgress(id: string, progress: IndexRotationProgress): Promise<void> {
-    await guardPg('indexKeys.saveProgress', () => this.#pool.query(sql.saveProgress, [id, progress.type, progress.after, progress.done]));
+    await guardPg('indexKeys.saveProgress', () =>
+      this.#pool.query(sql.saveProgress, [id, progress.type, progress.after, progress.done]),
+    );
   }
 
   async replaceIndex(type: string, id: string, version: number, index: readonly IndexEntry[]): Promise<boolean> {
-    return guardPg('indexKeys.replaceIndex', () => withTransaction(this.#pool, async (client) => {
-      const current = (await client.query<{ version: number; deleted: boolean }>(sql.currentVersion, [type, id])).rows[0];
-      if (current?.version !== version || current.deleted) return false;
-      await client.query(sql.clearIndex, [type, id]);
-      if (index.length > 0) await client.query(sql.insertIndex, [type, id, index.map((e) => e.param), index.map((e) => e.token)]);
-      return true;
-    }));
+    return guardPg('indexKeys.replaceIndex', () =>
+      withTransaction(this.#pool, async (client) => {
+        const current = (await client.query<{ version: number; deleted: boolean }>(sql.currentVersion, [type, id]))
+          .rows[0];
+        if (current?.version !== version || current.deleted) return false;
+        await client.query(sql.clearIndex, [type, id]);
+        if (index.length > 0)
+          await client.query(sql.insertIndex, [type, id, index.map((e) => e.param), index.map((e) => e.token)]);
+        return true;
+      }),
+    );
   }
 
-  async idsWithTokenPrefix(type: string, param: string, prefix: string, after: string, limit: number): Promise<string[]> {
+  async idsWithTokenPrefix(
+    type: string,
+    param: string,
+    prefix: string,
+    after: string,
+    limit: number,
+  ): Promise<string[]> {
     return guardPg('indexKeys.idsWithTokenPrefix', async () => {
       assertLimit('indexKeys.idsWithTokenPrefix', limit);
-      const result = await this.#pool.query<{ id: string }>(sql.withPrefix, [type, param, prefix, `${prefix}\uffff`, after, limit]);
+      const result = await this.#pool.query<{ id: string }>(sql.withPrefix, [
+        type,
+        param,
+        prefix,
+        `${prefix}\uffff`,
+        after,
+        limit,
+      ]);
       return result.rows.map((row) => row.id);
     });
   }
 
   async countCurrent(type: string): Promise<number> {
-    return guardPg('indexKeys.countCurrent', async () => Number((await this.#pool.query<{ n: string }>(sql.count, [type])).rows[0]?.n ?? 0));
+    return guardPg('indexKeys.countCurrent', async () =>
+      Number((await this.#pool.query<{ n: string }>(sql.count, [type])).rows[0]?.n ?? 0),
+    );
   }
 
-  async rewrap(id: string, expected: { kekId: string; wrapped: Uint8Array }, next: { kekId: string; wrapped: Uint8Array }): Promise<boolean> {
+  async rewrap(
+    id: string,
+    expected: { kekId: string; wrapped: Uint8Array },
+    next: { kekId: string; wrapped: Uint8Array },
+  ): Promise<boolean> {
     return guardPg('indexKeys.rewrap', async () => {
-      const result = await this.#pool.query(sql.rewrap, [next.kekId, Buffer.from(next.wrapped), id, expected.kekId, Buffer.from(expected.wrapped)]);
+      const result = await this.#pool.query(sql.rewrap, [
+        next.kekId,
+        Buffer.from(next.wrapped),
+        id,
+        expected.kekId,
+        Buffer.from(expected.wrapped),
+      ]);
       return result.rowCount === 1;
     });
   }

@@ -32,8 +32,14 @@ const sql = {
 
 function toFactor(row: FactorRow): StoredFactor {
   return {
-    id: row.id, userId: row.user_id, kind: row.kind, credentialId: row.credential_id, sealed: toBytes(row.sealed) ?? new Uint8Array(0),
-    signCount: Number(row.sign_count), createdAt: row.created_at, lastUsedAt: row.last_used_at,
+    id: row.id,
+    userId: row.user_id,
+    kind: row.kind,
+    credentialId: row.credential_id,
+    sealed: toBytes(row.sealed) ?? new Uint8Array(0),
+    signCount: Number(row.sign_count),
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
   };
 }
 
@@ -46,7 +52,9 @@ export class PostgresMfaFactorStore implements MfaFactorStore {
   }
 
   listByUser(userId: string): Promise<StoredFactor[]> {
-    return guardPg('mfa.listByUser', async () => (await this.#pool.query<FactorRow>(sql.listByUser, [userId])).rows.map(toFactor));
+    return guardPg('mfa.listByUser', async () =>
+      (await this.#pool.query<FactorRow>(sql.listByUser, [userId])).rows.map(toFactor),
+    );
   }
 
   findByCredentialId(credentialId: string): Promise<StoredFactor | undefined> {
@@ -59,7 +67,14 @@ export class PostgresMfaFactorStore implements MfaFactorStore {
   async insert(factor: StoredFactor): Promise<'created' | 'duplicate'> {
     try {
       await this.#pool.query(sql.insert, [
-        factor.id, factor.userId, factor.kind, factor.credentialId, Buffer.from(factor.sealed), factor.signCount, factor.createdAt, factor.lastUsedAt,
+        factor.id,
+        factor.userId,
+        factor.kind,
+        factor.credentialId,
+        Buffer.from(factor.sealed),
+        factor.signCount,
+        factor.createdAt,
+        factor.lastUsedAt,
       ]);
       return 'created';
     } catch (error) {
@@ -69,20 +84,31 @@ export class PostgresMfaFactorStore implements MfaFactorStore {
   }
 
   recordUse(id: string, expectedSignCount: number, signCount: number, usedAt: string): Promise<boolean> {
-    return guardPg('mfa.recordUse', async () => (await this.#pool.query(sql.recordUse, [signCount, usedAt, id, expectedSignCount])).rowCount === 1);
+    return guardPg(
+      'mfa.recordUse',
+      async () => (await this.#pool.query(sql.recordUse, [signCount, usedAt, id, expectedSignCount])).rowCount === 1,
+    );
   }
 
   async replaceRecoveryCodes(userId: string, codeHashes: readonly string[], createdAt: string): Promise<void> {
     // One statement: the old set is gone exactly when the new one is in.
-    await guardPg('mfa.replaceRecoveryCodes', () => this.#pool.query(sql.replaceCodes, [userId, [...new Set(codeHashes)], createdAt]));
+    await guardPg('mfa.replaceRecoveryCodes', () =>
+      this.#pool.query(sql.replaceCodes, [userId, [...new Set(codeHashes)], createdAt]),
+    );
   }
 
   consumeRecoveryCode(userId: string, codeHash: string): Promise<boolean> {
-    return guardPg('mfa.consumeRecoveryCode', async () => (await this.#pool.query(sql.consumeCode, [userId, codeHash])).rowCount === 1);
+    return guardPg(
+      'mfa.consumeRecoveryCode',
+      async () => (await this.#pool.query(sql.consumeCode, [userId, codeHash])).rowCount === 1,
+    );
   }
 
   countRecoveryCodes(userId: string): Promise<number> {
-    return guardPg('mfa.countRecoveryCodes', async () => (await this.#pool.query<{ n: number }>(sql.countCodes, [userId])).rows[0]?.n ?? 0);
+    return guardPg(
+      'mfa.countRecoveryCodes',
+      async () => (await this.#pool.query<{ n: number }>(sql.countCodes, [userId])).rows[0]?.n ?? 0,
+    );
   }
 
   resetFactors(userId: string): Promise<FactorReset> {

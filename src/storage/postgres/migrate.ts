@@ -23,12 +23,17 @@ export async function migratePostgres(pool: Pool, migrations: readonly Migration
   const ordered = [...migrations].sort((a, b) => a.version - b.version);
   for (const migration of ordered) {
     const didApply = await withTransaction(pool, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), \'\')))', [migrationLockKey]);
+      await client.query("SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))", [
+        migrationLockKey,
+      ]);
       await client.query(createMigrationsTable);
       const done = await client.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
       if (done.rowCount !== 0) return false;
       await client.query(migration.sql);
-      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+      await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
       return true;
     });
     if (didApply) applied.push(migration.version);

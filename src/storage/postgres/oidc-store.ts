@@ -1,5 +1,12 @@
 import type { Pool } from 'pg';
-import type { OAuthClientStore, OidcStateRecord, OidcStateStore, OidcStateWrite, RevokedGrants, StoredClient } from '../oidc-ports.js';
+import type {
+  OAuthClientStore,
+  OidcStateRecord,
+  OidcStateStore,
+  OidcStateWrite,
+  RevokedGrants,
+  StoredClient,
+} from '../oidc-ports.js';
 import { clientColumns, toClient, type ClientRow } from '../oidc-rows.js';
 import { guardPg, isPgUniqueViolation } from './errors.js';
 
@@ -26,7 +33,8 @@ const sql = {
   findByUid: 'SELECT payload, consumed_at FROM oidc_state WHERE model = $1 AND uid_hash = $2 AND expires_at > $3',
   // Compare-and-set under READ COMMITTED: a second UPDATE waits on the row lock, re-checks
   // consumed_at IS NULL on the committed row and changes nothing (two processes cannot both redeem).
-  consume: 'UPDATE oidc_state SET consumed_at = $1 WHERE model = $2 AND id_hash = $3 AND consumed_at IS NULL AND expires_at > $4',
+  consume:
+    'UPDATE oidc_state SET consumed_at = $1 WHERE model = $2 AND id_hash = $3 AND consumed_at IS NULL AND expires_at > $4',
   destroy: 'DELETE FROM oidc_state WHERE model = $1 AND id_hash = $2',
   revokeByGrant: 'DELETE FROM oidc_state WHERE grant_id = $1',
   revokeByAccount: revokeManySql('account_id'),
@@ -35,14 +43,28 @@ const sql = {
 } as const;
 
 function params(write: OidcStateWrite): unknown[] {
-  return [write.model, write.key, write.payload, write.grantId, write.accountId, write.clientId, write.uidKey, Math.trunc(write.expiresAt)];
+  return [
+    write.model,
+    write.key,
+    write.payload,
+    write.grantId,
+    write.accountId,
+    write.clientId,
+    write.uidKey,
+    Math.trunc(write.expiresAt),
+  ];
 }
 
-interface StateRow { payload: string; consumed_at: string | null }
+interface StateRow {
+  payload: string;
+  consumed_at: string | null;
+}
 
 function toRecord(row: StateRow | undefined): OidcStateRecord | undefined {
   // bigint columns arrive as strings from pg.
-  return row === undefined ? undefined : { payload: row.payload, consumedAt: row.consumed_at === null ? null : Number(row.consumed_at) };
+  return row === undefined
+    ? undefined
+    : { payload: row.payload, consumedAt: row.consumed_at === null ? null : Number(row.consumed_at) };
 }
 
 /** The PostgreSQL adapter of the provider-state port: shared by every server process. */
@@ -58,19 +80,29 @@ export class PostgresOidcStateStore implements OidcStateStore {
   }
 
   async insertIfAbsent(write: OidcStateWrite): Promise<boolean> {
-    return guardPg('oidc.insertIfAbsent', async () => (await this.#pool.query(sql.insertIfAbsent, [...params(write), Date.now()])).rowCount === 1);
+    return guardPg(
+      'oidc.insertIfAbsent',
+      async () => (await this.#pool.query(sql.insertIfAbsent, [...params(write), Date.now()])).rowCount === 1,
+    );
   }
 
   async find(model: string, key: string): Promise<OidcStateRecord | undefined> {
-    return guardPg('oidc.find', async () => toRecord((await this.#pool.query<StateRow>(sql.find, [model, key, Date.now()])).rows[0]));
+    return guardPg('oidc.find', async () =>
+      toRecord((await this.#pool.query<StateRow>(sql.find, [model, key, Date.now()])).rows[0]),
+    );
   }
 
   async findByUid(model: string, uidKey: string): Promise<OidcStateRecord | undefined> {
-    return guardPg('oidc.findByUid', async () => toRecord((await this.#pool.query<StateRow>(sql.findByUid, [model, uidKey, Date.now()])).rows[0]));
+    return guardPg('oidc.findByUid', async () =>
+      toRecord((await this.#pool.query<StateRow>(sql.findByUid, [model, uidKey, Date.now()])).rows[0]),
+    );
   }
 
   async consume(model: string, key: string, at: number): Promise<boolean> {
-    return guardPg('oidc.consume', async () => (await this.#pool.query(sql.consume, [Math.trunc(at), model, key, Date.now()])).rowCount === 1);
+    return guardPg(
+      'oidc.consume',
+      async () => (await this.#pool.query(sql.consume, [Math.trunc(at), model, key, Date.now()])).rowCount === 1,
+    );
   }
 
   async destroy(model: string, key: string): Promise<void> {
@@ -78,7 +110,10 @@ export class PostgresOidcStateStore implements OidcStateStore {
   }
 
   async revokeByGrantId(grantId: string): Promise<number> {
-    return guardPg('oidc.revokeByGrantId', async () => (await this.#pool.query(sql.revokeByGrant, [grantId])).rowCount ?? 0);
+    return guardPg(
+      'oidc.revokeByGrantId',
+      async () => (await this.#pool.query(sql.revokeByGrant, [grantId])).rowCount ?? 0,
+    );
   }
 
   async revokeByAccount(accountId: string): Promise<RevokedGrants> {
@@ -90,7 +125,10 @@ export class PostgresOidcStateStore implements OidcStateStore {
   }
 
   async purgeExpired(now: number): Promise<number> {
-    return guardPg('oidc.purgeExpired', async () => (await this.#pool.query(sql.purge, [Math.trunc(now)])).rowCount ?? 0);
+    return guardPg(
+      'oidc.purgeExpired',
+      async () => (await this.#pool.query(sql.purge, [Math.trunc(now)])).rowCount ?? 0,
+    );
   }
 
   async #revokeMany(text: string, value: string): Promise<RevokedGrants> {
@@ -111,8 +149,14 @@ export class PostgresOAuthClientStore implements OAuthClientStore {
   async create(client: StoredClient): Promise<'created' | 'duplicate'> {
     return guardPg('clients.create', async () => {
       try {
-        await this.#pool.query(`INSERT INTO oauth_clients (${clientColumns}) VALUES ($1, $2, $3, $4, $5, $6)`,
-          [client.clientId, client.metadata, client.secretHash, client.status, client.createdAt, client.updatedAt]);
+        await this.#pool.query(`INSERT INTO oauth_clients (${clientColumns}) VALUES ($1, $2, $3, $4, $5, $6)`, [
+          client.clientId,
+          client.metadata,
+          client.secretHash,
+          client.status,
+          client.createdAt,
+          client.updatedAt,
+        ]);
         return 'created';
       } catch (error) {
         if (isPgUniqueViolation(error)) return 'duplicate';
@@ -123,17 +167,32 @@ export class PostgresOAuthClientStore implements OAuthClientStore {
 
   async get(clientId: string): Promise<StoredClient | undefined> {
     return guardPg('clients.get', async () => {
-      const row = (await this.#pool.query<ClientRow>(`SELECT ${clientColumns} FROM oauth_clients WHERE client_id = $1`, [clientId])).rows[0];
+      const row = (
+        await this.#pool.query<ClientRow>(`SELECT ${clientColumns} FROM oauth_clients WHERE client_id = $1`, [clientId])
+      ).rows[0];
       return row === undefined ? undefined : toClient(row);
     });
   }
 
   async list(): Promise<StoredClient[]> {
-    return guardPg('clients.list', async () => (await this.#pool.query<ClientRow>(`SELECT ${clientColumns} FROM oauth_clients ORDER BY client_id`)).rows.map(toClient));
+    return guardPg('clients.list', async () =>
+      (await this.#pool.query<ClientRow>(`SELECT ${clientColumns} FROM oauth_clients ORDER BY client_id`)).rows.map(
+        toClient,
+      ),
+    );
   }
 
   async setStatus(clientId: string, status: StoredClient['status'], updatedAt: string): Promise<boolean> {
-    return guardPg('clients.setStatus', async () => (await this.#pool.query('UPDATE oauth_clients SET status = $1, updated_at = $2 WHERE client_id = $3',
-      [status, updatedAt, clientId])).rowCount === 1);
+    return guardPg(
+      'clients.setStatus',
+      async () =>
+        (
+          await this.#pool.query('UPDATE oauth_clients SET status = $1, updated_at = $2 WHERE client_id = $3', [
+            status,
+            updatedAt,
+            clientId,
+          ])
+        ).rowCount === 1,
+    );
   }
 }

@@ -86,7 +86,12 @@ async function guardedConnect(pool: Pool, guard: QueryGuard): Promise<PoolClient
   try {
     return await guard(() => (connecting = pool.connect()));
   } catch (error) {
-    void connecting?.then((client) => { client.release(); }, () => undefined);
+    void connecting?.then(
+      (client) => {
+        client.release();
+      },
+      () => undefined,
+    );
     throw error;
   }
 }
@@ -98,7 +103,8 @@ async function guardedConnect(pool: Pool, guard: QueryGuard): Promise<PoolClient
  * underlying pool stays untouched for migrations and `end`.
  */
 export function guardPool(pool: Pool, guard: QueryGuard): Pool {
-  const query = (...args: unknown[]): Promise<unknown> => guard(() => (pool.query as Method).apply(pool, args) as Promise<unknown>);
+  const query = (...args: unknown[]): Promise<unknown> =>
+    guard(() => (pool.query as Method).apply(pool, args) as Promise<unknown>);
   const connect = (): Promise<PoolClient> => guardedConnect(pool, guard);
   return new Proxy(pool, {
     get(target, property) {
@@ -113,11 +119,16 @@ export function guardPool(pool: Pool, guard: QueryGuard): Pool {
 /** A transaction's client whose statements run under the guard, and whether one is still running after the guard gave up. */
 function guardClient(client: PoolClient, guard: QueryGuard): { client: PoolClient; abandoned(): boolean } {
   let running = 0;
-  const query = (...args: unknown[]): Promise<unknown> => guard(() => {
-    running += 1;
-    return (client.query as (...a: unknown[]) => Promise<unknown>).apply(client, args).finally(() => { running -= 1; });
+  const query = (...args: unknown[]): Promise<unknown> =>
+    guard(() => {
+      running += 1;
+      return (client.query as (...a: unknown[]) => Promise<unknown>).apply(client, args).finally(() => {
+        running -= 1;
+      });
+    });
+  const proxy = new Proxy(client, {
+    get: (target, property) => (property === 'query' ? query : forward(target, property)),
   });
-  const proxy = new Proxy(client, { get: (target, property) => (property === 'query' ? query : forward(target, property)) });
   return { client: proxy, abandoned: () => running > 0 };
 }
 
@@ -135,7 +146,9 @@ export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) 
   // pg-pool removes its own 'error' listener while a client is checked out, and pg emits 'error' on a client
   // whose server goes away between two statements (57P01 on a fast shutdown, ECONNRESET): with no listener
   // that event ends the process. The loss is kept so the client is discarded, and the next statement fails.
-  const onLost = (error: Error): void => { broken = error; };
+  const onLost = (error: Error): void => {
+    broken = error;
+  };
   raw.on('error', onLost);
   try {
     await client.query('BEGIN');

@@ -35,13 +35,21 @@ const sql = {
 /** Writes the version and the index once the conditional pointer move succeeded. */
 async function writeVersion(client: PoolClient, write: VersionWrite): Promise<void> {
   await client.query(sql.insertVersion, [
-    write.type, write.id, write.version, write.lastUpdated, write.deleted, toBuffer(write.body),
+    write.type,
+    write.id,
+    write.version,
+    write.lastUpdated,
+    write.deleted,
+    toBuffer(write.body),
   ]);
   await client.query(sql.clearIndex, [write.type, write.id]);
   // Index rows exist only for the current, non-deleted version.
   if (!write.deleted && write.index.length > 0) {
     await client.query(sql.insertIndex, [
-      write.type, write.id, write.index.map((e) => e.param), write.index.map((e) => e.token),
+      write.type,
+      write.id,
+      write.index.map((e) => e.param),
+      write.index.map((e) => e.token),
     ]);
   }
 }
@@ -84,11 +92,17 @@ export class PostgresResourceStore implements ResourceStore {
       assertValidWrite(write);
       try {
         return await withTransaction(this.#pool, async (client) => {
-          const moved = write.expectedVersion === 0
-            ? await client.query(sql.create, [write.type, write.id, write.version, write.deleted, write.lastUpdated])
-            : await client.query(sql.update, [
-              write.type, write.id, write.version, write.deleted, write.lastUpdated, write.expectedVersion,
-            ]);
+          const moved =
+            write.expectedVersion === 0
+              ? await client.query(sql.create, [write.type, write.id, write.version, write.deleted, write.lastUpdated])
+              : await client.query(sql.update, [
+                  write.type,
+                  write.id,
+                  write.version,
+                  write.deleted,
+                  write.lastUpdated,
+                  write.expectedVersion,
+                ]);
           // Nothing written yet, so committing the empty transaction is harmless.
           if (moved.rowCount !== 1) return 'conflict';
           await writeVersion(client, write);

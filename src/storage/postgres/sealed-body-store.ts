@@ -39,35 +39,60 @@ export class PostgresSealedBodyStore implements SealedBodyStore {
     const prefix = Buffer.from(options.skipPrefix ?? []);
     return guardPg('sealedBodies.scan', async () => {
       assertLimit('sealedBodies.scan', limit);
-      const result = after === undefined
-        ? await this.#pool.query<ScanRow>(sql.scanFirst, [prefix, limit])
-        : await this.#pool.query<ScanRow>(sql.scanAfter, [prefix, limit, after.type, after.id, after.version]);
+      const result =
+        after === undefined
+          ? await this.#pool.query<ScanRow>(sql.scanFirst, [prefix, limit])
+          : await this.#pool.query<ScanRow>(sql.scanAfter, [prefix, limit, after.type, after.id, after.version]);
       return result.rows.map((row) => ({ type: row.type, id: row.id, version: row.version, body: toBytes(row.body) }));
     });
   }
 
   async replace(ref: VersionRef, expected: Uint8Array, body: Uint8Array): Promise<boolean> {
     return guardPg('sealedBodies.replace', async () => {
-      const result = await this.#pool.query(sql.replace, [Buffer.from(body), ref.type, ref.id, ref.version, Buffer.from(expected)]);
+      const result = await this.#pool.query(sql.replace, [
+        Buffer.from(body),
+        ref.type,
+        ref.id,
+        ref.version,
+        Buffer.from(expected),
+      ]);
       return result.rowCount === 1;
     });
   }
 
   async replaceAll(items: readonly { ref: VersionRef; expected: Uint8Array; body: Uint8Array }[]): Promise<boolean[]> {
-    return guardPg('sealedBodies.replaceAll', () => withTransaction(this.#pool, async (client) => {
-      const results: boolean[] = [];
-      for (const { ref, expected, body } of items) {
-        const result = await client.query(sql.replace, [Buffer.from(body), ref.type, ref.id, ref.version, Buffer.from(expected)]);
-        results.push(result.rowCount === 1);
-      }
-      return results;
-    }));
+    return guardPg('sealedBodies.replaceAll', () =>
+      withTransaction(this.#pool, async (client) => {
+        const results: boolean[] = [];
+        for (const { ref, expected, body } of items) {
+          const result = await client.query(sql.replace, [
+            Buffer.from(body),
+            ref.type,
+            ref.id,
+            ref.version,
+            Buffer.from(expected),
+          ]);
+          results.push(result.rowCount === 1);
+        }
+        return results;
+      }),
+    );
   }
 
-  async count(options: { prefix: Uint8Array; offset: number; length: number }): Promise<{ total: number; bySlice: Map<string, number> }> {
+  async count(options: {
+    prefix: Uint8Array;
+    offset: number;
+    length: number;
+  }): Promise<{ total: number; bySlice: Map<string, number> }> {
     return guardPg('sealedBodies.count', async () => {
       // substring is 1-based.
-      const rows = (await this.#pool.query<{ slice: string; n: number }>(sql.count, [Buffer.from(options.prefix), options.offset + 1, options.length])).rows;
+      const rows = (
+        await this.#pool.query<{ slice: string; n: number }>(sql.count, [
+          Buffer.from(options.prefix),
+          options.offset + 1,
+          options.length,
+        ])
+      ).rows;
       const total = (await this.#pool.query<{ n: number }>(sql.total)).rows[0]?.n ?? 0;
       return { total, bySlice: new Map(rows.map((row) => [row.slice, row.n])) };
     });

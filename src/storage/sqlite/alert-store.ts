@@ -11,11 +11,26 @@ type ListQuery = AlertFilter & { after?: { time: string; id: string }; limit: nu
 function build(query: ListQuery): { sql: string; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
-  if (query.kind !== undefined) { where.push('kind = ?'); params.push(query.kind); }
-  if (query.severity !== undefined) { where.push('severity = ?'); params.push(query.severity); }
-  if (query.since !== undefined) { where.push('time >= ?'); params.push(query.since); }
-  if (query.until !== undefined) { where.push('time < ?'); params.push(query.until); }
-  if (query.after !== undefined) { where.push('(time, id) < (?, ?)'); params.push(query.after.time, query.after.id); }
+  if (query.kind !== undefined) {
+    where.push('kind = ?');
+    params.push(query.kind);
+  }
+  if (query.severity !== undefined) {
+    where.push('severity = ?');
+    params.push(query.severity);
+  }
+  if (query.since !== undefined) {
+    where.push('time >= ?');
+    params.push(query.since);
+  }
+  if (query.until !== undefined) {
+    where.push('time < ?');
+    params.push(query.until);
+  }
+  if (query.after !== undefined) {
+    where.push('(time, id) < (?, ?)');
+    params.push(query.after.time, query.after.id);
+  }
   params.push(query.limit);
   const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
   return { sql: `SELECT body FROM alerts ${filter} ORDER BY time DESC, id DESC LIMIT ?`, params };
@@ -37,7 +52,9 @@ export class SqliteAlertStore implements AlertStore {
   append(alert: Alert): Promise<void> {
     return runSqlite('alerts.append', () => {
       const row = toAlertDbRow('alerts.append', alert);
-      this.#insert ??= this.#db.prepare('INSERT INTO alerts (id, time, kind, severity, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING');
+      this.#insert ??= this.#db.prepare(
+        'INSERT INTO alerts (id, time, kind, severity, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+      );
       this.#insert.run(row.id, row.time, row.kind, row.severity, row.body);
     });
   }

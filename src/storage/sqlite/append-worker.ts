@@ -16,7 +16,9 @@ interface AppendRequest {
 
 const { file, busyTimeoutMs } = workerData as { file: string; busyTimeoutMs: number };
 const db = openSqliteConnection(file, busyTimeoutMs);
-const insert = db.prepare(`INSERT INTO audit_log (writer_id, seq, time, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`);
+const insert = db.prepare(
+  `INSERT INTO audit_log (writer_id, seq, time, kind, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+);
 const appendAll = db.transaction((rows: FlatRows) => {
   for (let i = 0; i < rows.length; i += 7) insert.run(...rows.slice(i, i + 7));
 });

@@ -18,11 +18,20 @@ function expression(path: readonly string[]): string {
 }
 
 /** SQL text and parameters for one search; the text depends only on which filters are present. */
-function build(query: AuditEventFilter & { after?: AuditPosition; limit: number }): { sql: string; params: (string | number)[] } {
+function build(query: AuditEventFilter & { after?: AuditPosition; limit: number }): {
+  sql: string;
+  params: (string | number)[];
+} {
   const where = ["kind = 'event'"];
   const params: (string | number)[] = [];
-  if (query.since !== undefined) { where.push('time >= ?'); params.push(query.since); }
-  if (query.until !== undefined) { where.push('time < ?'); params.push(query.until); }
+  if (query.since !== undefined) {
+    where.push('time >= ?');
+    params.push(query.since);
+  }
+  if (query.until !== undefined) {
+    where.push('time < ?');
+    params.push(query.until);
+  }
   for (const name of auditFilterNames) {
     const value = query[name];
     if (value === undefined) continue;

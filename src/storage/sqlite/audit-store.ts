@@ -62,7 +62,10 @@ export class SqliteAuditStore implements AuditStore, AuditEventSearch {
 
   append(rows: readonly AuditRow[]): Promise<void> {
     if (rows.length === 0) return Promise.resolve();
-    if (this.#file === ':memory:') return runSqlite('audit.append', () => { this.#append(rows); });
+    if (this.#file === ':memory:')
+      return runSqlite('audit.append', () => {
+        this.#append(rows);
+      });
     // Started on first use: the worker prepares its statement, so the table must exist (after migrate).
     this.#background ??= startBackgroundAppender(this.#file, this.#busyTimeoutMs);
     return this.#background.append(rows);
@@ -77,9 +80,10 @@ export class SqliteAuditStore implements AuditStore, AuditEventSearch {
     return runSqlite('audit.read', () => {
       assertLimit('audit.read', options.limit);
       const afterSeq = options.afterSeq ?? 0;
-      const rows = options.writerId === undefined
-        ? this.#stmts.readAll.all(afterSeq, options.limit)
-        : this.#stmts.readWriter.all(options.writerId, afterSeq, options.limit);
+      const rows =
+        options.writerId === undefined
+          ? this.#stmts.readAll.all(afterSeq, options.limit)
+          : this.#stmts.readWriter.all(options.writerId, afterSeq, options.limit);
       return rows.map(toAuditRow);
     });
   }
@@ -91,10 +95,12 @@ export class SqliteAuditStore implements AuditStore, AuditEventSearch {
   }
 
   writers(): Promise<{ writerId: string; count: number; maxSeq: number }[]> {
-    return runSqlite('audit.writers', () => this.#stmts.writers.all().map((row) => ({
-      writerId: row.writer_id,
-      count: row.count,
-      maxSeq: row.max_seq,
-    })));
+    return runSqlite('audit.writers', () =>
+      this.#stmts.writers.all().map((row) => ({
+        writerId: row.writer_id,
+        count: row.count,
+        maxSeq: row.max_seq,
+      })),
+    );
   }
 }

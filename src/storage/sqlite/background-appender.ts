@@ -52,8 +52,12 @@ export function startBackgroundAppender(file: string, busyTimeoutMs: number): Ba
     if (message.failure === null) entry?.resolve();
     else entry?.reject(new StorageError('audit.append', message.failure));
   });
-  worker.on('error', () => { failAll(new StorageError('audit.append', 'unavailable')); });
-  worker.on('exit', () => { failAll(new StorageError('audit.append', 'unavailable')); });
+  worker.on('error', () => {
+    failAll(new StorageError('audit.append', 'unavailable'));
+  });
+  worker.on('exit', () => {
+    failAll(new StorageError('audit.append', 'unavailable'));
+  });
 
   return {
     append(rows) {
@@ -67,7 +71,11 @@ export function startBackgroundAppender(file: string, busyTimeoutMs: number): Ba
     },
     async close() {
       if (failed !== undefined) return;
-      const exited = new Promise<void>((resolve) => { worker.once('exit', () => { resolve(); }); });
+      const exited = new Promise<void>((resolve) => {
+        worker.once('exit', () => {
+          resolve();
+        });
+      });
       worker.ref();
       worker.postMessage('close');
       await exited;

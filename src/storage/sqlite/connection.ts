@@ -56,7 +56,11 @@ function createOwnerOnly(file: string): void {
  * in memory and no syncs, so each commit writes its pages once, to the file,
  * and a crash can corrupt it. The next durable open turns WAL back on.
  */
-export function openSqliteConnection(file: string, busyTimeoutMs = defaultBusyTimeoutMs, mode: 'durable' | 'bulk-load' = 'durable'): SqliteConnection {
+export function openSqliteConnection(
+  file: string,
+  busyTimeoutMs = defaultBusyTimeoutMs,
+  mode: 'durable' | 'bulk-load' = 'durable',
+): SqliteConnection {
   if (file !== ':memory:') {
     // 0700 folder, 0600 files: they hold sealed PHI and the audit log; only the owner may read them.
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });

@@ -29,7 +29,9 @@ function prepareStatements(db: SqliteConnection): DataKeyStatements {
     current: db.prepare(`SELECT ${columns} FROM data_keys WHERE state = 'current'`),
     get: db.prepare(`SELECT ${columns} FROM data_keys WHERE id = ?`),
     // DO NOTHING on any uniqueness conflict, the one-current partial index included: the insert and the check are one statement.
-    insertCurrent: db.prepare(`INSERT INTO data_keys (${columns}) VALUES (?, ?, ?, ?, 'current') ON CONFLICT DO NOTHING`),
+    insertCurrent: db.prepare(
+      `INSERT INTO data_keys (${columns}) VALUES (?, ?, ?, ?, 'current') ON CONFLICT DO NOTHING`,
+    ),
     list: db.prepare(`SELECT ${columns} FROM data_keys ORDER BY created_at, id`),
     retireCurrent: db.prepare(`UPDATE data_keys SET state = 'retired' WHERE state = 'current' AND id = ?`),
     rewrap: db.prepare('UPDATE data_keys SET kek_id = ?, wrapped = ? WHERE id = ? AND kek_id = ? AND wrapped = ?'),
@@ -38,7 +40,13 @@ function prepareStatements(db: SqliteConnection): DataKeyStatements {
 
 /** Maps a row to the port's shape. */
 function toDataKey(row: DataKeyRow): StoredDataKey {
-  return { id: row.id, kekId: row.kek_id, wrapped: toBytes(row.wrapped) ?? new Uint8Array(0), createdAt: row.created_at, state: row.state };
+  return {
+    id: row.id,
+    kekId: row.kek_id,
+    wrapped: toBytes(row.wrapped) ?? new Uint8Array(0),
+    createdAt: row.created_at,
+    state: row.state,
+  };
 }
 
 /** The SQLite store of wrapped data keys (in the main database file, beside the resources they seal). */
@@ -95,7 +103,16 @@ export class SqliteDataKeyStore implements DataKeyStore {
     return runSqlite('dataKeys.rotateCurrent', () => this.#rotate(key, expectedCurrentId));
   }
 
-  rewrap(id: string, expected: { kekId: string; wrapped: Uint8Array }, next: { kekId: string; wrapped: Uint8Array }): Promise<boolean> {
-    return runSqlite('dataKeys.rewrap', () => this.#stmts.rewrap.run(next.kekId, Buffer.from(next.wrapped), id, expected.kekId, Buffer.from(expected.wrapped)).changes === 1);
+  rewrap(
+    id: string,
+    expected: { kekId: string; wrapped: Uint8Array },
+    next: { kekId: string; wrapped: Uint8Array },
+  ): Promise<boolean> {
+    return runSqlite(
+      'dataKeys.rewrap',
+      () =>
+        this.#stmts.rewrap.run(next.kekId, Buffer.from(next.wrapped), id, expected.kekId, Buffer.from(expected.wrapped))
+          .changes === 1,
+    );
   }
 }

@@ -87,7 +87,10 @@ class SqliteDatabase implements Database {
 }
 
 /** Opens (creating if needed) a SQLite database file, or `:memory:`; does not migrate. */
-export function openSqliteDatabase(file: string, options: { busyTimeoutMs?: number; bulkLoad?: boolean } = {}): Promise<Database> {
+export function openSqliteDatabase(
+  file: string,
+  options: { busyTimeoutMs?: number; bulkLoad?: boolean } = {},
+): Promise<Database> {
   const busyTimeoutMs = options.busyTimeoutMs ?? defaultBusyTimeoutMs;
   return runSqlite('open', () => {
     const auditFile = sqliteAuditFile(file);

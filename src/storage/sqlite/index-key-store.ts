@@ -13,7 +13,11 @@ interface IndexKeyRow {
   readonly state: StoredIndexKey['state'];
 }
 
-interface ProgressRow { readonly type: string; readonly after_id: string; readonly done: number }
+interface ProgressRow {
+  readonly type: string;
+  readonly after_id: string;
+  readonly done: number;
+}
 
 const columns = 'id, kek_id, wrapped, created_at, state';
 
@@ -22,28 +26,47 @@ function prepareStatements(db: SqliteConnection) {
     list: db.prepare<[], IndexKeyRow>(`SELECT ${columns} FROM index_keys ORDER BY created_at, id`),
     inState: db.prepare<[string], IndexKeyRow>(`SELECT ${columns} FROM index_keys WHERE state = ?`),
     // DO NOTHING on any uniqueness conflict, the one-written and one-searched partial indexes included.
-    insert: db.prepare<[string, string, Buffer, string, string]>(`INSERT INTO index_keys (${columns}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    insert: db.prepare<[string, string, Buffer, string, string]>(
+      `INSERT INTO index_keys (${columns}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    ),
     anyKey: db.prepare<[], { id: string }>('SELECT id FROM index_keys LIMIT 1'),
     setState: db.prepare<[string, string, string]>('UPDATE index_keys SET state = ? WHERE id = ? AND state = ?'),
     progress: db.prepare<[string], ProgressRow>('SELECT type, after_id, done FROM index_key_progress WHERE key_id = ?'),
-    saveProgress: db.prepare<[string, string, string, number]>(`INSERT INTO index_key_progress (key_id, type, after_id, done) VALUES (?, ?, ?, ?)
+    saveProgress: db.prepare<
+      [string, string, string, number]
+    >(`INSERT INTO index_key_progress (key_id, type, after_id, done) VALUES (?, ?, ?, ?)
       ON CONFLICT (key_id) DO UPDATE SET type = excluded.type, after_id = excluded.after_id, done = excluded.done`),
     dropProgress: db.prepare<[string]>('DELETE FROM index_key_progress WHERE key_id = ?'),
-    currentVersion: db.prepare<[string, string], { version: number; deleted: number }>('SELECT version, deleted FROM resources WHERE type = ? AND id = ?'),
+    currentVersion: db.prepare<[string, string], { version: number; deleted: number }>(
+      'SELECT version, deleted FROM resources WHERE type = ? AND id = ?',
+    ),
     clearIndex: db.prepare<[string, string]>('DELETE FROM search_index WHERE type = ? AND id = ?'),
-    insertIndex: db.prepare<[string, string, string, string]>('INSERT INTO search_index (type, param, token, id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    insertIndex: db.prepare<[string, string, string, string]>(
+      'INSERT INTO search_index (type, param, token, id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
     // A range on the (type, param, token, id) primary key: prefix <= token < prefix + U+FFFF.
-    withPrefix: db.prepare<[string, string, string, string, string, number], { id: string }>(`SELECT DISTINCT id FROM search_index
+    withPrefix: db.prepare<
+      [string, string, string, string, string, number],
+      { id: string }
+    >(`SELECT DISTINCT id FROM search_index
       WHERE type = ? AND param = ? AND token >= ? AND token < ? AND id > ? ORDER BY id LIMIT ?`),
     count: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM resources WHERE type = ? AND deleted = 0'),
-    rewrap: db.prepare<[string, Buffer, string, string, Buffer]>('UPDATE index_keys SET kek_id = ?, wrapped = ? WHERE id = ? AND kek_id = ? AND wrapped = ?'),
+    rewrap: db.prepare<[string, Buffer, string, string, Buffer]>(
+      'UPDATE index_keys SET kek_id = ?, wrapped = ? WHERE id = ? AND kek_id = ? AND wrapped = ?',
+    ),
   };
 }
 
 type IndexKeyStatements = ReturnType<typeof prepareStatements>;
 
 function toIndexKey(row: IndexKeyRow): StoredIndexKey {
-  return { id: row.id, kekId: row.kek_id, wrapped: toBytes(row.wrapped) ?? new Uint8Array(0), createdAt: row.created_at, state: row.state };
+  return {
+    id: row.id,
+    kekId: row.kek_id,
+    wrapped: toBytes(row.wrapped) ?? new Uint8Array(0),
+    createdAt: row.created_at,
+    state: row.state,
+  };
 }
 
 /** The SQLite store of wrapped index keys, beside the search index they key. */
@@ -65,10 +88,15 @@ export class SqliteIndexKeyStore implements IndexKeyStore {
   }
 
   insertFirstIfAbsent(key: Omit<StoredIndexKey, 'state'>): Promise<StoredIndexKey> {
-    return runSqlite('indexKeys.insertFirstIfAbsent', () => this.#db.transaction(() => {
-      if (this.#stmts.anyKey.get() === undefined) this.#stmts.insert.run(key.id, key.kekId, Buffer.from(key.wrapped), key.createdAt, 'written');
-      return this.#inState('indexKeys.insertFirstIfAbsent', 'written');
-    }).immediate());
+    return runSqlite('indexKeys.insertFirstIfAbsent', () =>
+      this.#db
+        .transaction(() => {
+          if (this.#stmts.anyKey.get() === undefined)
+            this.#stmts.insert.run(key.id, key.kekId, Buffer.from(key.wrapped), key.createdAt, 'written');
+          return this.#inState('indexKeys.insertFirstIfAbsent', 'written');
+        })
+        .immediate(),
+    );
   }
 
   insertIncomingIfAbsent(key: Omit<StoredIndexKey, 'state'>): Promise<StoredIndexKey> {
@@ -80,24 +108,31 @@ export class SqliteIndexKeyStore implements IndexKeyStore {
 
   switchWrites(id: string): Promise<void> {
     return runSqlite('indexKeys.switchWrites', () => {
-      this.#db.transaction(() => {
-        const written = this.#inState('indexKeys.switchWrites', 'written');
-        // Three steps: SQLite checks the one-written/one-searched indexes row by row.
-        if (this.#stmts.setState.run('retired', written.id, 'written').changes !== 1
-          || this.#stmts.setState.run('written', id, 'searched').changes !== 1
-          || this.#stmts.setState.run('searched', written.id, 'retired').changes !== 1) {
-          throw new StorageError('indexKeys.switchWrites', 'failed');
-        }
-      }).immediate();
+      this.#db
+        .transaction(() => {
+          const written = this.#inState('indexKeys.switchWrites', 'written');
+          // Three steps: SQLite checks the one-written/one-searched indexes row by row.
+          if (
+            this.#stmts.setState.run('retired', written.id, 'written').changes !== 1 ||
+            this.#stmts.setState.run('written', id, 'searched').changes !== 1 ||
+            this.#stmts.setState.run('searched', written.id, 'retired').changes !== 1
+          ) {
+            throw new StorageError('indexKeys.switchWrites', 'failed');
+          }
+        })
+        .immediate();
     });
   }
 
   retire(id: string): Promise<void> {
     return runSqlite('indexKeys.retire', () => {
-      this.#db.transaction(() => {
-        this.#stmts.dropProgress.run(id);
-        if (this.#stmts.setState.run('retired', id, 'searched').changes !== 1) throw new StorageError('indexKeys.retire', 'failed');
-      }).immediate();
+      this.#db
+        .transaction(() => {
+          this.#stmts.dropProgress.run(id);
+          if (this.#stmts.setState.run('retired', id, 'searched').changes !== 1)
+            throw new StorageError('indexKeys.retire', 'failed');
+        })
+        .immediate();
     });
   }
 
@@ -115,14 +150,18 @@ export class SqliteIndexKeyStore implements IndexKeyStore {
   }
 
   replaceIndex(type: string, id: string, version: number, index: readonly IndexEntry[]): Promise<boolean> {
-    return runSqlite('indexKeys.replaceIndex', () => this.#db.transaction(() => {
-      // Under BEGIN IMMEDIATE: no commit can move the version between this check and the writes.
-      const current = this.#stmts.currentVersion.get(type, id);
-      if (current?.version !== version || current.deleted !== 0) return false;
-      this.#stmts.clearIndex.run(type, id);
-      for (const entry of index) this.#stmts.insertIndex.run(type, entry.param, entry.token, id);
-      return true;
-    }).immediate());
+    return runSqlite('indexKeys.replaceIndex', () =>
+      this.#db
+        .transaction(() => {
+          // Under BEGIN IMMEDIATE: no commit can move the version between this check and the writes.
+          const current = this.#stmts.currentVersion.get(type, id);
+          if (current?.version !== version || current.deleted !== 0) return false;
+          this.#stmts.clearIndex.run(type, id);
+          for (const entry of index) this.#stmts.insertIndex.run(type, entry.param, entry.token, id);
+          return true;
+        })
+        .immediate(),
+    );
   }
 
   idsWithTokenPrefix(type: string, param: string, prefix: string, after: string, limit: number): Promise<string[]> {
@@ -136,8 +175,17 @@ export class SqliteIndexKeyStore implements IndexKeyStore {
     return runSqlite('indexKeys.countCurrent', () => this.#stmts.count.get(type)?.n ?? 0);
   }
 
-  rewrap(id: string, expected: { kekId: string; wrapped: Uint8Array }, next: { kekId: string; wrapped: Uint8Array }): Promise<boolean> {
-    return runSqlite('indexKeys.rewrap', () => this.#stmts.rewrap.run(next.kekId, Buffer.from(next.wrapped), id, expected.kekId, Buffer.from(expected.wrapped)).changes === 1);
+  rewrap(
+    id: string,
+    expected: { kekId: string; wrapped: Uint8Array },
+    next: { kekId: string; wrapped: Uint8Array },
+  ): Promise<boolean> {
+    return runSqlite(
+      'indexKeys.rewrap',
+      () =>
+        this.#stmts.rewrap.run(next.kekId, Buffer.from(next.wrapped), id, expected.kekId, Buffer.from(expected.wrapped))
+          .changes === 1,
+    );
   }
 
   #inState(operation: string, state: StoredIndexKey['state']): StoredIndexKey {

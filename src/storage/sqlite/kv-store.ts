@@ -74,7 +74,11 @@ export class SqliteKeyValueStore implements KeyValueStore {
       const now = Date.now();
       const cache = this.#cache.fresh();
       for (const key of keys) {
-        const row = cache.read(`kv:${key}`, () => this.#stmts.getWithExpiry.get(key) ?? null, (hit) => (hit === null ? 16 : hit.value.length + 16));
+        const row = cache.read(
+          `kv:${key}`,
+          () => this.#stmts.getWithExpiry.get(key) ?? null,
+          (hit) => (hit === null ? 16 : hit.value.length + 16),
+        );
         if (row !== null && row.expires_at > now) found.set(key, row.value);
       }
       return found;

@@ -18,12 +18,20 @@ const columns = 'id, user_id, kind, credential_id, sealed, sign_count, created_a
 
 function prepareStatements(db: SqliteConnection) {
   return {
-    listByUser: db.prepare<[string], FactorRow>(`SELECT ${columns} FROM mfa_factors WHERE user_id = ? ORDER BY created_at, id`),
+    listByUser: db.prepare<[string], FactorRow>(
+      `SELECT ${columns} FROM mfa_factors WHERE user_id = ? ORDER BY created_at, id`,
+    ),
     byCredential: db.prepare<[string], FactorRow>(`SELECT ${columns} FROM mfa_factors WHERE credential_id = ?`),
-    insert: db.prepare<[string, string, string, string | null, Buffer, number, string, string | null]>(`INSERT INTO mfa_factors (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-    recordUse: db.prepare<[number, string, string, number]>('UPDATE mfa_factors SET sign_count = ?, last_used_at = ? WHERE id = ? AND sign_count = ?'),
+    insert: db.prepare<[string, string, string, string | null, Buffer, number, string, string | null]>(
+      `INSERT INTO mfa_factors (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    recordUse: db.prepare<[number, string, string, number]>(
+      'UPDATE mfa_factors SET sign_count = ?, last_used_at = ? WHERE id = ? AND sign_count = ?',
+    ),
     deleteCodes: db.prepare<[string]>('DELETE FROM mfa_recovery_codes WHERE user_id = ?'),
-    insertCode: db.prepare<[string, string, string]>('INSERT INTO mfa_recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)'),
+    insertCode: db.prepare<[string, string, string]>(
+      'INSERT INTO mfa_recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)',
+    ),
     consumeCode: db.prepare<[string, string]>('DELETE FROM mfa_recovery_codes WHERE user_id = ? AND code_hash = ?'),
     countCodes: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM mfa_recovery_codes WHERE user_id = ?'),
     deleteFactors: db.prepare<[string]>('DELETE FROM mfa_factors WHERE user_id = ?'),
@@ -32,8 +40,14 @@ function prepareStatements(db: SqliteConnection) {
 
 function toFactor(row: FactorRow): StoredFactor {
   return {
-    id: row.id, userId: row.user_id, kind: row.kind, credentialId: row.credential_id, sealed: toBytes(row.sealed) ?? new Uint8Array(0),
-    signCount: row.sign_count, createdAt: row.created_at, lastUsedAt: row.last_used_at,
+    id: row.id,
+    userId: row.user_id,
+    kind: row.kind,
+    credentialId: row.credential_id,
+    sealed: toBytes(row.sealed) ?? new Uint8Array(0),
+    signCount: row.sign_count,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
   };
 }
 
@@ -64,9 +78,18 @@ export class SqliteMfaFactorStore implements MfaFactorStore {
 
   async insert(factor: StoredFactor): Promise<'created' | 'duplicate'> {
     try {
-      await runSqlite('mfa.insert', () => this.#stmts.insert.run(
-        factor.id, factor.userId, factor.kind, factor.credentialId, Buffer.from(factor.sealed), factor.signCount, factor.createdAt, factor.lastUsedAt,
-      ));
+      await runSqlite('mfa.insert', () =>
+        this.#stmts.insert.run(
+          factor.id,
+          factor.userId,
+          factor.kind,
+          factor.credentialId,
+          Buffer.from(factor.sealed),
+          factor.signCount,
+          factor.createdAt,
+          factor.lastUsedAt,
+        ),
+      );
       return 'created';
     } catch (error) {
       if (isSqliteUniqueViolation((error as { cause?: unknown }).cause)) return 'duplicate';
@@ -75,7 +98,10 @@ export class SqliteMfaFactorStore implements MfaFactorStore {
   }
 
   recordUse(id: string, expectedSignCount: number, signCount: number, usedAt: string): Promise<boolean> {
-    return runSqlite('mfa.recordUse', () => this.#stmts.recordUse.run(signCount, usedAt, id, expectedSignCount).changes === 1);
+    return runSqlite(
+      'mfa.recordUse',
+      () => this.#stmts.recordUse.run(signCount, usedAt, id, expectedSignCount).changes === 1,
+    );
   }
 
   replaceRecoveryCodes(userId: string, codeHashes: readonly string[], createdAt: string): Promise<void> {
@@ -96,9 +122,11 @@ export class SqliteMfaFactorStore implements MfaFactorStore {
   }
 
   resetFactors(userId: string): Promise<FactorReset> {
-    return runSqlite('mfa.resetFactors', () => this.#db.transaction(() => ({
-      factors: this.#stmts.deleteFactors.run(userId).changes,
-      recoveryCodes: this.#stmts.deleteCodes.run(userId).changes,
-    }))());
+    return runSqlite('mfa.resetFactors', () =>
+      this.#db.transaction(() => ({
+        factors: this.#stmts.deleteFactors.run(userId).changes,
+        recoveryCodes: this.#stmts.deleteCodes.run(userId).changes,
+      }))(),
+    );
   }
 }

@@ -1,5 +1,12 @@
 import type { Statement } from 'better-sqlite3';
-import type { OAuthClientStore, OidcStateRecord, OidcStateStore, OidcStateWrite, RevokedGrants, StoredClient } from '../oidc-ports.js';
+import type {
+  OAuthClientStore,
+  OidcStateRecord,
+  OidcStateStore,
+  OidcStateWrite,
+  RevokedGrants,
+  StoredClient,
+} from '../oidc-ports.js';
 import { clientColumns, toClient, type ClientRow } from '../oidc-rows.js';
 import type { SqliteConnection } from './connection.js';
 import { isSqliteUniqueViolation, runSqlite } from './errors.js';
@@ -29,11 +36,17 @@ function prepare(db: SqliteConnection): StateStatements {
   return {
     upsert: db.prepare(`${insert} ON CONFLICT (model, id_hash) DO ${update}`),
     // One statement: the "absent or expired" check and the write are atomic; an expired row is replaced whole.
-    insertIfAbsent: db.prepare(`${insert} ON CONFLICT (model, id_hash) DO ${update}, consumed_at = NULL WHERE oidc_state.expires_at <= ?`),
+    insertIfAbsent: db.prepare(
+      `${insert} ON CONFLICT (model, id_hash) DO ${update}, consumed_at = NULL WHERE oidc_state.expires_at <= ?`,
+    ),
     find: db.prepare('SELECT payload, consumed_at FROM oidc_state WHERE model = ? AND id_hash = ? AND expires_at > ?'),
-    findByUid: db.prepare('SELECT payload, consumed_at FROM oidc_state WHERE model = ? AND uid_hash = ? AND expires_at > ?'),
+    findByUid: db.prepare(
+      'SELECT payload, consumed_at FROM oidc_state WHERE model = ? AND uid_hash = ? AND expires_at > ?',
+    ),
     // Compare-and-set: only the caller that finds consumed_at still NULL changes the row.
-    consume: db.prepare('UPDATE oidc_state SET consumed_at = ? WHERE model = ? AND id_hash = ? AND consumed_at IS NULL AND expires_at > ?'),
+    consume: db.prepare(
+      'UPDATE oidc_state SET consumed_at = ? WHERE model = ? AND id_hash = ? AND consumed_at IS NULL AND expires_at > ?',
+    ),
     destroy: db.prepare('DELETE FROM oidc_state WHERE model = ? AND id_hash = ?'),
     revokeByGrant: db.prepare('DELETE FROM oidc_state WHERE grant_id = ?'),
     revokeByAccount: db.prepare('DELETE FROM oidc_state WHERE account_id = ? RETURNING grant_id'),
@@ -43,7 +56,16 @@ function prepare(db: SqliteConnection): StateStatements {
 }
 
 function params(write: OidcStateWrite): WriteParams {
-  return [write.model, write.key, write.payload, write.grantId, write.accountId, write.clientId, write.uidKey, Math.trunc(write.expiresAt)];
+  return [
+    write.model,
+    write.key,
+    write.payload,
+    write.grantId,
+    write.accountId,
+    write.clientId,
+    write.uidKey,
+    Math.trunc(write.expiresAt),
+  ];
 }
 
 function toRecord(row: { payload: string; consumed_at: number | null } | undefined): OidcStateRecord | undefined {
@@ -65,11 +87,16 @@ export class SqliteOidcStateStore implements OidcStateStore {
   }
 
   upsert(write: OidcStateWrite): Promise<void> {
-    return runSqlite('oidc.upsert', () => { this.#stmts.upsert.run(...params(write)); });
+    return runSqlite('oidc.upsert', () => {
+      this.#stmts.upsert.run(...params(write));
+    });
   }
 
   insertIfAbsent(write: OidcStateWrite): Promise<boolean> {
-    return runSqlite('oidc.insertIfAbsent', () => this.#stmts.insertIfAbsent.run(...params(write), Date.now()).changes === 1);
+    return runSqlite(
+      'oidc.insertIfAbsent',
+      () => this.#stmts.insertIfAbsent.run(...params(write), Date.now()).changes === 1,
+    );
   }
 
   find(model: string, key: string): Promise<OidcStateRecord | undefined> {
@@ -81,11 +108,16 @@ export class SqliteOidcStateStore implements OidcStateStore {
   }
 
   consume(model: string, key: string, at: number): Promise<boolean> {
-    return runSqlite('oidc.consume', () => this.#stmts.consume.run(Math.trunc(at), model, key, Date.now()).changes === 1);
+    return runSqlite(
+      'oidc.consume',
+      () => this.#stmts.consume.run(Math.trunc(at), model, key, Date.now()).changes === 1,
+    );
   }
 
   destroy(model: string, key: string): Promise<void> {
-    return runSqlite('oidc.destroy', () => { this.#stmts.destroy.run(model, key); });
+    return runSqlite('oidc.destroy', () => {
+      this.#stmts.destroy.run(model, key);
+    });
   }
 
   revokeByGrantId(grantId: string): Promise<number> {
@@ -127,7 +159,8 @@ export class SqliteOAuthClientStore implements OAuthClientStore {
   create(client: StoredClient): Promise<'created' | 'duplicate'> {
     return runSqlite('clients.create', () => {
       try {
-        this.#db.prepare(`INSERT INTO oauth_clients (${clientColumns}) VALUES (?, ?, ?, ?, ?, ?)`)
+        this.#db
+          .prepare(`INSERT INTO oauth_clients (${clientColumns}) VALUES (?, ?, ?, ?, ?, ?)`)
           .run(client.clientId, client.metadata, client.secretHash, client.status, client.createdAt, client.updatedAt);
         return 'created';
       } catch (error) {
@@ -139,17 +172,29 @@ export class SqliteOAuthClientStore implements OAuthClientStore {
 
   get(clientId: string): Promise<StoredClient | undefined> {
     return runSqlite('clients.get', () => {
-      const row = this.#db.prepare<[string], ClientRow>(`SELECT ${clientColumns} FROM oauth_clients WHERE client_id = ?`).get(clientId);
+      const row = this.#db
+        .prepare<[string], ClientRow>(`SELECT ${clientColumns} FROM oauth_clients WHERE client_id = ?`)
+        .get(clientId);
       return row === undefined ? undefined : toClient(row);
     });
   }
 
   list(): Promise<StoredClient[]> {
-    return runSqlite('clients.list', () => this.#db.prepare<[], ClientRow>(`SELECT ${clientColumns} FROM oauth_clients ORDER BY client_id`).all().map(toClient));
+    return runSqlite('clients.list', () =>
+      this.#db
+        .prepare<[], ClientRow>(`SELECT ${clientColumns} FROM oauth_clients ORDER BY client_id`)
+        .all()
+        .map(toClient),
+    );
   }
 
   setStatus(clientId: string, status: StoredClient['status'], updatedAt: string): Promise<boolean> {
-    return runSqlite('clients.setStatus', () => this.#db.prepare('UPDATE oauth_clients SET status = ?, updated_at = ? WHERE client_id = ?')
-      .run(status, updatedAt, clientId).changes === 1);
+    return runSqlite(
+      'clients.setStatus',
+      () =>
+        this.#db
+          .prepare('UPDATE oauth_clients SET status = ?, updated_at = ? WHERE client_id = ?')
+          .run(status, updatedAt, clientId).changes === 1,
+    );
   }
 }

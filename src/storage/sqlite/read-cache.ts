@@ -43,7 +43,9 @@ export class SqliteReadCache {
   fresh(): this {
     if (this.#checkedThisTurn) return this;
     this.#checkedThisTurn = true;
-    queueMicrotask(() => { this.#checkedThisTurn = false; });
+    queueMicrotask(() => {
+      this.#checkedThisTurn = false;
+    });
     const version = this.#dataVersion.get();
     if (version !== this.#seenVersion) {
       this.invalidate();

@@ -26,14 +26,23 @@ interface ResourceStatements {
 function prepareStatements(db: SqliteConnection): ResourceStatements {
   return {
     currentVersion: db.prepare('SELECT version FROM resources WHERE type = ? AND id = ?'),
-    readCurrent: db.prepare(`SELECT ${versionColumns.split(', ').map((c) => `v.${c}`).join(', ')}
+    readCurrent: db.prepare(`SELECT ${versionColumns
+      .split(', ')
+      .map((c) => `v.${c}`)
+      .join(', ')}
       FROM resources r JOIN resource_versions v ON v.type = r.type AND v.id = r.id AND v.version = r.version
       WHERE r.type = ? AND r.id = ?`),
-    readVersion: db.prepare(`SELECT ${versionColumns} FROM resource_versions WHERE type = ? AND id = ? AND version = ?`),
+    readVersion: db.prepare(
+      `SELECT ${versionColumns} FROM resource_versions WHERE type = ? AND id = ? AND version = ?`,
+    ),
     history: db.prepare(`SELECT ${versionColumns} FROM resource_versions
       WHERE type = ? AND id = ? AND version < ? ORDER BY version DESC LIMIT ?`),
-    insertResource: db.prepare('INSERT INTO resources (type, id, version, deleted, last_updated) VALUES (?, ?, ?, ?, ?)'),
-    updateResource: db.prepare('UPDATE resources SET version = ?, deleted = ?, last_updated = ? WHERE type = ? AND id = ?'),
+    insertResource: db.prepare(
+      'INSERT INTO resources (type, id, version, deleted, last_updated) VALUES (?, ?, ?, ?, ?)',
+    ),
+    updateResource: db.prepare(
+      'UPDATE resources SET version = ?, deleted = ?, last_updated = ? WHERE type = ? AND id = ?',
+    ),
     insertVersion: db.prepare(`INSERT INTO resource_versions (type, id, version, last_updated, deleted, body)
       VALUES (?, ?, ?, ?, ?, ?)`),
     clearIndex: db.prepare('DELETE FROM search_index WHERE type = ? AND id = ?'),
@@ -71,10 +80,16 @@ export class SqliteResourceStore implements ResourceStore {
 
   /** Every read's first step: remembered while the file is unchanged (read-cache.ts). */
   readCurrent(type: string, id: string): Promise<StoredVersion | undefined> {
-    return runSqlite('resources.readCurrent', () => this.#cache.fresh().read(`resource:${type}/${id}`, () => {
-      const row = this.#stmts.readCurrent.get(type, id);
-      return row === undefined ? undefined : toStoredVersion(row);
-    }, (stored) => 64 + (stored?.body?.length ?? 0)));
+    return runSqlite('resources.readCurrent', () =>
+      this.#cache.fresh().read(
+        `resource:${type}/${id}`,
+        () => {
+          const row = this.#stmts.readCurrent.get(type, id);
+          return row === undefined ? undefined : toStoredVersion(row);
+        },
+        (stored) => 64 + (stored?.body?.length ?? 0),
+      ),
+    );
   }
 
   readVersion(type: string, id: string, version: number): Promise<StoredVersion | undefined> {
@@ -108,8 +123,13 @@ export class SqliteResourceStore implements ResourceStore {
         return this.#stmts.listAll.all(query.type, after, query.limit).map((row) => row.id);
       }
       if (query.clauses.some((clause) => clause.tokens.length === 0)) return [];
-      const estimate = (this.#estimate ??= this.#db.prepare<[string, string, string], { n: number; last: string | null }>(estimateSql));
-      const clauses = orderBySelectivity(query.type, query.clauses, (type, param, token) => estimateRows(estimate.get(type, param, token)));
+      const estimate = (this.#estimate ??= this.#db.prepare<
+        [string, string, string],
+        { n: number; last: string | null }
+      >(estimateSql));
+      const clauses = orderBySelectivity(query.type, query.clauses, (type, param, token) =>
+        estimateRows(estimate.get(type, param, token)),
+      );
       const built = buildSqliteSearch(query, clauses, after);
       let statement = this.#searches.get(built.shape);
       if (statement === undefined) {

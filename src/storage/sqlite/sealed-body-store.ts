@@ -38,7 +38,9 @@ const scanSelect = `SELECT type, id, version,
 function prepare(db: SqliteConnection): Statements {
   return {
     scanFirst: db.prepare(`${scanSelect} ORDER BY type, id, version LIMIT @limit`),
-    scanAfter: db.prepare(`${scanSelect} WHERE (type, id, version) > (@type, @id, @version) ORDER BY type, id, version LIMIT @limit`),
+    scanAfter: db.prepare(
+      `${scanSelect} WHERE (type, id, version) > (@type, @id, @version) ORDER BY type, id, version LIMIT @limit`,
+    ),
     replace: db.prepare('UPDATE resource_versions SET body = ? WHERE type = ? AND id = ? AND version = ? AND body = ?'),
     count: db.prepare(`SELECT hex(substr(body, @start, @length)) AS slice, count(*) AS n FROM resource_versions
       WHERE body IS NOT NULL AND substr(body, 1, length(@prefix)) = @prefix GROUP BY slice`),
@@ -65,12 +67,17 @@ export class SqliteSealedBodyStore implements SealedBodyStore {
 
   scan(options: { after?: VersionRef; skipPrefix?: Uint8Array; limit: number }): Promise<ScannedBody[]> {
     const { after, skipPrefix, limit } = options;
-    const params: ScanParams = { prefix: Buffer.from(skipPrefix ?? []), skip: skipPrefix === undefined || skipPrefix.length === 0 ? 0 : 1, limit };
+    const params: ScanParams = {
+      prefix: Buffer.from(skipPrefix ?? []),
+      skip: skipPrefix === undefined || skipPrefix.length === 0 ? 0 : 1,
+      limit,
+    };
     return runSqlite('sealedBodies.scan', () => {
       assertLimit('sealedBodies.scan', limit);
-      const rows = after === undefined
-        ? this.#stmts.scanFirst.all(params)
-        : this.#stmts.scanAfter.all({ ...params, type: after.type, id: after.id, version: after.version });
+      const rows =
+        after === undefined
+          ? this.#stmts.scanFirst.all(params)
+          : this.#stmts.scanAfter.all({ ...params, type: after.type, id: after.id, version: after.version });
       return rows.map((row) => ({ type: row.type, id: row.id, version: row.version, body: toBytes(row.body) }));
     });
   }
@@ -78,8 +85,15 @@ export class SqliteSealedBodyStore implements SealedBodyStore {
   replaceAll(items: readonly { ref: VersionRef; expected: Uint8Array; body: Uint8Array }[]): Promise<boolean[]> {
     return runSqlite('sealedBodies.replaceAll', () => {
       // BEGIN IMMEDIATE: one write lock and one fsync for the batch.
-      const results = this.#db.transaction(() => items.map(({ ref, expected, body }) =>
-        this.#stmts.replace.run(Buffer.from(body), ref.type, ref.id, ref.version, Buffer.from(expected)).changes === 1)).immediate();
+      const results = this.#db
+        .transaction(() =>
+          items.map(
+            ({ ref, expected, body }) =>
+              this.#stmts.replace.run(Buffer.from(body), ref.type, ref.id, ref.version, Buffer.from(expected))
+                .changes === 1,
+          ),
+        )
+        .immediate();
       if (results.some(Boolean)) this.#cache.invalidate();
       return results;
     });
@@ -87,16 +101,25 @@ export class SqliteSealedBodyStore implements SealedBodyStore {
 
   replace(ref: VersionRef, expected: Uint8Array, body: Uint8Array): Promise<boolean> {
     return runSqlite('sealedBodies.replace', () => {
-      const changed = this.#stmts.replace.run(Buffer.from(body), ref.type, ref.id, ref.version, Buffer.from(expected)).changes === 1;
+      const changed =
+        this.#stmts.replace.run(Buffer.from(body), ref.type, ref.id, ref.version, Buffer.from(expected)).changes === 1;
       if (changed) this.#cache.invalidate();
       return changed;
     });
   }
 
-  count(options: { prefix: Uint8Array; offset: number; length: number }): Promise<{ total: number; bySlice: Map<string, number> }> {
+  count(options: {
+    prefix: Uint8Array;
+    offset: number;
+    length: number;
+  }): Promise<{ total: number; bySlice: Map<string, number> }> {
     return runSqlite('sealedBodies.count', () => {
       // substr is 1-based.
-      const rows = this.#stmts.count.all({ prefix: Buffer.from(options.prefix), start: options.offset + 1, length: options.length });
+      const rows = this.#stmts.count.all({
+        prefix: Buffer.from(options.prefix),
+        start: options.offset + 1,
+        length: options.length,
+      });
       const total = this.#stmts.total.get()?.n ?? 0;
       return { total, bySlice: new Map(rows.map((row) => [row.slice.toLowerCase(), row.n])) };
     });

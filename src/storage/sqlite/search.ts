@@ -30,7 +30,11 @@ export function estimateRows(walked: { n: number; last: string | null } | undefi
  * a clause's rows are the sum over its tokens (OR). With one clause there is
  * nothing to rank and nothing is counted.
  */
-export function orderBySelectivity(type: string, clauses: readonly Clause[], estimate: (type: string, param: string, token: string) => number): Clause[] {
+export function orderBySelectivity(
+  type: string,
+  clauses: readonly Clause[],
+  estimate: (type: string, param: string, token: string) => number,
+): Clause[] {
   if (clauses.length < 2) return [...clauses];
   const counted = clauses.map((clause) => ({
     clause,
@@ -57,20 +61,26 @@ export function orderBySelectivity(type: string, clauses: readonly Clause[], est
  * `resources` is needed. The statement text depends on the driver's token
  * count and which probes have one token only, and is prepared once per shape.
  */
-export function buildSqliteSearch(query: SearchQuery, clauses: readonly Clause[], after: string): { sql: string; params: unknown[]; shape: string } {
+export function buildSqliteSearch(
+  query: SearchQuery,
+  clauses: readonly Clause[],
+  after: string,
+): { sql: string; params: unknown[]; shape: string } {
   const [driver, ...probes] = clauses;
   if (driver === undefined) throw new RangeError('search needs at least one clause');
   const probeParams: unknown[] = [];
-  const probeSql = probes.map((clause, i) => {
-    const [token] = clause.tokens;
-    // One token probes with `=`: json_each would open a virtual table for every row the driver yields.
-    const single = clause.tokens.length === 1 && token !== undefined;
-    probeParams.push(clause.param, single ? token : JSON.stringify(clause.tokens));
-    const alias = `s${String(i + 1)}`;
-    return `AND EXISTS (SELECT 1 FROM search_index ${alias}
+  const probeSql = probes
+    .map((clause, i) => {
+      const [token] = clause.tokens;
+      // One token probes with `=`: json_each would open a virtual table for every row the driver yields.
+      const single = clause.tokens.length === 1 && token !== undefined;
+      probeParams.push(clause.param, single ? token : JSON.stringify(clause.tokens));
+      const alias = `s${String(i + 1)}`;
+      return `AND EXISTS (SELECT 1 FROM search_index ${alias}
         WHERE ${alias}.type = s0.type AND ${alias}.param = ?
           AND ${alias}.token ${single ? '= ?' : 'IN (SELECT value FROM json_each(?))'} AND ${alias}.id = s0.id)`;
-  }).join('\n      ');
+    })
+    .join('\n      ');
   const probeShape = probes.map((clause) => (clause.tokens.length === 1 ? '1' : 'n')).join('');
   const params: unknown[] = [];
   const branches = driver.tokens.map((token) => {

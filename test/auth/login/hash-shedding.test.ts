@@ -15,12 +15,22 @@ const password = 'correct horse battery staple 42';
 
 test('a full hashing queue sheds the login with 503 before any other work, for known and unknown users alike', async (t) => {
   const app = await buildLoginApp(t, {
-    env: { CADUCEUS_PASSWORD_HASH_CONCURRENCY: '1', CADUCEUS_PASSWORD_HASH_QUEUE: '0', CADUCEUS_LOCKOUT_ACCOUNT_FAILURES: '2' },
+    env: {
+      CADUCEUS_PASSWORD_HASH_CONCURRENCY: '1',
+      CADUCEUS_PASSWORD_HASH_QUEUE: '0',
+      CADUCEUS_LOCKOUT_ACCOUNT_FAILURES: '2',
+    },
   });
   // The directory's dummy hash (for unknown users) is made in the background at start: let it finish.
-  const idle = async (): Promise<void> => { while (app.users.queue.stats().active > 0) await new Promise((resolve) => setTimeout(resolve, 5)); };
+  const idle = async (): Promise<void> => {
+    while (app.users.queue.stats().active > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
   await idle();
-  const user = await app.users.admin.create({ username: `billing-${randomUUID().slice(0, 8)}`, role: 'billing', password });
+  const user = await app.users.admin.create({
+    username: `billing-${randomUUID().slice(0, 8)}`,
+    role: 'billing',
+    password,
+  });
   const browser = new Browser(app, randomUUID());
   assert.equal((await browser.get(`/interaction/${browser.uid}`)).statusCode, 200);
   const before = (await auditEvents(app)).length;
@@ -29,7 +39,12 @@ test('a full hashing queue sheds the login with 503 before any other work, for k
   const startedBefore = app.users.queue.stats().started;
   // Hold the only hashing slot, as a long hash would.
   let open = (): void => undefined;
-  const held = app.users.queue.run(() => new Promise<void>((resolve) => { open = resolve; }));
+  const held = app.users.queue.run(
+    () =>
+      new Promise<void>((resolve) => {
+        open = resolve;
+      }),
+  );
   const url = `/interaction/${browser.uid}/login`;
   const known = await browser.post(url, { username: user.username, password: 'not-the-password-1' });
   const unknown = await browser.post(url, { username: 'nobody-at-all', password: 'not-the-password-1' });
@@ -41,7 +56,11 @@ test('a full hashing queue sheds the login with 503 before any other work, for k
     assert.match(answer.body, /name="csrf" value="[^"]+"/, 'the form comes back, ready to resend');
     assert.doesNotMatch(answer.body, /not-the-password|correct horse/);
   }
-  assert.equal(known.body.replace(user.username, 'X'), unknown.body.replace('nobody-at-all', 'X'), 'a known and an unknown user read the same');
+  assert.equal(
+    known.body.replace(user.username, 'X'),
+    unknown.body.replace('nobody-at-all', 'X'),
+    'a known and an unknown user read the same',
+  );
 
   // Before the interaction lookup: without the interaction cookie the flow would answer 400 "Sign-in expired".
   const interaction = browser.cookies.get('test_interaction') ?? '';

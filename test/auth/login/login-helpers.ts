@@ -3,7 +3,12 @@ import type { IncomingMessage } from 'node:http';
 import type { TestContext } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
 import { registerLoginPages } from '../../../src/auth/login/index.js';
-import { InteractionNotFoundError, type AuthorizationServer, type InteractionDetails, type LoginResult } from '../../../src/auth/oidc/facade.js';
+import {
+  InteractionNotFoundError,
+  type AuthorizationServer,
+  type InteractionDetails,
+  type LoginResult,
+} from '../../../src/auth/oidc/facade.js';
 import { createUserServices, type UserServices } from '../../../src/auth/users/index.js';
 import type { AuditEvent } from '../../../src/audit/event.js';
 import type { Sealer } from '../../../src/keys/ports.js';
@@ -37,8 +42,15 @@ export function testAuthorizationServer(options: { readonly acrValues?: readonly
       const uid = cookieValue(req, interactionCookie);
       if (uid === undefined) return Promise.reject(new InteractionNotFoundError('no interaction'));
       const details: InteractionDetails = {
-        uid, prompt: 'login', reasons: ['no_session'], clientId: 'test-app', clientName: 'Test <App> "quoted"', scopes: ['openid'],
-        accountId: null, acrValues: options.acrValues ?? [], loginHint: null,
+        uid,
+        prompt: 'login',
+        reasons: ['no_session'],
+        clientId: 'test-app',
+        clientName: 'Test <App> "quoted"',
+        scopes: ['openid'],
+        accountId: null,
+        acrValues: options.acrValues ?? [],
+        loginHint: null,
       };
       return Promise.resolve(details);
     },
@@ -66,13 +78,21 @@ export interface LoginApp extends TestApp {
   advance(ms: number): void;
 }
 
-export async function buildLoginApp(t: TestContext, options: { readonly env?: Record<string, string>; readonly acrValues?: readonly string[] } = {}): Promise<LoginApp> {
+export async function buildLoginApp(
+  t: TestContext,
+  options: { readonly env?: Record<string, string>; readonly acrValues?: readonly string[] } = {},
+): Promise<LoginApp> {
   // The envelope sealer the server would use (docs/key-management.md), opened here so the pages get the same one.
   let sealer: Sealer | undefined;
   const app = await build(t, {
-    env: { CADUCEUS_RATE_LIMIT: 'auth=6000/1m:1000', CADUCEUS_ARGON2_MEMORY_KIB: '8192', CADUCEUS_ARGON2_TIME_COST: '1',
-    // No CPU budget: a loaded test machine stretches hash times, and these tests are not about shedding (hash-shedding.test.ts is).
-    CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '0', ...options.env },
+    env: {
+      CADUCEUS_RATE_LIMIT: 'auth=6000/1m:1000',
+      CADUCEUS_ARGON2_MEMORY_KIB: '8192',
+      CADUCEUS_ARGON2_TIME_COST: '1',
+      // No CPU budget: a loaded test machine stretches hash times, and these tests are not about shedding (hash-shedding.test.ts is).
+      CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '0',
+      ...options.env,
+    },
     sealer: async ({ db, config, breakers }) => {
       const logger = pino({ level: 'silent' });
       const masterKey = (await resolveMasterKey({ ...config.keys.masterKey, production: false }, logger)).key;
@@ -87,10 +107,26 @@ export async function buildLoginApp(t: TestContext, options: { readonly env?: Re
   const { server, finished, expired } = testAuthorizationServer(options);
   let offset = 0;
   await registerLoginPages(app.app, {
-    authorizationServer: server, users: users.directory, factors: app.db.mfaFactors, kv: app.db.kv, sealer,
-    audit: app.audit, events: app.events, config: app.config.login, now: () => Date.now() + offset,
+    authorizationServer: server,
+    users: users.directory,
+    factors: app.db.mfaFactors,
+    kv: app.db.kv,
+    sealer,
+    audit: app.audit,
+    events: app.events,
+    config: app.config.login,
+    now: () => Date.now() + offset,
   });
-  return { ...app, users, finished, expired, sealer, advance: (ms) => { offset += ms; } };
+  return {
+    ...app,
+    users,
+    finished,
+    expired,
+    sealer,
+    advance: (ms) => {
+      offset += ms;
+    },
+  };
 }
 
 /** One browser: its cookies (login binding and interaction), and the last CSRF token a page gave it. */
@@ -112,7 +148,11 @@ export class Browser {
 
   #remember(response: { headers: Record<string, unknown>; body: string }): void {
     const setCookie = response.headers['set-cookie'];
-    for (const line of Array.isArray(setCookie) ? setCookie as string[] : typeof setCookie === 'string' ? [setCookie] : []) {
+    for (const line of Array.isArray(setCookie)
+      ? (setCookie as string[])
+      : typeof setCookie === 'string'
+        ? [setCookie]
+        : []) {
       const [pair = ''] = line.split(';');
       const [name = '', value = ''] = pair.split('=', 2);
       this.cookies.set(name, value);
@@ -122,7 +162,11 @@ export class Browser {
   }
 
   async get(path: string) {
-    const response = await this.#app.app.inject({ method: 'GET', url: path, headers: { cookie: this.#cookieHeader() } });
+    const response = await this.#app.app.inject({
+      method: 'GET',
+      url: path,
+      headers: { cookie: this.#cookieHeader() },
+    });
     this.#remember(response);
     return response;
   }
@@ -131,7 +175,9 @@ export class Browser {
   async post(path: string, fields: Record<string, string>, csrf: string | null = this.csrf) {
     const form = new URLSearchParams({ ...fields, ...(csrf !== null && { csrf }) });
     const response = await this.#app.app.inject({
-      method: 'POST', url: path, payload: form.toString(),
+      method: 'POST',
+      url: path,
+      payload: form.toString(),
       headers: { cookie: this.#cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
     });
     this.#remember(response);
@@ -160,7 +206,8 @@ export async function auditEvents(app: TestApp): Promise<AuditEvent[]> {
 
 /** Checks a page carries no inline script or style and no event-handler attributes. */
 export function assertNoInlineScript(body: string): void {
-  for (const tag of body.match(/<script\b[^>]*>/g) ?? []) assert.match(tag, /\bsrc="\/assets\/login\/[a-z-]+\.js"/, `inline script: ${tag}`);
+  for (const tag of body.match(/<script\b[^>]*>/g) ?? [])
+    assert.match(tag, /\bsrc="\/assets\/login\/[a-z-]+\.js"/, `inline script: ${tag}`);
   assert.doesNotMatch(body, /<script\b[^>]*>[^<\s]/, 'script element with a body');
   assert.doesNotMatch(body, /\son[a-z]+\s*=/i, 'event-handler attribute');
   assert.doesNotMatch(body, /<style\b|\sstyle\s*=/i, 'inline style');

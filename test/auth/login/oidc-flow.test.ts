@@ -21,7 +21,10 @@ class FormBrowser {
     const body = form === undefined ? undefined : new URLSearchParams(form).toString();
     const response = await httpsRequest(target.toString(), this.server.ca, {
       method,
-      headers: { ...(cookie !== '' && { cookie }), ...(body !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }) },
+      headers: {
+        ...(cookie !== '' && { cookie }),
+        ...(body !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
       ...(body !== undefined && { body }),
     });
     const setCookie = response.headers['set-cookie'];
@@ -40,7 +43,11 @@ class FormBrowser {
   async follow(url: string): Promise<{ response: HttpsResult; location: string | undefined }> {
     let response = await this.request('GET', url);
     let location = response.headers.location as string | undefined;
-    while (location !== undefined && new URL(location, this.server.issuer).origin === this.server.issuer && !location.includes('/interaction/')) {
+    while (
+      location !== undefined &&
+      new URL(location, this.server.issuer).origin === this.server.issuer &&
+      !location.includes('/interaction/')
+    ) {
       response = await this.request('GET', location);
       location = response.headers.location as string | undefined;
     }
@@ -56,7 +63,10 @@ function csrfOf(body: string): string {
 async function authorizationRequest(configuration: client.Configuration) {
   const verifier = client.randomPKCECodeVerifier();
   const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: redirectUri, scope: 'openid user/*.rs', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    redirect_uri: redirectUri,
+    scope: 'openid user/*.rs',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
   });
   return { url, verifier };
 }
@@ -66,7 +76,13 @@ test('openid-client code + PKCE through the real login, TOTP enrolment and TOTP 
   const user = await server.users.admin.create({ username: 'dr.house', role: 'clinician', password });
   const clientId = await server.registerClient(redirectUri);
   const fetch = httpsFetch(server.ca);
-  const configuration = await client.discovery(new URL(server.issuer), clientId, { token_endpoint_auth_method: 'none' }, client.None(), { [client.customFetch]: fetch });
+  const configuration = await client.discovery(
+    new URL(server.issuer),
+    clientId,
+    { token_endpoint_auth_method: 'none' },
+    client.None(),
+    { [client.customFetch]: fetch },
+  );
   configuration[client.customFetch] = fetch;
 
   // First login: password, then the forced TOTP enrolment (no script anywhere).
@@ -78,19 +94,28 @@ test('openid-client code + PKCE through the real login, TOTP enrolment and TOTP 
   const page = await browser.request('GET', `/interaction/${uid}`);
   assert.equal(page.status, 200);
   assert.match(String(page.headers['content-security-policy']), /^default-src 'self'/);
-  const login = await browser.request('POST', `/interaction/${uid}/login`, { username: 'dr.house', password, csrf: csrfOf(page.body) });
+  const login = await browser.request('POST', `/interaction/${uid}/login`, {
+    username: 'dr.house',
+    password,
+    csrf: csrfOf(page.body),
+  });
   assert.equal(login.status, 303);
   assert.equal(login.headers.location, `/interaction/${uid}/enrol`);
   const enrol = await browser.request('GET', `/interaction/${uid}/enrol`);
   const secret = (/<code class="secret">([A-Z2-7 ]+)<\/code>/.exec(enrol.body)?.[1] ?? '').replaceAll(' ', '');
-  const confirmed = await browser.request('POST', `/interaction/${uid}/enrol/totp`, { code: totpCode(secret), csrf: csrfOf(enrol.body) });
+  const confirmed = await browser.request('POST', `/interaction/${uid}/enrol/totp`, {
+    code: totpCode(secret),
+    csrf: csrfOf(enrol.body),
+  });
   assert.equal(confirmed.status, 303);
   const codes = await browser.request('GET', `/interaction/${uid}/recovery-codes`);
   const done = await browser.request('POST', `/interaction/${uid}/continue`, { csrf: csrfOf(codes.body) });
   assert.equal(done.status, 303);
   const callback = await browser.follow(done.headers.location as string);
   assert.ok(callback.location?.startsWith(redirectUri), `ends at the client: ${String(callback.location)}`);
-  const tokens = await client.authorizationCodeGrant(configuration, new URL(callback.location ?? ''), { pkceCodeVerifier: first.verifier });
+  const tokens = await client.authorizationCodeGrant(configuration, new URL(callback.location ?? ''), {
+    pkceCodeVerifier: first.verifier,
+  });
   const access = decodeJwt(tokens.access_token);
   assert.equal(access.sub, user.id);
   assert.deepEqual(access.amr, ['pwd', 'otp', 'mfa']);
@@ -102,20 +127,41 @@ test('openid-client code + PKCE through the real login, TOTP enrolment and TOTP 
   const again = await other.follow(second.url.toString());
   const uid2 = /^\/interaction\/([^/?]+)$/.exec(again.location ?? '')?.[1] ?? '';
   const page2 = await other.request('GET', `/interaction/${uid2}`);
-  const login2 = await other.request('POST', `/interaction/${uid2}/login`, { username: 'dr.house', password, csrf: csrfOf(page2.body) });
+  const login2 = await other.request('POST', `/interaction/${uid2}/login`, {
+    username: 'dr.house',
+    password,
+    csrf: csrfOf(page2.body),
+  });
   assert.equal(login2.headers.location, `/interaction/${uid2}/mfa`);
   const mfa = await other.request('GET', `/interaction/${uid2}/mfa`);
-  const replay = await other.request('POST', `/interaction/${uid2}/mfa/totp`, { code: totpCode(secret), csrf: csrfOf(mfa.body) });
+  const replay = await other.request('POST', `/interaction/${uid2}/mfa/totp`, {
+    code: totpCode(secret),
+    csrf: csrfOf(mfa.body),
+  });
   assert.equal(replay.status, 401, 'the enrolment code is spent');
-  const verified = await other.request('POST', `/interaction/${uid2}/mfa/totp`, { code: totpCode(secret, 1), csrf: csrfOf(mfa.body) });
+  const verified = await other.request('POST', `/interaction/${uid2}/mfa/totp`, {
+    code: totpCode(secret, 1),
+    csrf: csrfOf(mfa.body),
+  });
   assert.equal(verified.status, 303);
   const callback2 = await other.follow(verified.headers.location as string);
-  const tokens2 = await client.authorizationCodeGrant(configuration, new URL(callback2.location ?? ''), { pkceCodeVerifier: second.verifier });
+  const tokens2 = await client.authorizationCodeGrant(configuration, new URL(callback2.location ?? ''), {
+    pkceCodeVerifier: second.verifier,
+  });
   assert.deepEqual(decodeJwt(tokens2.access_token).amr, ['pwd', 'otp', 'mfa']);
 
   // Audited: password, enrolment, MFA failure and success, login success; never the password, seed or code.
-  const kinds = (await server.auditEvents()).filter((e) => e.category === 'auth').map((e) => `${e.action.interaction}:${e.outcome.code ?? 'ok'}`);
-  for (const expected of ['login.password:ok', 'mfa.enrol:ok', 'mfa.verify:replayed_code', 'mfa.verify:ok', 'login.success:ok']) assert.ok(kinds.includes(expected), expected);
+  const kinds = (await server.auditEvents())
+    .filter((e) => e.category === 'auth')
+    .map((e) => `${e.action.interaction}:${e.outcome.code ?? 'ok'}`);
+  for (const expected of [
+    'login.password:ok',
+    'mfa.enrol:ok',
+    'mfa.verify:replayed_code',
+    'mfa.verify:ok',
+    'login.success:ok',
+  ])
+    assert.ok(kinds.includes(expected), expected);
   const text = JSON.stringify(await server.auditEvents());
   assert.ok(!text.includes(password) && !text.includes(secret) && !text.includes(tokens.access_token));
 });

@@ -27,7 +27,10 @@ test('the login page: fields, CSRF token, CSP with script-src self, security hea
   const page = await browser.get(`/interaction/${browser.uid}`);
   assert.equal(page.statusCode, 200);
   assert.match(page.headers['content-type'] as string, /^text\/html/);
-  assert.equal(page.headers['content-security-policy'], "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; script-src 'self'");
+  assert.equal(
+    page.headers['content-security-policy'],
+    "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; script-src 'self'",
+  );
   assert.equal(page.headers['x-frame-options'], 'DENY');
   assert.equal(page.headers['x-content-type-options'], 'nosniff');
   assert.equal(page.headers['cache-control'], 'no-store');
@@ -36,7 +39,10 @@ test('the login page: fields, CSRF token, CSP with script-src self, security hea
   assert.match(page.body, /name="csrf" value="[A-Za-z0-9_-]{43}"/);
   assertNoInlineScript(page.body);
   assert.match(page.body, /Test &lt;App&gt; &quot;quoted&quot;/, 'the client name is escaped');
-  assert.match(String(page.headers['set-cookie']), /^__Host-caduceus-login=[A-Za-z0-9_-]{43}; Path=\/; Secure; HttpOnly; SameSite=Lax$/);
+  assert.match(
+    String(page.headers['set-cookie']),
+    /^__Host-caduceus-login=[A-Za-z0-9_-]{43}; Path=\/; Secure; HttpOnly; SameSite=Lax$/,
+  );
   const script = await app.app.inject({ method: 'GET', url: '/assets/login/passkey.js' });
   assert.equal(script.statusCode, 200);
   assert.match(script.headers['content-type'] as string, /^text\/javascript/);
@@ -54,27 +60,53 @@ test('CSRF: a missing, wrong or other-browser token is refused before the passwo
   const user = await createUser(app, 'billing');
   const browser = new Browser(app, randomUUID());
   await browser.get(`/interaction/${browser.uid}`);
-  const missing = await browser.post(`/interaction/${browser.uid}/login`, { username: user.username, password: 'wrong-password-x' }, null);
+  const missing = await browser.post(
+    `/interaction/${browser.uid}/login`,
+    { username: user.username, password: 'wrong-password-x' },
+    null,
+  );
   assert.equal(missing.statusCode, 403);
-  const wrong = await browser.post(`/interaction/${browser.uid}/login`, { username: user.username, password: 'wrong-password-x' }, 'A'.repeat(43));
+  const wrong = await browser.post(
+    `/interaction/${browser.uid}/login`,
+    { username: user.username, password: 'wrong-password-x' },
+    'A'.repeat(43),
+  );
   assert.equal(wrong.statusCode, 403);
   // A token minted for another browser (the attacker's own) does not match this browser's cookie.
   const attacker = new Browser(app, browser.uid);
   await attacker.get(`/interaction/${browser.uid}`);
-  const foreign = await browser.post(`/interaction/${browser.uid}/login`, { username: user.username, password }, attacker.csrf);
+  const foreign = await browser.post(
+    `/interaction/${browser.uid}/login`,
+    { username: user.username, password },
+    attacker.csrf,
+  );
   assert.equal(foreign.statusCode, 403);
   // Nor does a token of another interaction in the same browser.
   const other = new Browser(app, randomUUID());
   await other.get(`/interaction/${other.uid}`);
-  const crossed = await other.post(`/interaction/${other.uid}/login`, { username: user.username, password }, browser.csrf);
+  const crossed = await other.post(
+    `/interaction/${other.uid}/login`,
+    { username: user.username, password },
+    browser.csrf,
+  );
   assert.equal(crossed.statusCode, 403);
   // The passkey calls (JSON) need the token in x-csrf-token.
   const cookie = [...browser.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   for (const headers of [{ cookie }, { cookie, 'x-csrf-token': attacker.csrf }]) {
-    const refused = await app.app.inject({ method: 'POST', url: `/interaction/${browser.uid}/passkey/options`, payload: { purpose: 'login' }, headers });
+    const refused = await app.app.inject({
+      method: 'POST',
+      url: `/interaction/${browser.uid}/passkey/options`,
+      payload: { purpose: 'login' },
+      headers,
+    });
     assert.equal(refused.statusCode, 403);
   }
-  const options = await app.app.inject({ method: 'POST', url: `/interaction/${browser.uid}/passkey/options`, payload: { purpose: 'login' }, headers: { cookie, 'x-csrf-token': browser.csrf } });
+  const options = await app.app.inject({
+    method: 'POST',
+    url: `/interaction/${browser.uid}/passkey/options`,
+    payload: { purpose: 'login' },
+    headers: { cookie, 'x-csrf-token': browser.csrf },
+  });
   assert.equal(options.statusCode, 200);
   assert.equal(options.json<{ options: { rpId: string } }>().options.rpId, 'localhost');
   // The refused posts were never password attempts: no lockout, and the right password still works.
@@ -92,11 +124,18 @@ test('a wrong password answers 401 and is audited with its reason; the lockout i
   assert.match(first.body, /The username or password is wrong/);
   assert.match(first.body, new RegExp(`value="${user.username}"`), 'the username is kept, the password is not');
   assert.doesNotMatch(first.body, /not-the-password-1/);
-  const unknown = await browser.post(`/interaction/${browser.uid}/login`, { username: 'nobody-at-all', password: 'not-the-password-1' });
+  const unknown = await browser.post(`/interaction/${browser.uid}/login`, {
+    username: 'nobody-at-all',
+    password: 'not-the-password-1',
+  });
   assert.equal(unknown.statusCode, 401);
   assert.match(unknown.body, /The username or password is wrong/, 'an unknown user reads the same');
   let last = first;
-  for (let i = 0; i < 3; i += 1) last = await browser.post(`/interaction/${browser.uid}/login`, { username: user.username, password: 'not-the-password-2' });
+  for (let i = 0; i < 3; i += 1)
+    last = await browser.post(`/interaction/${browser.uid}/login`, {
+      username: user.username,
+      password: 'not-the-password-2',
+    });
   assert.equal(last.statusCode, 429);
   assert.match(last.body, /Too many failed sign-ins/);
   assert.match(String(last.headers['retry-after']), /^\d+$/);
@@ -109,7 +148,10 @@ test('a wrong password answers 401 and is audited with its reason; the lockout i
   assert.ok(failures.every((e) => e.category === 'auth' && /^u:[0-9a-f]{32}$/.test(String(e.action.details?.account))));
   const text = JSON.stringify(events);
   assert.doesNotMatch(text, /not-the-password|correct horse/);
-  assert.ok(app.securityEvents.some((e) => e.kind === 'auth.failed'), 'failures reach monitoring');
+  assert.ok(
+    app.securityEvents.some((e) => e.kind === 'auth.failed'),
+    'failures reach monitoring',
+  );
 });
 
 test('a role outside CADUCEUS_MFA_ROLES finishes with the password alone: amr pwd, acr pwd', async (t) => {
@@ -131,7 +173,9 @@ test('TOTP enrolment is forced for a clinician: QR code as inline SVG, secret as
   assert.match(secret, /^[A-Z2-7]{32}$/);
   assert.match(page.body, /name="code"/);
   assertNoInlineScript(page.body);
-  const wrong = await browser.post(`/interaction/${browser.uid}/enrol/totp`, { code: '000000' === totpCode(secret) ? '111111' : '000000' });
+  const wrong = await browser.post(`/interaction/${browser.uid}/enrol/totp`, {
+    code: '000000' === totpCode(secret) ? '111111' : '000000',
+  });
   assert.equal(wrong.statusCode, 401);
   assert.match(wrong.body, /The code is wrong/);
   const ok = await browser.post(`/interaction/${browser.uid}/enrol/totp`, { code: totpCode(secret) });
@@ -140,7 +184,10 @@ test('TOTP enrolment is forced for a clinician: QR code as inline SVG, secret as
   const codesPage = await browser.get(`/interaction/${browser.uid}/recovery-codes`);
   const codes = [...codesPage.body.matchAll(/<li><code>([A-Z0-9-]{14})<\/code><\/li>/g)].map((m) => m[1]);
   assert.equal(codes.length, 10);
-  assert.equal(codesPage.headers['content-security-policy'], "default-src 'self'; base-uri 'none'; frame-ancestors 'none'");
+  assert.equal(
+    codesPage.headers['content-security-policy'],
+    "default-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+  );
   const again = await browser.get(`/interaction/${browser.uid}/recovery-codes`);
   assert.doesNotMatch(again.body, /<li><code>/, 'shown once');
   const done = await browser.post(`/interaction/${browser.uid}/continue`, {});
@@ -151,7 +198,9 @@ test('TOTP enrolment is forced for a clinician: QR code as inline SVG, secret as
   assert.equal(factor?.kind, 'totp');
   assert.ok(!Buffer.from(factor.sealed).toString('latin1').includes(secret));
   const events = await auditEvents(app);
-  assert.ok(events.some((e) => e.action.interaction === 'mfa.enrol' && e.outcome.status === 303 && e.actor.subject === user.id));
+  assert.ok(
+    events.some((e) => e.action.interaction === 'mfa.enrol' && e.outcome.status === 303 && e.actor.subject === user.id),
+  );
   const text = JSON.stringify(events);
   assert.ok(!text.includes(secret) && codes.every((code) => !text.includes(code!)));
 });
@@ -172,7 +221,9 @@ test('TOTP at login: wrong code 401, a code used once is refused when replayed, 
   assertNoInlineScript((await second.get(`/interaction/${second.uid}/mfa/recovery`)).body);
   // Nor can a passkey be registered next to the existing factor.
   const register = await app.app.inject({
-    method: 'POST', url: `/interaction/${second.uid}/passkey/options`, payload: { purpose: 'register' },
+    method: 'POST',
+    url: `/interaction/${second.uid}/passkey/options`,
+    payload: { purpose: 'register' },
     headers: { cookie: [...second.cookies].map(([k, v]) => `${k}=${v}`).join('; '), 'x-csrf-token': second.csrf },
   });
   assert.equal(register.statusCode, 303);
@@ -188,7 +239,9 @@ test('TOTP at login: wrong code 401, a code used once is refused when replayed, 
   const ok = await second.post(`/interaction/${second.uid}/mfa/totp`, { code: totpCode(secret, 1) });
   assert.equal(ok.statusCode, 303);
   assert.deepEqual(app.finished.at(-1)?.result, { accountId: user.id, amr: ['pwd', 'otp', 'mfa'], acr: acrValues.mfa });
-  const reasons = (await auditEvents(app)).filter((e) => e.action.interaction === 'mfa.verify').map((e) => e.outcome.code);
+  const reasons = (await auditEvents(app))
+    .filter((e) => e.action.interaction === 'mfa.verify')
+    .map((e) => e.outcome.code);
   assert.deepEqual(reasons, ['invalid_code', 'replayed_code', null]);
 });
 
@@ -197,7 +250,11 @@ test('recovery codes: each works once instead of the second factor, and use is a
   const user = await createUser(app, 'auditor');
   const { browser, secret } = await enrolTotp(app, user.username);
   await browser.post(`/interaction/${browser.uid}/enrol/totp`, { code: totpCode(secret) });
-  const codes = [...(await browser.get(`/interaction/${browser.uid}/recovery-codes`)).body.matchAll(/<code>([A-Z0-9-]{14})<\/code>/g)].map((m) => m[1]!);
+  const codes = [
+    ...(await browser.get(`/interaction/${browser.uid}/recovery-codes`)).body.matchAll(
+      /<code>([A-Z0-9-]{14})<\/code>/g,
+    ),
+  ].map((m) => m[1]!);
   const second = new Browser(app, randomUUID());
   await second.login(user.username, password);
   await second.get(`/interaction/${second.uid}/mfa/recovery`);
@@ -210,7 +267,13 @@ test('recovery codes: each works once instead of the second factor, and use is a
   const reused = await third.post(`/interaction/${third.uid}/mfa/recovery`, { code: codes[0]! });
   assert.equal(reused.statusCode, 401);
   const events = (await auditEvents(app)).filter((e) => e.action.interaction === 'mfa.recovery_code');
-  assert.deepEqual(events.map((e) => [e.outcome.status, e.action.details?.remaining ?? null]), [[303, 9], [401, null]]);
+  assert.deepEqual(
+    events.map((e) => [e.outcome.status, e.action.details?.remaining ?? null]),
+    [
+      [303, 9],
+      [401, null],
+    ],
+  );
 });
 
 test('five wrong codes end the interaction with 429 and an mfa_locked event', async (t) => {
@@ -222,7 +285,8 @@ test('five wrong codes end the interaction with 429 and an mfa_locked event', as
   await second.login(user.username, password);
   await second.get(`/interaction/${second.uid}/mfa`);
   const statuses: number[] = [];
-  for (let i = 0; i < 5; i += 1) statuses.push((await second.post(`/interaction/${second.uid}/mfa/totp`, { code: 'abcdef' })).statusCode);
+  for (let i = 0; i < 5; i += 1)
+    statuses.push((await second.post(`/interaction/${second.uid}/mfa/totp`, { code: 'abcdef' })).statusCode);
   assert.deepEqual(statuses, [401, 401, 401, 401, 429]);
   const after = await second.post(`/interaction/${second.uid}/mfa/totp`, { code: totpCode(secret, 1) });
   assert.equal(after.statusCode, 303);
@@ -231,13 +295,18 @@ test('five wrong codes end the interaction with 429 and an mfa_locked event', as
 });
 
 test('idle timeout: a login left untouched past CADUCEUS_SESSION_IDLE_SECONDS is logged off; pages refresh to the timeout page', async (t) => {
-  const app = await buildLoginApp(t, { env: { CADUCEUS_SESSION_IDLE_SECONDS: '120', CADUCEUS_SESSION_ABSOLUTE_SECONDS: '600' } });
+  const app = await buildLoginApp(t, {
+    env: { CADUCEUS_SESSION_IDLE_SECONDS: '120', CADUCEUS_SESSION_ABSOLUTE_SECONDS: '600' },
+  });
   const user = await createUser(app, 'clinician');
   const browser = new Browser(app, randomUUID());
   await browser.login(user.username, password);
   const enrol = await browser.get(`/interaction/${browser.uid}/enrol`);
   assert.equal(enrol.statusCode, 200);
-  assert.match(enrol.body, new RegExp(`<meta http-equiv="refresh" content="120;url=/interaction/${browser.uid}/timeout">`));
+  assert.match(
+    enrol.body,
+    new RegExp(`<meta http-equiv="refresh" content="120;url=/interaction/${browser.uid}/timeout">`),
+  );
   app.advance(121_000);
   const expired = await browser.get(`/interaction/${browser.uid}/enrol`);
   assert.equal(expired.statusCode, 303);
@@ -247,13 +316,19 @@ test('idle timeout: a login left untouched past CADUCEUS_SESSION_IDLE_SECONDS is
 });
 
 test('absolute timeout: activity does not keep a login alive past CADUCEUS_SESSION_ABSOLUTE_SECONDS', async (t) => {
-  const app = await buildLoginApp(t, { env: { CADUCEUS_SESSION_IDLE_SECONDS: '120', CADUCEUS_SESSION_ABSOLUTE_SECONDS: '300' } });
+  const app = await buildLoginApp(t, {
+    env: { CADUCEUS_SESSION_IDLE_SECONDS: '120', CADUCEUS_SESSION_ABSOLUTE_SECONDS: '300' },
+  });
   const user = await createUser(app, 'clinician');
   const browser = new Browser(app, randomUUID());
   await browser.login(user.username, password);
   for (let i = 0; i < 3; i += 1) {
     app.advance(90_000);
-    assert.equal((await browser.get(`/interaction/${browser.uid}/enrol`)).statusCode, 200, `still active after ${(i + 1) * 90} s`);
+    assert.equal(
+      (await browser.get(`/interaction/${browser.uid}/enrol`)).statusCode,
+      200,
+      `still active after ${(i + 1) * 90} s`,
+    );
   }
   app.advance(40_000);
   assert.equal((await browser.get(`/interaction/${browser.uid}/enrol`)).statusCode, 303);

@@ -13,14 +13,20 @@ const redirectUri = 'https://client.example/callback';
 async function authorizationRequest(configuration: client.Configuration) {
   const verifier = client.randomPKCECodeVerifier();
   const url = client.buildAuthorizationUrl(configuration, {
-    redirect_uri: redirectUri, scope: 'openid user/*.rs', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    redirect_uri: redirectUri,
+    scope: 'openid user/*.rs',
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
   });
   return { url, verifier };
 }
 
 /** The request the browser makes to the client's redirect_uri (never answered by the network: a route fulfils it). */
 async function callbackOf(page: Page, action: () => Promise<unknown>): Promise<URL> {
-  const [request] = await Promise.all([page.waitForRequest((r) => r.url().startsWith(redirectUri), { timeout: 20_000 }), action()]);
+  const [request] = await Promise.all([
+    page.waitForRequest((r) => r.url().startsWith(redirectUri), { timeout: 20_000 }),
+    action(),
+  ]);
   // Let that navigation settle (the route's page, or the browser's error page) before the next one starts.
   await page.waitForLoadState('load').catch(() => undefined);
   await page.waitForTimeout(200);
@@ -32,21 +38,42 @@ test('Chromium with a virtual WebAuthn authenticator: passkey enrolment after th
   const user = await server.users.admin.create({ username: 'nurse.joy', role: 'nurse', password });
   const clientId = await server.registerClient(redirectUri);
   const fetch = httpsFetch(server.ca);
-  const configuration = await client.discovery(new URL(server.issuer), clientId, { token_endpoint_auth_method: 'none' }, client.None(), { [client.customFetch]: fetch });
+  const configuration = await client.discovery(
+    new URL(server.issuer),
+    clientId,
+    { token_endpoint_auth_method: 'none' },
+    client.None(),
+    { [client.customFetch]: fetch },
+  );
   configuration[client.customFetch] = fetch;
 
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-background-networking', '--host-resolver-rules=MAP localhost 127.0.0.1'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--host-resolver-rules=MAP localhost 127.0.0.1'],
+  });
   t.after(() => browser.close());
   // The development certificate is self-signed; the page is still a secure context (https), as WebAuthn requires.
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
-  await context.route(`${redirectUri}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'client' }));
+  await context.route(`${redirectUri}**`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/plain', body: 'client' }),
+  );
   const page = await context.newPage();
   const cspViolations: string[] = [];
-  page.on('console', (message) => { if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text()); });
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
   });
 
   // Enrolment: password form (no script needed), then "create a passkey" (the progressive enhancement).
@@ -99,6 +126,9 @@ test('Chromium with a virtual WebAuthn authenticator: passkey enrolment after th
   assert.deepEqual(decodeJwt(tokens3.access_token).amr, ['pwd', 'hwk', 'mfa']);
 
   assert.deepEqual(cspViolations, [], 'no script or style was blocked: nothing inline');
-  const kinds = (await server.auditEvents()).filter((e) => e.category === 'auth').map((e) => `${e.action.interaction}:${e.outcome.code ?? 'ok'}`);
-  for (const expected of ['mfa.enrol:ok', 'login.passkey:ok', 'mfa.verify:ok']) assert.ok(kinds.includes(expected), expected);
+  const kinds = (await server.auditEvents())
+    .filter((e) => e.category === 'auth')
+    .map((e) => `${e.action.interaction}:${e.outcome.code ?? 'ok'}`);
+  for (const expected of ['mfa.enrol:ok', 'login.passkey:ok', 'mfa.verify:ok'])
+    assert.ok(kinds.includes(expected), expected);
 });

@@ -9,27 +9,44 @@ import { apiStatus, basic, decodeJwt, postForm } from './fixtures.js';
 
 async function backendClient(oauth: OAuthTestApp, alg: 'ES384' | 'RS384') {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
-  const jwk = { ...await exportJWK(publicKey), kid: `k-${alg}`, alg };
+  const jwk = { ...(await exportJWK(publicKey)), kid: `k-${alg}`, alg };
   const { clientId } = await oauth.registerClient({
-    name: `Device ${alg}`, role: 'device', authMethod: 'private_key_jwt', grantTypes: ['client_credentials'],
-    redirectUris: [], scope: 'system/Observation.c', jwks: { keys: [jwk] },
+    name: `Device ${alg}`,
+    role: 'device',
+    authMethod: 'private_key_jwt',
+    grantTypes: ['client_credentials'],
+    redirectUris: [],
+    scope: 'system/Observation.c',
+    jwks: { keys: [jwk] },
   });
   return { clientId, privateKey, kid: jwk.kid };
 }
 
-function assertion(oauth: OAuthTestApp, clientId: string, key: CryptoKey, kid: string, alg: string, options: { jti?: string; expiresIn?: number } = {}) {
+function assertion(
+  oauth: OAuthTestApp,
+  clientId: string,
+  key: CryptoKey,
+  kid: string,
+  alg: string,
+  options: { jti?: string; expiresIn?: number } = {},
+) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ jti: options.jti ?? randomUUID() })
     .setProtectedHeader({ alg, kid, typ: 'JWT' })
-    .setIssuer(clientId).setSubject(clientId).setAudience(oauth.config.auth.issuer)
-    .setIssuedAt(now).setExpirationTime(now + (options.expiresIn ?? 60))
+    .setIssuer(clientId)
+    .setSubject(clientId)
+    .setAudience(oauth.config.auth.issuer)
+    .setIssuedAt(now)
+    .setExpirationTime(now + (options.expiresIn ?? 60))
     .sign(key);
 }
 
 function tokenRequest(oauth: OAuthTestApp, signed: string) {
   return postForm(oauth, '/token', {
-    grant_type: 'client_credentials', scope: 'system/Observation.c',
-    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: signed,
+    grant_type: 'client_credentials',
+    scope: 'system/Observation.c',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: signed,
   });
 }
 
@@ -37,7 +54,12 @@ for (const alg of ['ES384', 'RS384'] as const) {
   test(`client_credentials with private_key_jwt (${alg}) through openid-client: a device token the gate accepts`, async (t) => {
     const oauth = await buildOAuthApp(t);
     const { clientId, privateKey, kid } = await backendClient(oauth, alg);
-    const config = await discover(oauth.app, oauth.config.auth.issuer, clientId, client.PrivateKeyJwt({ key: privateKey, kid }));
+    const config = await discover(
+      oauth.app,
+      oauth.config.auth.issuer,
+      clientId,
+      client.PrivateKeyJwt({ key: privateKey, kid }),
+    );
     const tokens = await client.clientCredentialsGrant(config, { scope: 'system/Observation.c' });
     assert.equal(tokens.refresh_token, undefined);
     const { header, payload } = decodeJwt(tokens.access_token);
@@ -48,7 +70,12 @@ for (const alg of ['ES384', 'RS384'] as const) {
     assert.equal(payload.scope, 'system/Observation.c');
     // The gate accepts it (a device may not read patients: 403, not 401).
     assert.equal(await apiStatus(oauth, tokens.access_token), 403);
-    assert.ok(oauth.auditEvents.some((event) => event.action.details?.outcome === 'token_issued' && event.action.details.grantType === 'client_credentials'));
+    assert.ok(
+      oauth.auditEvents.some(
+        (event) =>
+          event.action.details?.outcome === 'token_issued' && event.action.details.grantType === 'client_credentials',
+      ),
+    );
   });
 }
 
@@ -63,8 +90,14 @@ test('a replayed client assertion is refused (jti seen), and the replay is audit
   assert.equal(replay.json<Record<string, unknown>>().error, 'invalid_client');
   // The same jti in a fresh assertion is a replay too.
   const jti = randomUUID();
-  assert.equal((await tokenRequest(oauth, await assertion(oauth, clientId, privateKey, kid, 'ES384', { jti }))).statusCode, 200);
-  assert.equal((await tokenRequest(oauth, await assertion(oauth, clientId, privateKey, kid, 'ES384', { jti }))).statusCode, 401);
+  assert.equal(
+    (await tokenRequest(oauth, await assertion(oauth, clientId, privateKey, kid, 'ES384', { jti }))).statusCode,
+    200,
+  );
+  assert.equal(
+    (await tokenRequest(oauth, await assertion(oauth, clientId, privateKey, kid, 'ES384', { jti }))).statusCode,
+    401,
+  );
   assert.ok(oauth.auditEvents.some((event) => event.action.details?.outcome === 'client_auth_failed'));
 });
 
@@ -74,34 +107,64 @@ test('a client assertion valid for more than five minutes is refused', async (t)
   const far = await tokenRequest(oauth, await assertion(oauth, clientId, privateKey, kid, 'ES384', { expiresIn: 600 }));
   assert.equal(far.statusCode, 401);
   assert.equal(far.json<Record<string, unknown>>().error, 'invalid_client');
-  assert.equal((await tokenRequest(oauth, await assertion(oauth, clientId, privateKey, kid, 'ES384', { expiresIn: 290 }))).statusCode, 200);
+  assert.equal(
+    (await tokenRequest(oauth, await assertion(oauth, clientId, privateKey, kid, 'ES384', { expiresIn: 290 })))
+      .statusCode,
+    200,
+  );
 });
 
 test('an assertion signed with another key or algorithm is refused', async (t) => {
   const oauth = await buildOAuthApp(t);
   const { clientId, kid } = await backendClient(oauth, 'ES384');
   const stranger = await generateKeyPair('ES384');
-  assert.equal((await tokenRequest(oauth, await assertion(oauth, clientId, stranger.privateKey, kid, 'ES384'))).statusCode, 401);
+  assert.equal(
+    (await tokenRequest(oauth, await assertion(oauth, clientId, stranger.privateKey, kid, 'ES384'))).statusCode,
+    401,
+  );
   const es256 = await generateKeyPair('ES256');
-  assert.equal((await tokenRequest(oauth, await assertion(oauth, clientId, es256.privateKey, kid, 'ES256'))).statusCode, 401);
+  assert.equal(
+    (await tokenRequest(oauth, await assertion(oauth, clientId, es256.privateKey, kid, 'ES256'))).statusCode,
+    401,
+  );
 });
 
 test('client_credentials with client_secret_basic; a wrong secret and a disabled client are refused', async (t) => {
   const oauth = await buildOAuthApp(t);
   const { clientId, secret } = await oauth.registerClient({
-    name: 'Billing export', role: 'billing', authMethod: 'client_secret_basic', grantTypes: ['client_credentials'], redirectUris: [], scope: 'system/Patient.rs',
+    name: 'Billing export',
+    role: 'billing',
+    authMethod: 'client_secret_basic',
+    grantTypes: ['client_credentials'],
+    redirectUris: [],
+    scope: 'system/Patient.rs',
   });
   assert.ok(secret !== null);
   // Stored as a hash only: the secret appears nowhere in the client table.
   const stored = await oauth.db.clients.get(clientId);
   assert.ok(stored !== undefined && !JSON.stringify(stored).includes(secret));
-  const ok = await postForm(oauth, '/token', { grant_type: 'client_credentials', scope: 'system/Patient.rs' }, { authorization: basic(clientId, secret) });
+  const ok = await postForm(
+    oauth,
+    '/token',
+    { grant_type: 'client_credentials', scope: 'system/Patient.rs' },
+    { authorization: basic(clientId, secret) },
+  );
   assert.equal(ok.statusCode, 200);
   assert.equal(decodeJwt(ok.json<{ access_token: string }>().access_token).payload.role, 'billing');
-  const wrong = await postForm(oauth, '/token', { grant_type: 'client_credentials' }, { authorization: basic(clientId, `${secret}x`) });
+  const wrong = await postForm(
+    oauth,
+    '/token',
+    { grant_type: 'client_credentials' },
+    { authorization: basic(clientId, `${secret}x`) },
+  );
   assert.equal(wrong.statusCode, 401);
   assert.equal(await oauth.db.clients.setStatus(clientId, 'disabled', new Date().toISOString()), true);
-  const disabled = await postForm(oauth, '/token', { grant_type: 'client_credentials' }, { authorization: basic(clientId, secret) });
+  const disabled = await postForm(
+    oauth,
+    '/token',
+    { grant_type: 'client_credentials' },
+    { authorization: basic(clientId, secret) },
+  );
   assert.equal(disabled.statusCode, 401);
   assert.equal(disabled.json<Record<string, unknown>>().error, 'invalid_client');
 });
@@ -109,10 +172,20 @@ test('client_credentials with client_secret_basic; a wrong secret and a disabled
 test('after a token-signing key rotation new tokens use the new key; older ones still verify and stay in the JWKS', async (t) => {
   const oauth = await buildOAuthApp(t);
   const { clientId, secret } = await oauth.registerClient({
-    name: 'Export', role: 'billing', authMethod: 'client_secret_basic', grantTypes: ['client_credentials'], redirectUris: [], scope: 'system/Patient.rs',
+    name: 'Export',
+    role: 'billing',
+    authMethod: 'client_secret_basic',
+    grantTypes: ['client_credentials'],
+    redirectUris: [],
+    scope: 'system/Patient.rs',
   });
   const issue = async () => {
-    const response = await postForm(oauth, '/token', { grant_type: 'client_credentials' }, { authorization: basic(clientId, secret ?? '') });
+    const response = await postForm(
+      oauth,
+      '/token',
+      { grant_type: 'client_credentials' },
+      { authorization: basic(clientId, secret ?? '') },
+    );
     assert.equal(response.statusCode, 200, response.body);
     return response.json<{ access_token: string }>().access_token;
   };
@@ -123,7 +196,9 @@ test('after a token-signing key rotation new tokens use the new key; older ones 
   assert.notEqual(decodeJwt(before).header.kid, kid);
   assert.notEqual(await apiStatus(oauth, before), 401);
   assert.notEqual(await apiStatus(oauth, after), 401);
-  const jwks = (await oauth.app.inject({ method: 'GET', url: '/jwks' })).json<{ keys: { kid: string; d?: string }[] }>();
+  const jwks = (await oauth.app.inject({ method: 'GET', url: '/jwks' })).json<{
+    keys: { kid: string; d?: string }[];
+  }>();
   assert.deepEqual(jwks.keys.map((key) => key.kid).sort(), [decodeJwt(before).header.kid, kid].sort());
   assert.ok(jwks.keys.every((key) => key.d === undefined));
 });
@@ -132,14 +207,34 @@ test('when the audit event cannot be written the token endpoint fails closed (50
   let failing = false;
   const oauth = await buildOAuthApp(t, { auditFails: () => failing });
   const { clientId, secret } = await oauth.registerClient({
-    name: 'Export', role: 'billing', authMethod: 'client_secret_basic', grantTypes: ['client_credentials'], redirectUris: [], scope: 'system/Patient.rs',
+    name: 'Export',
+    role: 'billing',
+    authMethod: 'client_secret_basic',
+    grantTypes: ['client_credentials'],
+    redirectUris: [],
+    scope: 'system/Patient.rs',
   });
   failing = true;
-  const refused = await postForm(oauth, '/token', { grant_type: 'client_credentials' }, { authorization: basic(clientId, secret ?? '') });
+  const refused = await postForm(
+    oauth,
+    '/token',
+    { grant_type: 'client_credentials' },
+    { authorization: basic(clientId, secret ?? '') },
+  );
   assert.equal(refused.statusCode, 503);
   assert.deepEqual(refused.json(), { error: 'temporarily_unavailable' });
   assert.equal(refused.body.includes('access_token'), false);
   assert.equal(refused.headers['x-frame-options'], 'DENY');
   failing = false;
-  assert.equal((await postForm(oauth, '/token', { grant_type: 'client_credentials' }, { authorization: basic(clientId, secret ?? '') })).statusCode, 200);
+  assert.equal(
+    (
+      await postForm(
+        oauth,
+        '/token',
+        { grant_type: 'client_credentials' },
+        { authorization: basic(clientId, secret ?? '') },
+      )
+    ).statusCode,
+    200,
+  );
 });

@@ -6,7 +6,17 @@ import { createTokenVerifier } from '../../../src/auth/verify-token.js';
 import { localIssuerProfile } from '../../../src/auth/issuer-profile.js';
 import { buildOAuthApp } from './harness.js';
 import { TestBrowser } from './http.js';
-import { addClinician, apiStatus, authorize, basic, codeClient, decodeJwt, login, postForm, redirectUri } from './fixtures.js';
+import {
+  addClinician,
+  apiStatus,
+  authorize,
+  basic,
+  codeClient,
+  decodeJwt,
+  login,
+  postForm,
+  redirectUri,
+} from './fixtures.js';
 
 test('code + PKCE with openid-client: an RFC 9068 access token the API accepts', async (t) => {
   const oauth = await buildOAuthApp(t);
@@ -45,7 +55,12 @@ test('PKCE is required for a confidential client, and only S256', async (t) => {
   const noPkce = await browser.request('GET', missing.toString());
   assert.equal(noPkce.statusCode, 303);
   assert.match(String(noPkce.headers.location), /^https:\/\/app\.example\/callback\?.*error=invalid_request/);
-  const plain = await browser.request('GET', client.buildAuthorizationUrl(config, { ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }).toString());
+  const plain = await browser.request(
+    'GET',
+    client
+      .buildAuthorizationUrl(config, { ...base, code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' })
+      .toString(),
+  );
   assert.match(String(plain.headers.location), /error=invalid_request/);
 });
 
@@ -53,7 +68,11 @@ test('a redirect_uri that is not registered gets an error page, never a redirect
   const oauth = await buildOAuthApp(t);
   const { config } = await codeClient(oauth);
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: 'https://evil.example/callback', scope: 'openid', state: 's', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256',
+    redirect_uri: 'https://evil.example/callback',
+    scope: 'openid',
+    state: 's',
+    code_challenge: 'x'.repeat(43),
+    code_challenge_method: 'S256',
   });
   const response = await new TestBrowser(oauth.app).request('GET', url.toString());
   assert.equal(response.statusCode, 400);
@@ -68,11 +87,20 @@ test('a reused authorization code is refused and revokes the grant: its tokens s
   addClinician(oauth);
   const { config } = await codeClient(oauth);
   const { callback, verifier, state } = await authorize(oauth, config);
-  const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  const tokens = await client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
   assert.equal(await apiStatus(oauth, tokens.access_token), 200);
-  await assert.rejects(client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+  await assert.rejects(
+    client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }),
+    (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+  );
   assert.equal(await apiStatus(oauth, tokens.access_token), 401);
-  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token ?? ''), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+  await assert.rejects(
+    client.refreshTokenGrant(config, tokens.refresh_token ?? ''),
+    (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+  );
   assert.ok(oauth.auditEvents.some((event) => event.action.details?.outcome === 'code_reuse_detected'));
 });
 
@@ -81,8 +109,13 @@ test('a wrong PKCE verifier is refused', async (t) => {
   addClinician(oauth);
   const { config } = await codeClient(oauth);
   const { callback, state } = await authorize(oauth, config);
-  await assert.rejects(client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: client.randomPKCECodeVerifier(), expectedState: state }),
-    (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+  await assert.rejects(
+    client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: client.randomPKCECodeVerifier(),
+      expectedState: state,
+    }),
+    (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+  );
   const failure = oauth.auditEvents.find((event) => event.action.details?.outcome === 'grant_error');
   assert.ok(failure);
   assert.equal(failure.outcome.code, 'invalid_grant');
@@ -99,10 +132,16 @@ test('refresh tokens rotate on every use; replaying a used one revokes the whole
   assert.equal(decodeJwt(second.access_token).payload.grant_id, decodeJwt(first.access_token).payload.grant_id);
   assert.equal(await apiStatus(oauth, second.access_token), 200);
   // The replay: refused, and every token of the grant ends, the newest ones included.
-  await assert.rejects(client.refreshTokenGrant(config, first.refresh_token ?? ''), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+  await assert.rejects(
+    client.refreshTokenGrant(config, first.refresh_token ?? ''),
+    (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+  );
   assert.equal(await apiStatus(oauth, second.access_token), 401);
   assert.equal(await apiStatus(oauth, first.access_token), 401);
-  await assert.rejects(client.refreshTokenGrant(config, second.refresh_token), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+  await assert.rejects(
+    client.refreshTokenGrant(config, second.refresh_token),
+    (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+  );
   const reuse = oauth.auditEvents.find((event) => event.action.details?.outcome === 'refresh_reuse_detected');
   assert.ok(reuse);
   assert.equal(reuse.outcome.code, 'invalid_grant');
@@ -142,8 +181,11 @@ test('a tampered or expired token is refused by the gate', async (t) => {
   assert.equal(await apiStatus(oauth, tampered), 401);
   assert.ok(payload !== undefined);
   const later = createTokenVerifier({
-    profiles: [localIssuerProfile(oauth.config.auth.issuer, oauth.keys)], audience: oauth.config.auth.audience,
-    clockSkewSeconds: oauth.config.auth.clockSkewSeconds, revocation: oauth.revocation, now: () => Date.now() + 16 * 60_000,
+    profiles: [localIssuerProfile(oauth.config.auth.issuer, oauth.keys)],
+    audience: oauth.config.auth.audience,
+    clockSkewSeconds: oauth.config.auth.clockSkewSeconds,
+    revocation: oauth.revocation,
+    now: () => Date.now() + 16 * 60_000,
   });
   await assert.rejects(later.verify(tokens.access_token), { reason: 'expired' });
 });
@@ -152,7 +194,12 @@ test('OAuth endpoints answer RFC 6749 §5.2 errors with our security headers, an
   const oauth = await buildOAuthApp(t);
   addClinician(oauth);
   const { clientId, secret } = await codeClient(oauth);
-  const wrong = await postForm(oauth, '/token', { grant_type: 'client_credentials' }, { authorization: basic(clientId, 'not-the-secret') });
+  const wrong = await postForm(
+    oauth,
+    '/token',
+    { grant_type: 'client_credentials' },
+    { authorization: basic(clientId, 'not-the-secret') },
+  );
   assert.equal(wrong.statusCode, 401);
   const body = wrong.json<Record<string, unknown>>();
   assert.equal(body.error, 'invalid_client');
@@ -166,7 +213,12 @@ test('OAuth endpoints answer RFC 6749 §5.2 errors with our security headers, an
   assert.equal(failed.category, 'auth');
   assert.equal(failed.requestId, wrong.headers['x-request-id']);
   assert.equal(failed.actor.sourceIp, '127.0.0.1');
-  const unsupported = await postForm(oauth, '/token', { grant_type: 'password', username: 'u', password: 'p' }, { authorization: basic(clientId, secret) });
+  const unsupported = await postForm(
+    oauth,
+    '/token',
+    { grant_type: 'password', username: 'u', password: 'p' },
+    { authorization: basic(clientId, secret) },
+  );
   assert.equal(unsupported.statusCode, 400);
   assert.equal(unsupported.json<Record<string, unknown>>().error, 'unsupported_grant_type');
   const discovery = await oauth.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' });
@@ -178,15 +230,37 @@ test('OAuth endpoints answer RFC 6749 §5.2 errors with our security headers, an
   // Log in fully once, then look for every secret value in every audit event.
   const { config } = await codeClient(oauth);
   const { callback, verifier, state } = await authorize(oauth, config);
-  const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  const tokens = await client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
   const serialized = JSON.stringify(oauth.auditEvents);
-  for (const value of [tokens.access_token, tokens.refresh_token ?? '', callback.searchParams.get('code') ?? '', secret, verifier]) {
+  for (const value of [
+    tokens.access_token,
+    tokens.refresh_token ?? '',
+    callback.searchParams.get('code') ?? '',
+    secret,
+    verifier,
+  ]) {
     assert.ok(value.length > 10);
     assert.equal(serialized.includes(value), false);
   }
-  assert.ok(oauth.auditEvents.some((event) => event.action.details?.outcome === 'token_issued' && event.actor.subject === 'user-1'));
-  assert.ok(oauth.auditEvents.some((event) => event.action.interaction === 'oauth.resume' && event.action.details?.outcome === 'code_issued'));
-  assert.ok(oauth.auditEvents.some((event) => event.action.interaction === 'oauth.authorization' && event.action.details?.outcome === 'interaction_started'));
+  assert.ok(
+    oauth.auditEvents.some(
+      (event) => event.action.details?.outcome === 'token_issued' && event.actor.subject === 'user-1',
+    ),
+  );
+  assert.ok(
+    oauth.auditEvents.some(
+      (event) => event.action.interaction === 'oauth.resume' && event.action.details?.outcome === 'code_issued',
+    ),
+  );
+  assert.ok(
+    oauth.auditEvents.some(
+      (event) =>
+        event.action.interaction === 'oauth.authorization' && event.action.details?.outcome === 'interaction_started',
+    ),
+  );
 });
 
 test('SMART App Launch 2 configuration', async (t) => {
@@ -202,10 +276,24 @@ test('SMART App Launch 2 configuration', async (t) => {
 
 test('a patient-linked user gets the patient claim; a disabled user cannot refresh', async (t) => {
   const oauth = await buildOAuthApp(t);
-  oauth.accounts.set('pat-1', { accountId: 'pat-1', role: 'patient', patient: 'p-123', fhirUser: 'Patient/p-123', disabled: false });
+  oauth.accounts.set('pat-1', {
+    accountId: 'pat-1',
+    role: 'patient',
+    patient: 'p-123',
+    fhirUser: 'Patient/p-123',
+    disabled: false,
+  });
   const { config } = await codeClient(oauth);
-  const { callback, verifier, state } = await authorize(oauth, config, { scope: 'openid fhirUser offline_access launch/patient patient/*.rs' }, 'pat-1');
-  const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  const { callback, verifier, state } = await authorize(
+    oauth,
+    config,
+    { scope: 'openid fhirUser offline_access launch/patient patient/*.rs' },
+    'pat-1',
+  );
+  const tokens = await client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
   // SMART launch context beside the token.
   assert.equal(tokens.patient, 'p-123');
   const { payload } = decodeJwt(tokens.access_token);
@@ -213,8 +301,17 @@ test('a patient-linked user gets the patient claim; a disabled user cannot refre
   assert.equal(payload.patient, 'p-123');
   assert.equal(payload.fhirUser, 'Patient/p-123');
   assert.equal(payload.role, 'patient');
-  oauth.accounts.set('pat-1', { accountId: 'pat-1', role: 'patient', patient: 'p-123', fhirUser: 'Patient/p-123', disabled: true });
-  await assert.rejects(client.refreshTokenGrant(config, tokens.refresh_token ?? ''), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+  oauth.accounts.set('pat-1', {
+    accountId: 'pat-1',
+    role: 'patient',
+    patient: 'p-123',
+    fhirUser: 'Patient/p-123',
+    disabled: true,
+  });
+  await assert.rejects(
+    client.refreshTokenGrant(config, tokens.refresh_token ?? ''),
+    (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+  );
 });
 
 test('codes and refresh tokens are stored only as hashes, never as values', async (t) => {
@@ -223,11 +320,20 @@ test('codes and refresh tokens are stored only as hashes, never as values', asyn
   const { config } = await codeClient(oauth);
   const { callback, verifier, state } = await authorize(oauth, config);
   const code = callback.searchParams.get('code') ?? '';
-  const tokens = await client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+  const tokens = await client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+  });
   const rotated = await client.refreshTokenGrant(config, tokens.refresh_token ?? '');
   const file = new Sqlite(oauth.databaseUrl, { readonly: true });
-  t.after(() => { file.close(); });
-  const rows = file.prepare('SELECT model, id_hash, payload FROM oidc_state').all() as { model: string; id_hash: string; payload: string }[];
+  t.after(() => {
+    file.close();
+  });
+  const rows = file.prepare('SELECT model, id_hash, payload FROM oidc_state').all() as {
+    model: string;
+    id_hash: string;
+    payload: string;
+  }[];
   assert.ok(rows.some((row) => row.model === 'RefreshToken'));
   assert.ok(rows.some((row) => row.model === 'AuthorizationCode'));
   const dump = JSON.stringify(rows);

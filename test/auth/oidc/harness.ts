@@ -15,7 +15,15 @@ import { buildApp } from '../../../src/app.js';
 import type { AuditEvent } from '../../../src/audit/event.js';
 import { createAuditLog } from '../../../src/audit/writer.js';
 import { localIssuerProfile } from '../../../src/auth/issuer-profile.js';
-import { clientJwksFetch, createAuthorizationServer, createClient, providerSettingsOf, type Account, type ClientRegistration, type MountedAuthorizationServer } from '../../../src/auth/oidc/index.js';
+import {
+  clientJwksFetch,
+  createAuthorizationServer,
+  createClient,
+  providerSettingsOf,
+  type Account,
+  type ClientRegistration,
+  type MountedAuthorizationServer,
+} from '../../../src/auth/oidc/index.js';
 import { createRevocationStore, type RevocationStore } from '../../../src/auth/revocation.js';
 import { createTokenVerifier } from '../../../src/auth/verify-token.js';
 import { loadConfig, type Config } from '../../../src/config/index.js';
@@ -61,18 +69,31 @@ export interface OAuthBuildOptions {
 /** Builds the app with the authorization server mounted; closed after the test. */
 export async function buildOAuthApp(t: TestContext, options: OAuthBuildOptions = {}): Promise<OAuthTestApp> {
   const sharing = options.sharing;
-  const dir = sharing?.dir ?? await mkdtemp(path.join(tmpdir(), 'caduceus-oauth-'));
-  const config = loadConfig({ CADUCEUS_DATA_DIR: dir, CADUCEUS_LOG_LEVEL: 'silent', CADUCEUS_RATE_LIMIT: 'off', CADUCEUS_MASTER_KEY: testMasterKey, ...options.env }, dir);
+  const dir = sharing?.dir ?? (await mkdtemp(path.join(tmpdir(), 'caduceus-oauth-')));
+  const config = loadConfig(
+    {
+      CADUCEUS_DATA_DIR: dir,
+      CADUCEUS_LOG_LEVEL: 'silent',
+      CADUCEUS_RATE_LIMIT: 'off',
+      CADUCEUS_MASTER_KEY: testMasterKey,
+      ...options.env,
+    },
+    dir,
+  );
   const logger = pino({ level: 'silent' });
   const events = createSecurityEvents(logger);
   const breakers = createBreakers(events);
   const metrics = createMetrics({ breakers });
   const testDatabase = sharing === undefined ? await openTestDatabase(options.database ?? 'sqlite') : undefined;
-  const db = testDatabase?.db ?? await openDatabase(sharing?.databaseUrl ?? '');
+  const db = testDatabase?.db ?? (await openDatabase(sharing?.databaseUrl ?? ''));
   // Sealed by the master key, as the server and the CLI open it (a CLI run in the same folder shares it).
   const masterKey = (await resolveMasterKey({ ...config.keys.masterKey, production: false }, logger)).key;
   const keys = await openLocalKeyManager({ path: config.keys.keyringPath, masterKey, reloadIntervalMs: 0 });
-  const writer = await createAuditLog({ store: db.audit, keys, checkpointIntervalMs: config.audit.checkpointIntervalMs });
+  const writer = await createAuditLog({
+    store: db.audit,
+    keys,
+    checkpointIntervalMs: config.audit.checkpointIntervalMs,
+  });
   const auditEvents: AuditEvent[] = [];
   const audit = {
     ...writer,
@@ -84,21 +105,42 @@ export async function buildOAuthApp(t: TestContext, options: OAuthBuildOptions =
   };
   const revocation = createRevocationStore(db.kv, { retentionMs: 86_400_000 });
   const verifier = createTokenVerifier({
-    profiles: [localIssuerProfile(config.auth.issuer, keys)], audience: config.auth.audience, clockSkewSeconds: config.auth.clockSkewSeconds, revocation,
+    profiles: [localIssuerProfile(config.auth.issuer, keys)],
+    audience: config.auth.audience,
+    clockSkewSeconds: config.auth.clockSkewSeconds,
+    revocation,
   });
   const protection = await openKeyProtection(config, { masterKey, dataKeys: db.dataKeys, breakers, logger });
   const accounts = sharing?.accounts ?? new Map<string, Account>();
   const server = await createAuthorizationServer({
     settings: providerSettingsOf(config),
-    state: db.oidc, clients: db.clients, kv: db.kv, sealer: protection.sealer, keys,
+    state: db.oidc,
+    clients: db.clients,
+    kv: db.kv,
+    sealer: protection.sealer,
+    keys,
     accounts: { findAccount: (id) => Promise.resolve(accounts.get(id)) },
-    revocation, verifier, audit, headers: securityHeaders,
+    revocation,
+    verifier,
+    audit,
+    headers: securityHeaders,
     // As src/server.ts builds it: the SSRF guard with CADUCEUS_JWKS_FETCH_ALLOW.
-    fetch: clientJwksFetch({ allow: config.oauth.jwksFetchAllow, ...(options.jwksCa !== undefined && { ca: options.jwksCa }) }),
+    fetch: clientJwksFetch({
+      allow: config.oauth.jwksFetchAllow,
+      ...(options.jwksCa !== undefined && { ca: options.jwksCa }),
+    }),
   });
   const app = await buildApp(config, {
-    db, audit, verifier, sealer: protection.sealer, logger, events, breakers, metrics,
-    definitions: createResourceDefinitions(), authorizationServer: server,
+    db,
+    audit,
+    verifier,
+    sealer: protection.sealer,
+    logger,
+    events,
+    breakers,
+    metrics,
+    definitions: createResourceDefinitions(),
+    authorizationServer: server,
   });
   registerTestLogin(app, server);
   t.after(async () => {
@@ -112,7 +154,15 @@ export async function buildOAuthApp(t: TestContext, options: OAuthBuildOptions =
     if (sharing === undefined) await rm(dir, { recursive: true, force: true });
   });
   return {
-    app, config, db, keys, server, revocation, auditEvents, accounts, dir,
+    app,
+    config,
+    db,
+    keys,
+    server,
+    revocation,
+    auditEvents,
+    accounts,
+    dir,
     databaseUrl: testDatabase?.url ?? sharing?.databaseUrl ?? '',
     async registerClient(registration) {
       const created = await createClient(db.clients, registration);
@@ -125,7 +175,11 @@ export async function buildOAuthApp(t: TestContext, options: OAuthBuildOptions =
 function registerTestLogin(app: FastifyInstance, server: MountedAuthorizationServer): void {
   app.post('/interaction/:uid/test-login', { config: { access: 'public' } }, async (request, reply) => {
     const { accountId, amr, acr } = request.query as { accountId: string; amr: string; acr: string };
-    const { redirectTo } = await server.finishInteraction(request.raw, reply.raw, { accountId, amr: amr.split(','), acr });
+    const { redirectTo } = await server.finishInteraction(request.raw, reply.raw, {
+      accountId,
+      amr: amr.split(','),
+      acr,
+    });
     return reply.redirect(redirectTo, 303);
   });
 }

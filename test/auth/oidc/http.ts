@@ -19,7 +19,10 @@ function headerRecord(response: LightMyRequestResponse): Headers {
 export function injectFetch(app: FastifyInstance): client.CustomFetch {
   return async (url, options) => {
     const target = new URL(url);
-    const body = options.body === undefined || options.body === null ? undefined : String(options.body as string | URLSearchParams);
+    const body =
+      options.body === undefined || options.body === null
+        ? undefined
+        : String(options.body as string | URLSearchParams);
     const response = await app.inject({
       method: options.method as 'GET' | 'POST',
       url: `${target.pathname}${target.search}`,
@@ -27,14 +30,26 @@ export function injectFetch(app: FastifyInstance): client.CustomFetch {
       ...(body !== undefined && { payload: body }),
     });
     const empty = response.statusCode === 204 || response.statusCode === 304;
-    return new Response(empty ? null : response.rawPayload, { status: response.statusCode, headers: headerRecord(response) });
+    return new Response(empty ? null : response.rawPayload, {
+      status: response.statusCode,
+      headers: headerRecord(response),
+    });
   };
 }
 
 /** Discovers the server as a real relying party would. */
-export async function discover(app: FastifyInstance, issuer: string, clientId: string, auth: client.ClientAuth, metadata: Partial<client.ClientMetadata> = {}): Promise<client.Configuration> {
+export async function discover(
+  app: FastifyInstance,
+  issuer: string,
+  clientId: string,
+  auth: client.ClientAuth,
+  metadata: Partial<client.ClientMetadata> = {},
+): Promise<client.Configuration> {
   const fetch = injectFetch(app);
-  const configuration = await client.discovery(new URL(issuer), clientId, metadata, auth, { [client.customFetch]: fetch, algorithm: 'oidc' });
+  const configuration = await client.discovery(new URL(issuer), clientId, metadata, auth, {
+    [client.customFetch]: fetch,
+    algorithm: 'oidc',
+  });
   configuration[client.customFetch] = fetch;
   return configuration;
 }
@@ -46,7 +61,8 @@ export class TestBrowser {
 
   #remember(response: LightMyRequestResponse): void {
     for (const cookie of response.cookies) {
-      if (cookie.value === '' || (cookie.expires !== undefined && cookie.expires.getTime() < Date.now())) this.#cookies.delete(cookie.name);
+      if (cookie.value === '' || (cookie.expires !== undefined && cookie.expires.getTime() < Date.now()))
+        this.#cookies.delete(cookie.name);
       else this.#cookies.set(cookie.name, cookie.value);
     }
   }
@@ -56,8 +72,12 @@ export class TestBrowser {
     const target = new URL(url, 'https://localhost');
     const cookie = [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
     const response = await this.app.inject({
-      method, url: `${target.pathname}${target.search}`,
-      headers: { ...(cookie !== '' && { cookie }), ...(form !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }) },
+      method,
+      url: `${target.pathname}${target.search}`,
+      headers: {
+        ...(cookie !== '' && { cookie }),
+        ...(form !== undefined && { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
       ...(form !== undefined && { payload: new URLSearchParams(form).toString() }),
     });
     this.#remember(response);
@@ -71,13 +91,25 @@ export class TestBrowser {
   async authorize(authorizationUrl: URL, login: { accountId: string; amr?: string; acr?: string }): Promise<URL> {
     let response = await this.request('GET', authorizationUrl.toString());
     let location = response.headers.location;
-    if (typeof location !== 'string') return new URL(`https://client.invalid/?status=${response.statusCode}&body=${encodeURIComponent(response.body.slice(0, 300))}`);
+    if (typeof location !== 'string')
+      return new URL(
+        `https://client.invalid/?status=${response.statusCode}&body=${encodeURIComponent(response.body.slice(0, 300))}`,
+      );
     const uid = /^\/interaction\/([^/?]+)/.exec(location)?.[1];
     if (uid !== undefined) {
-      const query = new URLSearchParams({ accountId: login.accountId, amr: login.amr ?? 'pwd,otp', acr: login.acr ?? 'urn:caduceus:acr:mfa' });
+      const query = new URLSearchParams({
+        accountId: login.accountId,
+        amr: login.amr ?? 'pwd,otp',
+        acr: login.acr ?? 'urn:caduceus:acr:mfa',
+      });
       response = await this.request('POST', `/interaction/${uid}/test-login?${query.toString()}`);
       location = response.headers.location;
-      while (typeof location === 'string' && location.startsWith(authorizationUrl.origin) && !location.includes('code=') && !location.includes('error=')) {
+      while (
+        typeof location === 'string' &&
+        location.startsWith(authorizationUrl.origin) &&
+        !location.includes('code=') &&
+        !location.includes('error=')
+      ) {
         response = await this.request('GET', location);
         location = response.headers.location;
       }

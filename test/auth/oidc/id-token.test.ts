@@ -12,12 +12,19 @@ import { TestBrowser } from './http.js';
 import { addClinician, codeClient, decodeJwt, redirectUri, userScope } from './fixtures.js';
 
 /** Code + PKCE through the browser, signing in with the given factors. */
-async function signIn(oauth: Awaited<ReturnType<typeof buildOAuthApp>>, config: client.Configuration, login: { amr: string; acr: string }) {
+async function signIn(
+  oauth: Awaited<ReturnType<typeof buildOAuthApp>>,
+  config: client.Configuration,
+  login: { amr: string; acr: string },
+) {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri, scope: userScope, state,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    redirect_uri: redirectUri,
+    scope: userScope,
+    state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
   });
   const callback = await new TestBrowser(oauth.app).authorize(url, { accountId: 'user-1', ...login });
   return client.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });

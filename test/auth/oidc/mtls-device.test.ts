@@ -14,7 +14,14 @@ import { test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { generate } from 'selfsigned';
 import { thumbprintOfPem } from '../../../src/auth/certificate-binding.js';
-import { caduceusEnv, processScope, runCliProcess, startInProcess, type InProcessServer, type ProcessScope } from '../../helpers/process.js';
+import {
+  caduceusEnv,
+  processScope,
+  runCliProcess,
+  startInProcess,
+  type InProcessServer,
+  type ProcessScope,
+} from '../../helpers/process.js';
 import { makeCa, makeClientCert, tlsRequest, type Pem } from '../../edge/mtls-pki.js';
 import { decodeJwt, postForm } from './fixtures.js';
 import { buildOAuthApp } from './harness.js';
@@ -36,14 +43,38 @@ async function deviceServer(t: Parameters<typeof processScope>[0]): Promise<Devi
   const ca = await makeCa('Caduceus Test Device CA');
   const caPath = path.join(processes.dir, 'device-ca.pem');
   await writeFile(caPath, ca.cert);
-  const env = caduceusEnv(processes.dir, { CADUCEUS_MTLS_PORT: '0', CADUCEUS_MTLS_CA: caPath, CADUCEUS_MTLS_URL: 'https://devices.example:9443' });
+  const env = caduceusEnv(processes.dir, {
+    CADUCEUS_MTLS_PORT: '0',
+    CADUCEUS_MTLS_CA: caPath,
+    CADUCEUS_MTLS_URL: 'https://devices.example:9443',
+  });
   const server = await startInProcess(processes, env);
-  return { scope: processes, env, server, ca, mainPort: Number(new URL(server.url).port), mtlsPort: Number(new URL(server.mtlsUrl ?? '').port) };
+  return {
+    scope: processes,
+    env,
+    server,
+    ca,
+    mainPort: Number(new URL(server.url).port),
+    mtlsPort: Number(new URL(server.mtlsUrl ?? '').port),
+  };
 }
 
 /** `caduceus client create … --json` for a clinician-role backend client; the new client id. */
 async function createClient(device: Device, args: readonly string[]): Promise<string> {
-  const run = await runCliProcess(device.scope, device.env, ['client', 'create', '--name', 'Monitor', '--role', 'clinician', '--grant', 'client_credentials', '--scope', scope, '--json', ...args]);
+  const run = await runCliProcess(device.scope, device.env, [
+    'client',
+    'create',
+    '--name',
+    'Monitor',
+    '--role',
+    'clinician',
+    '--grant',
+    'client_credentials',
+    '--scope',
+    scope,
+    '--json',
+    ...args,
+  ]);
   assert.equal(run.code, 0, run.stderr);
   return (JSON.parse(run.stdout) as { clientId: string }).clientId;
 }
@@ -51,14 +82,24 @@ async function createClient(device: Device, args: readonly string[]): Promise<st
 /** A client_credentials request to /token on `port`, presenting `client` when given. */
 function tokenRequest(device: Device, port: number, form: Record<string, string>, client?: Pem) {
   return tlsRequest({
-    port, ca: device.server.ca, path: '/token', method: 'POST', ...(client !== undefined && { client }),
+    port,
+    ca: device.server.ca,
+    path: '/token',
+    method: 'POST',
+    ...(client !== undefined && { client }),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope, ...form }).toString(),
   });
 }
 
 function apiRead(device: Device, port: number, token: string, client?: Pem) {
-  return tlsRequest({ port, ca: device.server.ca, path: '/api/v1/patients', headers: { authorization: `Bearer ${token}` }, ...(client !== undefined && { client }) });
+  return tlsRequest({
+    port,
+    ca: device.server.ca,
+    path: '/api/v1/patients',
+    headers: { authorization: `Bearer ${token}` },
+    ...(client !== undefined && { client }),
+  });
 }
 
 function accessTokenOf(body: string): string {
@@ -73,7 +114,13 @@ test('tls_client_auth: a device gets a token bound to its certificate, good only
   const device = await deviceServer(t);
   const pump = await makeClientCert(device.ca, 'device-0001');
   const sibling = await makeClientCert(device.ca, 'device-0002');
-  const clientId = await createClient(device, ['--auth', 'tls_client_auth', '--subject-dn', 'CN=device-0001', '--bound-tokens']);
+  const clientId = await createClient(device, [
+    '--auth',
+    'tls_client_auth',
+    '--subject-dn',
+    'CN=device-0001',
+    '--bound-tokens',
+  ]);
 
   const issued = await tokenRequest(device, device.mtlsPort, { client_id: clientId }, pump);
   assert.equal(issued.status, 200, issued.body);
@@ -97,23 +144,49 @@ test('tls_client_auth: a device gets a token bound to its certificate, good only
   assert.equal(errorOf(main.body), 'invalid_client');
   // The introspection alias reports the binding (RFC 8705 §3.2).
   const introspected = await tlsRequest({
-    port: device.mtlsPort, ca: device.server.ca, client: pump, path: '/token/introspection', method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: clientId, token }).toString(),
+    port: device.mtlsPort,
+    ca: device.server.ca,
+    client: pump,
+    path: '/token/introspection',
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: clientId, token }).toString(),
   });
   assert.equal(introspected.status, 200, introspected.body);
-  assert.deepEqual((JSON.parse(introspected.body) as { cnf?: unknown }).cnf, { 'x5t#S256': thumbprintOfPem(pump.cert) });
+  assert.deepEqual((JSON.parse(introspected.body) as { cnf?: unknown }).cnf, {
+    'x5t#S256': thumbprintOfPem(pump.cert),
+  });
 });
 
 test('the subject DN matches exactly, in RFC 4514 order', async (t) => {
   const device = await deviceServer(t);
   const now = Date.now();
-  const pems = await generate([{ name: 'organizationName', value: 'Example Health' }, { name: 'commonName', value: 'pump 7' }], {
-    keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notBeforeDate: new Date(now - 86_400_000), notAfterDate: new Date(now + 86_400_000),
-    extensions: [{ name: 'basicConstraints', cA: false }, { name: 'extKeyUsage', clientAuth: true }], ca: { key: device.ca.key, cert: device.ca.cert },
-  });
+  const pems = await generate(
+    [
+      { name: 'organizationName', value: 'Example Health' },
+      { name: 'commonName', value: 'pump 7' },
+    ],
+    {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      notBeforeDate: new Date(now - 86_400_000),
+      notAfterDate: new Date(now + 86_400_000),
+      extensions: [
+        { name: 'basicConstraints', cA: false },
+        { name: 'extKeyUsage', clientAuth: true },
+      ],
+      ca: { key: device.ca.key, cert: device.ca.cert },
+    },
+  );
   const pump = { cert: pems.cert, key: pems.private };
   const exact = await createClient(device, ['--auth', 'tls_client_auth', '--subject-dn', 'CN=pump 7,O=Example Health']);
-  const reversed = await createClient(device, ['--auth', 'tls_client_auth', '--subject-dn', 'O=Example Health,CN=pump 7']);
+  const reversed = await createClient(device, [
+    '--auth',
+    'tls_client_auth',
+    '--subject-dn',
+    'O=Example Health,CN=pump 7',
+  ]);
   const partial = await createClient(device, ['--auth', 'tls_client_auth', '--subject-dn', 'CN=pump 7']);
   const bound = await tokenRequest(device, device.mtlsPort, { client_id: exact }, pump);
   assert.equal(bound.status, 200, bound.body);
@@ -132,13 +205,22 @@ test('private_key_jwt and self_signed_tls_client_auth clients with --bound-token
   const other = await makeClientCert(device.ca, 'device-0004');
   const { privateKey, publicKey } = await generateKeyPair('ES384');
   const jwksFile = path.join(device.scope.dir, 'pump.jwks.json');
-  await writeFile(jwksFile, JSON.stringify({ keys: [{ ...await exportJWK(publicKey), kid: 'k1', alg: 'ES384' }] }));
+  await writeFile(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES384' }] }));
   const keyed = await createClient(device, ['--auth', 'private_key_jwt', '--jwks-file', jwksFile, '--bound-tokens']);
   const assertion = async () => {
     const now = Math.floor(Date.now() / 1000);
-    const signed = await new SignJWT({ jti: randomUUID() }).setProtectedHeader({ alg: 'ES384', kid: 'k1' })
-      .setIssuer(keyed).setSubject(keyed).setAudience(device.server.config.auth.issuer).setIssuedAt(now).setExpirationTime(now + 60).sign(privateKey);
-    return { client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: signed };
+    const signed = await new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES384', kid: 'k1' })
+      .setIssuer(keyed)
+      .setSubject(keyed)
+      .setAudience(device.server.config.auth.issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(privateKey);
+    return {
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: signed,
+    };
   };
   const issued = await tokenRequest(device, device.mtlsPort, await assertion(), pump);
   assert.equal(issued.status, 200, issued.body);
@@ -154,8 +236,17 @@ test('private_key_jwt and self_signed_tls_client_auth clients with --bound-token
   // self_signed_tls_client_auth: the registered certificate itself (x5c), whoever issued it.
   const x5c = new X509Certificate(pump.cert).raw.toString('base64');
   const pinnedFile = path.join(device.scope.dir, 'pinned.jwks.json');
-  await writeFile(pinnedFile, JSON.stringify({ keys: [{ ...new X509Certificate(pump.cert).publicKey.export({ format: 'jwk' }), x5c: [x5c] }] }));
-  const pinned = await createClient(device, ['--auth', 'self_signed_tls_client_auth', '--jwks-file', pinnedFile, '--bound-tokens']);
+  await writeFile(
+    pinnedFile,
+    JSON.stringify({ keys: [{ ...new X509Certificate(pump.cert).publicKey.export({ format: 'jwk' }), x5c: [x5c] }] }),
+  );
+  const pinned = await createClient(device, [
+    '--auth',
+    'self_signed_tls_client_auth',
+    '--jwks-file',
+    pinnedFile,
+    '--bound-tokens',
+  ]);
   const selfSigned = await tokenRequest(device, device.mtlsPort, { client_id: pinned }, pump);
   assert.equal(selfSigned.status, 200, selfSigned.body);
   assert.deepEqual(decodeJwt(accessTokenOf(selfSigned.body)).payload.cnf, { 'x5t#S256': thumbprintOfPem(pump.cert) });
@@ -173,7 +264,8 @@ test('discovery publishes the device listener as mtls_endpoint_aliases, only whe
   };
   for (const port of [device.mainPort, device.mtlsPort]) {
     const client = port === device.mtlsPort ? await makeClientCert(device.ca, 'device-0005') : undefined;
-    const get = (url: string) => tlsRequest({ port, ca: device.server.ca, path: url, ...(client !== undefined && { client }) });
+    const get = (url: string) =>
+      tlsRequest({ port, ca: device.server.ca, path: url, ...(client !== undefined && { client }) });
     const discovery = JSON.parse((await get('/.well-known/openid-configuration')).body) as Record<string, unknown>;
     assert.deepEqual(discovery.mtls_endpoint_aliases, aliases);
     assert.equal(discovery.tls_client_certificate_bound_access_tokens, true);
@@ -196,7 +288,17 @@ test('discovery publishes the device listener as mtls_endpoint_aliases, only whe
   await writeFile(keyOnly, JSON.stringify({ keys: [await exportJWK(publicKey)] }));
   refusals.push([['--auth', 'self_signed_tls_client_auth', '--jwks-file', keyOnly], /x5c/]);
   for (const [args, message] of refusals) {
-    const run = await runCliProcess(device.scope, device.env, ['client', 'create', '--name', 'Bad', '--role', 'clinician', '--grant', 'client_credentials', ...args]);
+    const run = await runCliProcess(device.scope, device.env, [
+      'client',
+      'create',
+      '--name',
+      'Bad',
+      '--role',
+      'clinician',
+      '--grant',
+      'client_credentials',
+      ...args,
+    ]);
     assert.equal(run.code, 2, args.join(' '));
     assert.match(run.stderr, message);
   }
@@ -206,14 +308,24 @@ test('discovery publishes the device listener as mtls_endpoint_aliases, only whe
 
 test('without a device listener: no aliases, and tls_client_auth cannot authenticate', async (t) => {
   const oauth = await buildOAuthApp(t);
-  const discovery = (await oauth.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json<Record<string, unknown>>();
+  const discovery = (await oauth.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json<
+    Record<string, unknown>
+  >();
   assert.equal(discovery.mtls_endpoint_aliases, undefined);
   assert.equal(discovery.claim_types_supported !== undefined, true, 'the provider keeps its other discovery defaults');
-  const smart = (await oauth.app.inject({ method: 'GET', url: '/api/v1/.well-known/smart-configuration' })).json<Record<string, unknown>>();
+  const smart = (await oauth.app.inject({ method: 'GET', url: '/api/v1/.well-known/smart-configuration' })).json<
+    Record<string, unknown>
+  >();
   assert.equal(smart.mtls_endpoint_aliases, undefined);
   assert.equal(smart.tls_client_certificate_bound_access_tokens, undefined);
   const { clientId } = await oauth.registerClient({
-    name: 'Pump', role: 'clinician', authMethod: 'tls_client_auth', grantTypes: ['client_credentials'], redirectUris: [], scope, subjectDn: 'CN=device-0001',
+    name: 'Pump',
+    role: 'clinician',
+    authMethod: 'tls_client_auth',
+    grantTypes: ['client_credentials'],
+    redirectUris: [],
+    scope,
+    subjectDn: 'CN=device-0001',
   });
   const refused = await postForm(oauth, '/token', { grant_type: 'client_credentials', client_id: clientId, scope });
   assert.equal(refused.statusCode, 401);

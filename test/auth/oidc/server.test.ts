@@ -6,7 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { caduceusEnv, httpsRequest, processScope, securityHeaderValues, startInProcess } from '../../helpers/process.js';
+import {
+  caduceusEnv,
+  httpsRequest,
+  processScope,
+  securityHeaderValues,
+  startInProcess,
+} from '../../helpers/process.js';
 
 test('the HTTPS server mounts the authorization server with our headers and RFC 6749 errors', async (t) => {
   const scope = await processScope(t);
@@ -18,7 +24,9 @@ test('the HTTPS server mounts the authorization server with our headers and RFC 
   assert.deepEqual(document.code_challenge_methods_supported, ['S256']);
   for (const [name, value] of Object.entries(securityHeaderValues)) assert.equal(discovery.headers[name], value, name);
   const token = await httpsRequest(`${server.url}/token`, server.ca, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=nobody&client_secret=x',
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials&client_id=nobody&client_secret=x',
   });
   assert.equal(token.status, 401);
   assert.equal((JSON.parse(token.body) as Record<string, unknown>).error, 'invalid_client');

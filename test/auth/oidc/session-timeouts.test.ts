@@ -19,10 +19,14 @@ async function signedIn(t: TestContext) {
   const oauth = await buildOAuthApp(t, { env });
   addClinician(oauth);
   const { config } = await codeClient(oauth);
-  const url = async () => client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri, scope: 'openid fhirUser user/*.cruds', state: client.randomState(),
-    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()), code_challenge_method: 'S256',
-  });
+  const url = async () =>
+    client.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri,
+      scope: 'openid fhirUser user/*.cruds',
+      state: client.randomState(),
+      code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
   const browser = new TestBrowser(oauth.app);
   // Time is frozen from here on and moved by hand.
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
@@ -36,7 +40,9 @@ async function signedIn(t: TestContext) {
     assert.match(location, /^\/interaction\/[^/]+$/, `unexpected answer ${response.statusCode}`);
     return 'login';
   };
-  const wait = (seconds: number): void => { t.mock.timers.tick(seconds * 1000); };
+  const wait = (seconds: number): void => {
+    t.mock.timers.tick(seconds * 1000);
+  };
   return { again, wait };
 }
 

@@ -12,7 +12,10 @@ class Replay extends Error {}
 
 function hooks(races: (string | null)[]): StorageAdapterHooks {
   return {
-    onConsumeRace: (model, grantId) => { races.push(`${model}:${grantId ?? ''}`); return Promise.resolve(); },
+    onConsumeRace: (model, grantId) => {
+      races.push(`${model}:${grantId ?? ''}`);
+      return Promise.resolve();
+    },
     replayError: (kind) => new Replay(kind),
   };
 }
@@ -24,14 +27,20 @@ test('refresh tokens: hashed key, no value in the payload, one consume wins', as
   const races: (string | null)[] = [];
   const adapter = new OidcStorageAdapter('RefreshToken', db.oidc, hooks(races));
   const value = 'rt-value-0123456789abcdefghij';
-  await adapter.upsert(value, { jti: value, kind: 'RefreshToken', grantId: 'g-1', accountId: 'u-1', clientId: 'c-1', iat: 1, exp: 2 }, 60);
+  await adapter.upsert(
+    value,
+    { jti: value, kind: 'RefreshToken', grantId: 'g-1', accountId: 'u-1', clientId: 'c-1', iat: 1, exp: 2 },
+    60,
+  );
   const raw = await db.oidc.find('RefreshToken', storageKey(value));
   assert.ok(raw !== undefined && !raw.payload.includes(value));
   assert.equal((await adapter.find(value))?.jti, value);
   assert.equal(await adapter.find('another-value'), undefined);
   const results = await Promise.allSettled([adapter.consume(value), adapter.consume(value), adapter.consume(value)]);
   assert.equal(results.filter((result) => result.status === 'fulfilled').length, 1);
-  assert.ok(results.filter((result) => result.status === 'rejected').every((result) => result.reason instanceof Replay));
+  assert.ok(
+    results.filter((result) => result.status === 'rejected').every((result) => result.reason instanceof Replay),
+  );
   assert.deepEqual(races, ['RefreshToken:g-1', 'RefreshToken:g-1']);
   assert.equal(typeof (await adapter.find(value))?.consumed, 'number');
   await adapter.revokeByGrantId('g-1');

@@ -12,8 +12,15 @@ import { openTestDatabase, postgresSkip } from '../../helpers/database.js';
 
 function write(overrides: Partial<OidcStateWrite> = {}): OidcStateWrite {
   return {
-    model: 'RefreshToken', key: 'k1', payload: '{"accountId":"u1"}', grantId: 'g1', accountId: 'u1', clientId: 'c1', uidKey: null,
-    expiresAt: Date.now() + 60_000, ...overrides,
+    model: 'RefreshToken',
+    key: 'k1',
+    payload: '{"accountId":"u1"}',
+    grantId: 'g1',
+    accountId: 'u1',
+    clientId: 'c1',
+    uidKey: null,
+    expiresAt: Date.now() + 60_000,
+    ...overrides,
   };
 }
 
@@ -23,7 +30,10 @@ function contract(kind: 'sqlite' | 'postgres', skip: () => Promise<string | fals
     const open = async (t: { after(fn: () => Promise<void>): void }): Promise<{ db: Database; second: Database }> => {
       const opened = await openTestDatabase(kind);
       const second = await openDatabase(opened.url);
-      t.after(async () => { await second.close(); await opened.cleanup(); });
+      t.after(async () => {
+        await second.close();
+        await opened.cleanup();
+      });
       return { db: opened.db, second };
     };
 
@@ -40,21 +50,29 @@ function contract(kind: 'sqlite' | 'postgres', skip: () => Promise<string | fals
       await db.oidc.upsert(write({ key: 'old', expiresAt: Date.now() - 1 }));
       assert.equal(await db.oidc.find('RefreshToken', 'old'), undefined);
       assert.equal(await db.oidc.consume('RefreshToken', 'old', Date.now()), false);
-      assert.ok(await db.oidc.purgeExpired(Date.now()) >= 1);
+      assert.ok((await db.oidc.purgeExpired(Date.now())) >= 1);
     });
 
-    test('consume is a compare-and-set: one winner among concurrent callers on two pools', { skip: reason }, async (t) => {
-      const { db, second } = await open(t);
-      await db.oidc.upsert(write());
-      const results = await Promise.all(Array.from({ length: 8 }, (_, index) => (index % 2 === 0 ? db : second).oidc.consume('RefreshToken', 'k1', Date.now())));
-      assert.equal(results.filter(Boolean).length, 1);
-      const consumed = await second.oidc.find('RefreshToken', 'k1');
-      assert.ok(consumed?.consumedAt !== null && consumed?.consumedAt !== undefined);
-      // A re-save keeps the consumed mark.
-      await db.oidc.upsert(write());
-      assert.notEqual((await db.oidc.find('RefreshToken', 'k1'))?.consumedAt, null);
-      assert.equal(await db.oidc.consume('RefreshToken', 'missing', Date.now()), false);
-    });
+    test(
+      'consume is a compare-and-set: one winner among concurrent callers on two pools',
+      { skip: reason },
+      async (t) => {
+        const { db, second } = await open(t);
+        await db.oidc.upsert(write());
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, index) =>
+            (index % 2 === 0 ? db : second).oidc.consume('RefreshToken', 'k1', Date.now()),
+          ),
+        );
+        assert.equal(results.filter(Boolean).length, 1);
+        const consumed = await second.oidc.find('RefreshToken', 'k1');
+        assert.ok(consumed?.consumedAt !== null && consumed?.consumedAt !== undefined);
+        // A re-save keeps the consumed mark.
+        await db.oidc.upsert(write());
+        assert.notEqual((await db.oidc.find('RefreshToken', 'k1'))?.consumedAt, null);
+        assert.equal(await db.oidc.consume('RefreshToken', 'missing', Date.now()), false);
+      },
+    );
 
     test('insertIfAbsent refuses a live duplicate (replay cache), even concurrently', { skip: reason }, async (t) => {
       const { db, second } = await open(t);
@@ -86,12 +104,22 @@ function contract(kind: 'sqlite' | 'postgres', skip: () => Promise<string | fals
 
     test('clients: create, duplicate, get, list, status', { skip: reason }, async (t) => {
       const { db } = await open(t);
-      const client = { clientId: 'b-client', metadata: '{"client_id":"b-client"}', secretHash: 'hash', status: 'active' as const, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' };
+      const client = {
+        clientId: 'b-client',
+        metadata: '{"client_id":"b-client"}',
+        secretHash: 'hash',
+        status: 'active' as const,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        updatedAt: '2026-01-01T00:00:00.000Z',
+      };
       assert.equal(await db.clients.create(client), 'created');
       assert.equal(await db.clients.create(client), 'duplicate');
       assert.equal(await db.clients.create({ ...client, clientId: 'a-client', secretHash: null }), 'created');
       assert.deepEqual(await db.clients.get('b-client'), client);
-      assert.deepEqual((await db.clients.list()).map((entry) => entry.clientId), ['a-client', 'b-client']);
+      assert.deepEqual(
+        (await db.clients.list()).map((entry) => entry.clientId),
+        ['a-client', 'b-client'],
+      );
       assert.equal(await db.clients.setStatus('b-client', 'disabled', '2026-01-02T00:00:00.000Z'), true);
       assert.equal((await db.clients.get('b-client'))?.status, 'disabled');
       assert.equal(await db.clients.setStatus('nope', 'disabled', '2026-01-02T00:00:00.000Z'), false);

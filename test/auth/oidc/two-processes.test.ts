@@ -30,27 +30,40 @@ describe('two processes on one PostgreSQL', async () => {
     assert.equal(await apiStatus(b, first.access_token), 200);
     const second = await client.refreshTokenGrant(onB, first.refresh_token ?? '');
     assert.equal(await apiStatus(a, second.access_token), 200);
-    await assert.rejects(client.refreshTokenGrant(onA, first.refresh_token ?? ''), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+    await assert.rejects(
+      client.refreshTokenGrant(onA, first.refresh_token ?? ''),
+      (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+    );
     assert.equal(await apiStatus(a, second.access_token), 401);
     assert.equal(await apiStatus(b, second.access_token), 401);
-    await assert.rejects(client.refreshTokenGrant(onB, second.refresh_token ?? ''), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
+    await assert.rejects(
+      client.refreshTokenGrant(onB, second.refresh_token ?? ''),
+      (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+    );
   });
 
-  test('one refresh token redeemed on A and B at once: exactly one wins, and the grant is revoked', { skip }, async (t) => {
-    const { b, onA, onB, first } = await loggedInOnA(t);
-    const outcomes = await Promise.allSettled([
-      client.refreshTokenGrant(onA, first.refresh_token ?? ''),
-      client.refreshTokenGrant(onB, first.refresh_token ?? ''),
-    ]);
-    const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
-    const lost = outcomes.filter((outcome) => outcome.status === 'rejected');
-    assert.equal(won.length, 1);
-    assert.equal(lost.length, 1);
-    assert.equal((lost[0]?.reason as client.ResponseBodyError).error, 'invalid_grant');
-    // The second redemption is a replay: the winner's new tokens end with the grant.
-    const winner = won[0]?.value;
-    assert.ok(winner !== undefined);
-    assert.equal(await apiStatus(b, winner.access_token), 401);
-    await assert.rejects(client.refreshTokenGrant(onA, winner.refresh_token ?? ''), (error: client.ResponseBodyError) => error.error === 'invalid_grant');
-  });
+  test(
+    'one refresh token redeemed on A and B at once: exactly one wins, and the grant is revoked',
+    { skip },
+    async (t) => {
+      const { b, onA, onB, first } = await loggedInOnA(t);
+      const outcomes = await Promise.allSettled([
+        client.refreshTokenGrant(onA, first.refresh_token ?? ''),
+        client.refreshTokenGrant(onB, first.refresh_token ?? ''),
+      ]);
+      const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      const lost = outcomes.filter((outcome) => outcome.status === 'rejected');
+      assert.equal(won.length, 1);
+      assert.equal(lost.length, 1);
+      assert.equal((lost[0]?.reason as client.ResponseBodyError).error, 'invalid_grant');
+      // The second redemption is a replay: the winner's new tokens end with the grant.
+      const winner = won[0]?.value;
+      assert.ok(winner !== undefined);
+      assert.equal(await apiStatus(b, winner.access_token), 401);
+      await assert.rejects(
+        client.refreshTokenGrant(onA, winner.refresh_token ?? ''),
+        (error: client.ResponseBodyError) => error.error === 'invalid_grant',
+      );
+    },
+  );
 });

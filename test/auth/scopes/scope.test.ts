@@ -28,13 +28,33 @@ test('v1 scopes: read is rs, write is cud, * is cruds', () => {
 
 test('malformed and non-resource scopes are ignored, never widened', () => {
   for (const token of [
-    'openid', 'fhirUser', 'launch/patient', 'offline_access', 'patient/*.rsc', 'user/Patient.sr', 'user/Patient.rr', 'user/Patient.',
-    'user/Patient.xyz', 'Patient.read', 'user/patient.read', 'admin/*.cruds', 'user/.rs', '/Patient.rs', 'user/*',
-    'patient/Observation.rs?category=laboratory', 'user/Pat ient.rs', 'user/Patient.READ', 'user/Patient.cruds.x', 'user//Patient.rs',
+    'openid',
+    'fhirUser',
+    'launch/patient',
+    'offline_access',
+    'patient/*.rsc',
+    'user/Patient.sr',
+    'user/Patient.rr',
+    'user/Patient.',
+    'user/Patient.xyz',
+    'Patient.read',
+    'user/patient.read',
+    'admin/*.cruds',
+    'user/.rs',
+    '/Patient.rs',
+    'user/*',
+    'patient/Observation.rs?category=laboratory',
+    'user/Pat ient.rs',
+    'user/Patient.READ',
+    'user/Patient.cruds.x',
+    'user//Patient.rs',
   ]) {
     assert.equal(parseResourceScope(token), null, token);
   }
-  assert.deepEqual(parseResourceScopes(['openid', 'bogus', 'user/Patient.r']).map((scope) => scope.resourceType), ['Patient']);
+  assert.deepEqual(
+    parseResourceScopes(['openid', 'bogus', 'user/Patient.r']).map((scope) => scope.resourceType),
+    ['Patient'],
+  );
 });
 
 test('coverage: the letter each interaction needs, the type or *, per context', () => {
@@ -52,5 +72,6 @@ test('coverage: the letter each interaction needs, the type or *, per context', 
 test('--amr accepts registered RFC 8176 values only, each once', () => {
   assert.deepEqual(parseAmrList('pwd,otp'), ['pwd', 'otp']);
   assert.deepEqual(parseAmrList('hwk'), ['hwk']);
-  for (const bad of ['', 'otp,otp', 'OTP', 'pwd, otp', 'magic', 'otp,']) assert.equal(parseAmrList(bad), undefined, bad);
+  for (const bad of ['', 'otp,otp', 'OTP', 'pwd, otp', 'magic', 'otp,'])
+    assert.equal(parseAmrList(bad), undefined, bad);
 });

@@ -11,7 +11,17 @@ import { createUserServices } from '../../../src/auth/users/services.js';
 import { openDatabase } from '../../../src/storage/open.js';
 import { openTestDatabase, postgresAvailable } from '../../helpers/database.js';
 import {
-  auditSnapshot, caduceusEnv, configFor, httpsRequest, processScope, runCliProcess, signToken, startInProcess, type AuditSnapshot, type CliRun, type ProcessScope,
+  auditSnapshot,
+  caduceusEnv,
+  configFor,
+  httpsRequest,
+  processScope,
+  runCliProcess,
+  signToken,
+  startInProcess,
+  type AuditSnapshot,
+  type CliRun,
+  type ProcessScope,
 } from '../../helpers/process.js';
 
 interface UserJson {
@@ -29,13 +39,21 @@ interface CliEvent {
   readonly time: string;
   readonly category: string;
   readonly actor: { readonly osUser?: string };
-  readonly action: { readonly interaction: string; readonly details?: Readonly<Record<string, string | number | boolean>> };
+  readonly action: {
+    readonly interaction: string;
+    readonly details?: Readonly<Record<string, string | number | boolean>>;
+  };
   readonly outcome: { readonly status: number; readonly code: string | null };
 }
 
 const password = 'Twelve+ chars, not on any list';
 
-function user(scope: ProcessScope, env: Record<string, string>, args: readonly string[], input?: string): Promise<CliRun> {
+function user(
+  scope: ProcessScope,
+  env: Record<string, string>,
+  args: readonly string[],
+  input?: string,
+): Promise<CliRun> {
   return runCliProcess(scope, env, ['user', ...args], 30_000, input === undefined ? {} : { input });
 }
 
@@ -45,7 +63,9 @@ function refusal(run: CliRun): { reason: string; message: string } {
 }
 
 function userEvents(snapshot: AuditSnapshot): CliEvent[] {
-  return snapshot.rows.filter((row) => row.kind === 'event').map((row) => JSON.parse(row.payload) as CliEvent)
+  return snapshot.rows
+    .filter((row) => row.kind === 'event')
+    .map((row) => JSON.parse(row.payload) as CliEvent)
     .filter((event) => event.category === 'cli' && event.action.interaction.startsWith('user.'))
     .sort((a, b) => a.time.localeCompare(b.time)); // one writer per run: rows come grouped by writer, not in time order
 }
@@ -53,11 +73,37 @@ function userEvents(snapshot: AuditSnapshot): CliEvent[] {
 test('user create reads the password from stdin, enforces the policy and the identity rules, and audits every run without the password', async (t) => {
   const scope = await processScope(t);
   const env = caduceusEnv(scope.dir);
-  const created = await user(scope, env, ['create', '--username', 'Dr.Grey', '--role', 'clinician', '--json'], `${password}\n`);
+  const created = await user(
+    scope,
+    env,
+    ['create', '--username', 'Dr.Grey', '--role', 'clinician', '--json'],
+    `${password}\n`,
+  );
   assert.equal(created.code, 0, created.stderr);
   const grey = JSON.parse(created.stdout) as UserJson;
-  assert.deepEqual(Object.keys(grey).sort(), ['createdAt', 'id', 'kind', 'patientId', 'role', 'status', 'updatedAt', 'username']);
-  assert.deepEqual({ ...grey, id: '', createdAt: '', updatedAt: '' }, { id: '', username: 'dr.grey', role: 'clinician', kind: 'clinical', status: 'active', patientId: null, createdAt: '', updatedAt: '' });
+  assert.deepEqual(Object.keys(grey).sort(), [
+    'createdAt',
+    'id',
+    'kind',
+    'patientId',
+    'role',
+    'status',
+    'updatedAt',
+    'username',
+  ]);
+  assert.deepEqual(
+    { ...grey, id: '', createdAt: '', updatedAt: '' },
+    {
+      id: '',
+      username: 'dr.grey',
+      role: 'clinician',
+      kind: 'clinical',
+      status: 'active',
+      patientId: null,
+      createdAt: '',
+      updatedAt: '',
+    },
+  );
   assert.match(grey.id, /^[0-9a-f-]{36}$/);
 
   const admin = await user(scope, env, ['create', '--username', 'ops-admin', '--role', 'admin', '--json'], password);
@@ -96,7 +142,10 @@ test('user create reads the password from stdin, enforces the policy and the ide
   const listed = await user(scope, env, ['list', '--json']);
   assert.equal(listed.code, 0, listed.stderr);
   const { users } = JSON.parse(listed.stdout) as { users: UserJson[] };
-  assert.deepEqual(users.map((u) => u.username), ['dr.grey', 'ops-admin']);
+  assert.deepEqual(
+    users.map((u) => u.username),
+    ['dr.grey', 'ops-admin'],
+  );
   assert.ok(!listed.stdout.includes('argon2'), 'no hash leaves the directory');
   const text = await user(scope, env, ['list']);
   assert.match(text.stdout, /dr\.grey\tclinician\tclinical\tactive/);
@@ -109,9 +158,13 @@ test('user create reads the password from stdin, enforces the policy and the ide
   assert.ok(first !== undefined);
   assert.deepEqual(first.action.details, { userId: grey.id, username: 'dr.grey', role: 'clinician', kind: 'clinical' });
   assert.deepEqual(first.outcome, { status: 201, code: null });
-  assert.deepEqual(events.slice(2, 2 + refused.length).map((e) => e.action.details?.refused), refused.map(([, , , reason]) => reason));
+  assert.deepEqual(
+    events.slice(2, 2 + refused.length).map((e) => e.action.details?.refused),
+    refused.map(([, , , reason]) => reason),
+  );
   for (const row of snapshot.rows) {
-    for (const secret of [password, 'Short pw 1!', 'PASSWORD1234', 'SameAsName12']) assert.ok(!row.payload.includes(secret), `a password in audit row ${row.writerId}#${String(row.seq)}`);
+    for (const secret of [password, 'Short pw 1!', 'PASSWORD1234', 'SameAsName12'])
+      assert.ok(!row.payload.includes(secret), `a password in audit row ${row.writerId}#${String(row.seq)}`);
   }
   assert.equal(snapshot.report.ok, true);
 });
@@ -124,12 +177,23 @@ test('user disable revokes live tokens and enable restores access; link-patient,
   assert.equal(created.code, 0, created.stderr);
   const joy = JSON.parse(created.stdout) as UserJson;
 
-  const get = async (token: string) => (await httpsRequest(`${server.url}/api/v1/patients?family=nobody`, server.ca, { headers: { authorization: `Bearer ${token}` } })).status;
+  const get = async (token: string) =>
+    (
+      await httpsRequest(`${server.url}/api/v1/patients?family=nobody`, server.ca, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).status;
   const before = await signToken(server.config, 'nurse', joy.id);
   assert.notEqual(await get(before), 401);
   const disabled = await user(scope, env, ['disable', '--user', 'Nurse.Joy', '--json']);
   assert.equal(disabled.code, 0, disabled.stderr);
-  assert.deepEqual({ status: (JSON.parse(disabled.stdout) as UserJson).status, revoked: (JSON.parse(disabled.stdout) as { tokensRevoked: boolean }).tokensRevoked }, { status: 'disabled', revoked: true });
+  assert.deepEqual(
+    {
+      status: (JSON.parse(disabled.stdout) as UserJson).status,
+      revoked: (JSON.parse(disabled.stdout) as { tokensRevoked: boolean }).tokensRevoked,
+    },
+    { status: 'disabled', revoked: true },
+  );
   assert.equal(await get(before), 401, 'the still-unexpired token of a disabled user is refused');
   const enabled = await user(scope, env, ['enable', '--user', joy.id, '--json']);
   assert.equal(enabled.code, 0, enabled.stderr);
@@ -142,26 +206,48 @@ test('user disable revokes live tokens and enable restores access; link-patient,
   const patientIds: string[] = [];
   for (const family of ['Chalmers', 'Windsor']) {
     const response = await httpsRequest(`${server.url}/api/v1/patients`, server.ca, {
-      method: 'POST', body: JSON.stringify({ resourceType: 'Patient', name: [{ family }] }), headers: { authorization: `Bearer ${clinician}`, 'content-type': 'application/fhir+json' },
+      method: 'POST',
+      body: JSON.stringify({ resourceType: 'Patient', name: [{ family }] }),
+      headers: { authorization: `Bearer ${clinician}`, 'content-type': 'application/fhir+json' },
     });
     assert.equal(response.status, 201, response.body);
     patientIds.push((JSON.parse(response.body) as { id: string }).id);
   }
   const [first = '', second = ''] = patientIds;
-  const patientRun = await user(scope, env, ['create', '--username', 'peter.chalmers', '--role', 'patient', '--patient', first, '--json'], password);
+  const patientRun = await user(
+    scope,
+    env,
+    ['create', '--username', 'peter.chalmers', '--role', 'patient', '--patient', first, '--json'],
+    password,
+  );
   assert.equal(patientRun.code, 0, patientRun.stderr);
   const peter = JSON.parse(patientRun.stdout) as UserJson;
   assert.equal(peter.patientId, first);
   const relinked = await user(scope, env, ['link-patient', '--user', peter.username, '--patient', second, '--json']);
   assert.equal(relinked.code, 0, relinked.stderr);
   assert.equal((JSON.parse(relinked.stdout) as UserJson).patientId, second);
-  assert.equal(refusal(await user(scope, env, ['link-patient', '--user', joy.id, '--patient', first, '--json'])).reason, 'patient_not_allowed');
-  assert.equal(refusal(await user(scope, env, ['link-patient', '--user', peter.id, '--patient', 'no-such-patient', '--json'])).reason, 'unknown_patient');
+  assert.equal(
+    refusal(await user(scope, env, ['link-patient', '--user', joy.id, '--patient', first, '--json'])).reason,
+    'patient_not_allowed',
+  );
+  assert.equal(
+    refusal(await user(scope, env, ['link-patient', '--user', peter.id, '--patient', 'no-such-patient', '--json']))
+      .reason,
+    'unknown_patient',
+  );
 
   // reset-mfa removes what the MFA store holds for the user, and only that.
   const db = await openDatabase(server.config.databaseUrl);
   try {
-    const factor = { userId: joy.id, kind: 'totp' as const, credentialId: null, sealed: new Uint8Array([1, 2, 3]), signCount: 0, createdAt: new Date().toISOString(), lastUsedAt: null };
+    const factor = {
+      userId: joy.id,
+      kind: 'totp' as const,
+      credentialId: null,
+      sealed: new Uint8Array([1, 2, 3]),
+      signCount: 0,
+      createdAt: new Date().toISOString(),
+      lastUsedAt: null,
+    };
     assert.equal(await db.mfaFactors.insert({ ...factor, id: 'factor-joy' }), 'created');
     assert.equal(await db.mfaFactors.insert({ ...factor, id: 'factor-peter', userId: peter.id }), 'created');
     const reset = await user(scope, env, ['reset-mfa', '--user', joy.id, '--json']);
@@ -175,19 +261,42 @@ test('user disable revokes live tokens and enable restores access; link-patient,
 
   const assigned = await user(scope, env, ['assign-patient', '--user', 'nurse.joy', '--patient', first, '--json']);
   assert.equal(assigned.code, 0, assigned.stderr);
-  assert.deepEqual((JSON.parse(assigned.stdout) as { assignment: { subject: string; patient: string }; created: boolean }).assignment.subject, joy.id);
+  assert.deepEqual(
+    (JSON.parse(assigned.stdout) as { assignment: { subject: string; patient: string }; created: boolean }).assignment
+      .subject,
+    joy.id,
+  );
 
   await server.stop();
   const events = userEvents(await auditSnapshot(server.config));
-  assert.deepEqual(events.map((e) => e.action.interaction), [
-    'user.create', 'user.disable', 'user.enable', 'user.disable', 'user.create', 'user.link-patient', 'user.link-patient', 'user.link-patient', 'user.reset-mfa', 'user.assign-patient',
-  ]);
-  assert.deepEqual(events[1]?.action.details, { userId: joy.id, username: 'nurse.joy', status: 'disabled', tokensRevoked: true, grants: 0, records: 0 });
+  assert.deepEqual(
+    events.map((e) => e.action.interaction),
+    [
+      'user.create',
+      'user.disable',
+      'user.enable',
+      'user.disable',
+      'user.create',
+      'user.link-patient',
+      'user.link-patient',
+      'user.link-patient',
+      'user.reset-mfa',
+      'user.assign-patient',
+    ],
+  );
+  assert.deepEqual(events[1]?.action.details, {
+    userId: joy.id,
+    username: 'nurse.joy',
+    status: 'disabled',
+    tokensRevoked: true,
+    grants: 0,
+    records: 0,
+  });
   for (const event of events) assert.equal(event.actor.osUser, userInfo().username);
 });
 
 test('on PostgreSQL: an account the CLI creates logs in from another process, and the CLI disable is seen there at once', async (t) => {
-  if (!await postgresAvailable() && process.env.CI !== 'true') {
+  if (!(await postgresAvailable()) && process.env.CI !== 'true') {
     t.skip('PostgreSQL unreachable; CI=true makes this fail');
     return;
   }

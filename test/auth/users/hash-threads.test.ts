@@ -23,21 +23,30 @@ function niceOf(tid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
 }
 
-test('hashes run on at most `size` threads of their own, each at the lower priority; the main thread keeps its own', { skip: process.platform !== 'linux' && 'thread priorities are read from Linux /proc' }, async (t) => {
-  const mainNice = niceOf(process.pid);
-  const threads = createHashThreads({ size: 2, nice: 7 });
-  t.after(() => threads.close());
-  const hasher = createPasswordHasher({ fips: false, ...costs }, createHashingQueue({ maxConcurrent: 4, maxWaiting: 8 }), threads);
-  const hashes = await Promise.all(Array.from({ length: 5 }, (_, i) => hasher.hash(`password number ${String(i)}`)));
-  const ids = await threads.threadIds();
-  assert.equal(ids.length, 2, 'five hashes on two threads');
-  for (const id of ids) {
-    assert.notEqual(id, process.pid);
-    assert.equal(niceOf(id), Math.min(19, mainNice + 7), `thread ${String(id)}`);
-  }
-  assert.equal(niceOf(process.pid), mainNice, 'the event loop keeps its priority');
-  for (const [i, phc] of hashes.entries()) assert.equal(await argon2Verify(phc, `password number ${String(i)}`), true);
-});
+test(
+  'hashes run on at most `size` threads of their own, each at the lower priority; the main thread keeps its own',
+  { skip: process.platform !== 'linux' && 'thread priorities are read from Linux /proc' },
+  async (t) => {
+    const mainNice = niceOf(process.pid);
+    const threads = createHashThreads({ size: 2, nice: 7 });
+    t.after(() => threads.close());
+    const hasher = createPasswordHasher(
+      { fips: false, ...costs },
+      createHashingQueue({ maxConcurrent: 4, maxWaiting: 8 }),
+      threads,
+    );
+    const hashes = await Promise.all(Array.from({ length: 5 }, (_, i) => hasher.hash(`password number ${String(i)}`)));
+    const ids = await threads.threadIds();
+    assert.equal(ids.length, 2, 'five hashes on two threads');
+    for (const id of ids) {
+      assert.notEqual(id, process.pid);
+      assert.equal(niceOf(id), Math.min(19, mainNice + 7), `thread ${String(id)}`);
+    }
+    assert.equal(niceOf(process.pid), mainNice, 'the event loop keeps its priority');
+    for (const [i, phc] of hashes.entries())
+      assert.equal(await argon2Verify(phc, `password number ${String(i)}`), true);
+  },
+);
 
 test('threads hash what the libraries hash: argon2id verifies both ways, PBKDF2 equals node:crypto', async (t) => {
   const threads = createHashThreads({ size: 1, nice: 0 });
@@ -59,7 +68,11 @@ test('threads hash what the libraries hash: argon2id verifies both ways, PBKDF2 
 test('a thread that ends is replaced: the next hash starts a new one', async (t) => {
   const threads = createHashThreads({ size: 1, nice: 0 });
   t.after(() => threads.close());
-  const hasher = createPasswordHasher({ fips: false, ...costs }, createHashingQueue({ maxConcurrent: 1, maxWaiting: 4 }), threads);
+  const hasher = createPasswordHasher(
+    { fips: false, ...costs },
+    createHashingQueue({ maxConcurrent: 1, maxWaiting: 4 }),
+    threads,
+  );
   await hasher.hash('first passphrase');
   await threads.close();
   assert.match(await hasher.hash('second passphrase'), /^\$argon2id\$/);

@@ -25,8 +25,15 @@ test('the queue runs at most maxConcurrent hashes at once, queues maxWaiting, an
   const queue = createHashingQueue({ maxConcurrent: 2, maxWaiting: 3 });
   const hasher = createPasswordHasher({ fips: false, ...costs }, queue, threadsFor(t, 2));
   let peak = 0;
-  const observe = setInterval(() => { peak = Math.max(peak, queue.stats().active); }, 1);
-  const attempts = Array.from({ length: 8 }, (_, i) => hasher.hash(`password number ${String(i)}`).then(() => 'hashed', (error: unknown) => error));
+  const observe = setInterval(() => {
+    peak = Math.max(peak, queue.stats().active);
+  }, 1);
+  const attempts = Array.from({ length: 8 }, (_, i) =>
+    hasher.hash(`password number ${String(i)}`).then(
+      () => 'hashed',
+      (error: unknown) => error,
+    ),
+  );
   const early = queue.stats();
   const results = await Promise.all(attempts);
   clearInterval(observe);
@@ -43,12 +50,19 @@ test('the queue runs at most maxConcurrent hashes at once, queues maxWaiting, an
 
 test('a failing task frees its slot; a malformed stored hash verifies as false', async (t) => {
   const queue = createHashingQueue({ maxConcurrent: 1, maxWaiting: 0 });
-  await assert.rejects(queue.run(() => Promise.reject(new Error('boom'))), /boom/);
+  await assert.rejects(
+    queue.run(() => Promise.reject(new Error('boom'))),
+    /boom/,
+  );
   assert.equal(queue.stats().active, 0);
   const hasher = createPasswordHasher({ fips: false, ...costs }, queue, threadsFor(t, 1));
   assert.equal(await hasher.verify('$argon2id$v=19$m=8192,t=1,p=1$bad$bad', 'whatever password'), false);
   assert.equal(await hasher.verify('$pbkdf2-sha256$i=1000,l=32$short$short', 'whatever password'), false);
-  assert.equal(await hasher.verify('plain text', 'plain text'), false, 'a stored string in no known format matches nothing');
+  assert.equal(
+    await hasher.verify('plain text', 'plain text'),
+    false,
+    'a stored string in no known format matches nothing',
+  );
 });
 
 test('over HTTP: a route whose login meets a full queue answers 503 SERVICE_UNAVAILABLE with Retry-After', async (t) => {
@@ -65,7 +79,7 @@ test('over HTTP: a route whose login meets a full queue answers 503 SERVICE_UNAV
   assert.deepEqual(statuses, [200, 503, 503]);
   for (const busy of answers.filter((a) => a.statusCode === 503)) {
     assert.equal(busy.headers['retry-after'], '1');
-    assert.equal((busy.json<{ error: { code: string } }>()).error.code, 'SERVICE_UNAVAILABLE');
+    assert.equal(busy.json<{ error: { code: string } }>().error.code, 'SERVICE_UNAVAILABLE');
   }
   assert.equal(answers.find((a) => a.statusCode === 200)?.json<{ ok: boolean }>().ok, true);
 });
@@ -74,14 +88,23 @@ test('wouldShed tells a full queue ahead of time and changes nothing', async () 
   const queue = createHashingQueue({ maxConcurrent: 1, maxWaiting: 1 });
   assert.equal(queue.wouldShed(), undefined);
   let open = (): void => undefined;
-  const gate = new Promise<void>((resolve) => { open = resolve; });
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
   const first = queue.run(() => gate);
   assert.equal(queue.wouldShed(), undefined, 'one may still wait');
   const second = queue.run(() => Promise.resolve('waited'));
   const busy = queue.wouldShed();
   assert.ok(busy !== undefined && busy >= 1 && busy <= 30, String(busy));
-  assert.deepEqual({ ...queue.stats(), started: 0 }, { active: 1, waiting: 1, started: 0, shed: 0, overBudget: 0 }, 'a look sheds nothing');
-  await assert.rejects(queue.run(() => Promise.resolve()), (error: unknown) => error instanceof PasswordHashingBusyError && error.retryAfterSeconds === busy);
+  assert.deepEqual(
+    { ...queue.stats(), started: 0 },
+    { active: 1, waiting: 1, started: 0, shed: 0, overBudget: 0 },
+    'a look sheds nothing',
+  );
+  await assert.rejects(
+    queue.run(() => Promise.resolve()),
+    (error: unknown) => error instanceof PasswordHashingBusyError && error.retryAfterSeconds === busy,
+  );
   open();
   await first;
   assert.equal(await second, 'waited');
@@ -100,7 +123,11 @@ test('the CPU budget: hashing time stays within budgetMsPerSecond over simulated
     now += 10;
     const predicted = queue.wouldShed();
     try {
-      await queue.run(() => { now += 50; hashedMs += 50; return Promise.resolve(); });
+      await queue.run(() => {
+        now += 50;
+        hashedMs += 50;
+        return Promise.resolve();
+      });
       if (predicted === undefined) agreed += 1;
     } catch (error) {
       assert.ok(error instanceof PasswordHashingBusyError);
@@ -115,18 +142,26 @@ test('the CPU budget: hashing time stays within budgetMsPerSecond over simulated
   assert.ok(hashedMs >= 0.8 * allowed, `hashed only ${String(hashedMs)} ms of ${String(allowed)} allowed`);
   assert.ok(shed > 0);
   assert.equal(agreed, queue.stats().started + shed, 'wouldShed predicted every outcome');
-  assert.equal(queue.stats().overBudget, shed, 'every refusal was the budget\'s (4 slots, one task at a time)');
+  assert.equal(queue.stats().overBudget, shed, "every refusal was the budget's (4 slots, one task at a time)");
   // Idle for a while: the bucket refills and admits again.
   now += 5000;
   assert.equal(queue.wouldShed(), undefined);
   await queue.run(() => Promise.resolve());
 });
 
-test('the CPU budget charges real time: one slow task (PBKDF2-like) spends a second\'s budget and the next waits for the refill', async () => {
+test("the CPU budget charges real time: one slow task (PBKDF2-like) spends a second's budget and the next waits for the refill", async () => {
   let now = 0;
   const queue = createHashingQueue({ maxConcurrent: 2, maxWaiting: 8, budgetMsPerSecond: 250, now: () => now });
-  await queue.run(() => { now += 750; return Promise.resolve(); }); // 500 ms over the 250 in the bucket
-  const error = await queue.run(() => Promise.resolve()).then(() => undefined, (e: unknown) => e);
+  await queue.run(() => {
+    now += 750;
+    return Promise.resolve();
+  }); // 500 ms over the 250 in the bucket
+  const error = await queue
+    .run(() => Promise.resolve())
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   assert.ok(error instanceof PasswordHashingBusyError);
   // 250 in the bucket, 750 spent, 187.5 refilled while it ran: a 312.5 ms debt, 1.25 s at 250 ms/s.
   assert.equal(error.retryAfterSeconds, 2);

@@ -38,14 +38,34 @@ test('user settings: defaults, bounds, and a base lock longer than the longest i
     argon2: { memoryKiB: 19_456, timeCost: 2, parallelism: 1 },
     pbkdf2Iterations: 600_000,
     // One core stays with the event loop; a quarter of all cores' time for hashing, on threads at nice 19.
-    hashing: { maxConcurrent: Math.max(1, availableParallelism() - 1), maxWaiting: 32, budgetMsPerSecond: 250 * availableParallelism(), nice: 19 },
+    hashing: {
+      maxConcurrent: Math.max(1, availableParallelism() - 1),
+      maxWaiting: 32,
+      budgetMsPerSecond: 250 * availableParallelism(),
+      nice: 19,
+    },
     lockout: { accountFailures: 5, ipFailures: 20, baseSeconds: 60, maxSeconds: 3600, windowSeconds: 900 },
   });
-  assert.equal(loadConfig({ CADUCEUS_PASSWORD_HASH_QUEUE: '0', CADUCEUS_LOCKOUT_ACCOUNT_FAILURES: '10' }, '/tmp').users.hashing.maxWaiting, 0);
-  assert.equal(loadConfig({ CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '0' }, '/tmp').users.hashing.budgetMsPerSecond, 0, '0 turns the budget off');
-  assert.equal(loadConfig({ CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '100' }, '/tmp').users.hashing.budgetMsPerSecond, 1000 * availableParallelism());
+  assert.equal(
+    loadConfig({ CADUCEUS_PASSWORD_HASH_QUEUE: '0', CADUCEUS_LOCKOUT_ACCOUNT_FAILURES: '10' }, '/tmp').users.hashing
+      .maxWaiting,
+    0,
+  );
+  assert.equal(
+    loadConfig({ CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '0' }, '/tmp').users.hashing.budgetMsPerSecond,
+    0,
+    '0 turns the budget off',
+  );
+  assert.equal(
+    loadConfig({ CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '100' }, '/tmp').users.hashing.budgetMsPerSecond,
+    1000 * availableParallelism(),
+  );
   assert.equal(loadConfig({ CADUCEUS_PASSWORD_HASH_CONCURRENCY: '3' }, '/tmp').users.hashing.maxConcurrent, 3);
-  assert.equal(loadConfig({ UV_THREADPOOL_SIZE: '2' }, '/tmp').users.hashing.maxConcurrent, Math.max(1, availableParallelism() - 1), 'hashes have threads of their own, not libuv pool threads');
+  assert.equal(
+    loadConfig({ UV_THREADPOOL_SIZE: '2' }, '/tmp').users.hashing.maxConcurrent,
+    Math.max(1, availableParallelism() - 1),
+    'hashes have threads of their own, not libuv pool threads',
+  );
   assert.equal(loadConfig({ CADUCEUS_PASSWORD_HASH_NICE: '0' }, '/tmp').users.hashing.nice, 0);
   for (const env of [
     { CADUCEUS_ARGON2_MEMORY_KIB: '1024' },
@@ -58,6 +78,10 @@ test('user settings: defaults, bounds, and a base lock longer than the longest i
     { CADUCEUS_LOCKOUT_ACCOUNT_FAILURES: 'five' },
     { CADUCEUS_LOCKOUT_BASE_SECONDS: '7200' },
   ]) {
-    assert.throws(() => loadConfig(env, '/tmp'), (error: unknown) => error instanceof ConfigError && error.message.includes(Object.keys(env)[0] ?? '?'), JSON.stringify(env));
+    assert.throws(
+      () => loadConfig(env, '/tmp'),
+      (error: unknown) => error instanceof ConfigError && error.message.includes(Object.keys(env)[0] ?? '?'),
+      JSON.stringify(env),
+    );
   }
 });

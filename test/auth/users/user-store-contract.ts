@@ -19,8 +19,15 @@ export function uniqueUsername(prefix = 'u'): string {
 export function userRecord(overrides: Partial<User> = {}): User {
   const at = new Date().toISOString();
   return {
-    id: randomUUID(), username: uniqueUsername(), role: 'clinician', kind: 'clinical', status: 'active',
-    passwordHash: '$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g', patientId: null, createdAt: at, updatedAt: at,
+    id: randomUUID(),
+    username: uniqueUsername(),
+    role: 'clinician',
+    kind: 'clinical',
+    status: 'active',
+    passwordHash: '$argon2id$v=19$m=8192,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g',
+    patientId: null,
+    createdAt: at,
+    updatedAt: at,
     ...overrides,
   };
 }
@@ -48,7 +55,10 @@ export function registerUserStoreContract(kind: string, db: () => Database, seco
     const other = await second();
     try {
       const username = uniqueUsername('race');
-      const results = await Promise.all([db().users.create(userRecord({ username })), other.users.create(userRecord({ username, role: 'billing' }))]);
+      const results = await Promise.all([
+        db().users.create(userRecord({ username })),
+        other.users.create(userRecord({ username, role: 'billing' })),
+      ]);
       assert.deepEqual([...results].sort(), ['created', 'duplicate']);
     } finally {
       await other.close();
@@ -71,7 +81,12 @@ export function registerUserStoreContract(kind: string, db: () => Database, seco
     const later = new Date(Date.now() + 1000).toISOString();
     assert.equal(await db().users.setStatus(user.id, 'disabled', later), true);
     assert.equal(await db().users.setPatient(user.id, 'pat-9', later), true);
-    assert.deepEqual(await db().users.getById(user.id), { ...user, status: 'disabled', patientId: 'pat-9', updatedAt: later });
+    assert.deepEqual(await db().users.getById(user.id), {
+      ...user,
+      status: 'disabled',
+      patientId: 'pat-9',
+      updatedAt: later,
+    });
     assert.equal(await db().users.setPatient(user.id, null, later), true);
     assert.equal((await db().users.getById(user.id))?.patientId, null);
     assert.deepEqual(await db().users.getById(bystander.id), bystander);
@@ -86,7 +101,11 @@ export function registerUserStoreContract(kind: string, db: () => Database, seco
     assert.equal(await db().users.replacePasswordHash(user.id, 'not-the-hash', '$new$', at), false);
     assert.equal((await db().users.getById(user.id))?.passwordHash, user.passwordHash);
     assert.equal(await db().users.replacePasswordHash(user.id, user.passwordHash, '$new$', at), true);
-    assert.equal(await db().users.replacePasswordHash(user.id, user.passwordHash, '$newer$', at), false, 'the second of two racing re-hashes loses');
+    assert.equal(
+      await db().users.replacePasswordHash(user.id, user.passwordHash, '$newer$', at),
+      false,
+      'the second of two racing re-hashes loses',
+    );
     assert.equal((await db().users.getById(user.id))?.passwordHash, '$new$');
   });
 
@@ -95,10 +114,20 @@ export function registerUserStoreContract(kind: string, db: () => Database, seco
     const names = ['c', 'a', 'e', 'b', 'd'].map((letter) => `${prefix}-${letter}`);
     for (const username of names) await db().users.create(userRecord({ username }));
     const page1 = await db().users.list({ after: `${prefix}-`, limit: 2 });
-    assert.deepEqual(page1.map((u) => u.username), [`${prefix}-a`, `${prefix}-b`]);
+    assert.deepEqual(
+      page1.map((u) => u.username),
+      [`${prefix}-a`, `${prefix}-b`],
+    );
     const page2 = await db().users.list({ after: page1.at(-1)?.username ?? '', limit: 3 });
-    assert.deepEqual(page2.map((u) => u.username), [`${prefix}-c`, `${prefix}-d`, `${prefix}-e`]);
+    assert.deepEqual(
+      page2.map((u) => u.username),
+      [`${prefix}-c`, `${prefix}-d`, `${prefix}-e`],
+    );
     const all = await db().users.list({ limit: 1000 });
-    assert.deepEqual(all.map((u) => u.username), [...all.map((u) => u.username)].sort(), 'ascending, binary order');
+    assert.deepEqual(
+      all.map((u) => u.username),
+      [...all.map((u) => u.username)].sort(),
+      'ascending, binary order',
+    );
   });
 }

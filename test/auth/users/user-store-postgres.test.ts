@@ -21,7 +21,11 @@ if (await postgresAvailable()) {
     assert.fail(`PostgreSQL is unreachable at ${describeDatabase(testPostgresBaseUrl())}; CI requires it`);
   });
 } else {
-  test('postgres user store', {
-    skip: `PostgreSQL unreachable at ${describeDatabase(testPostgresBaseUrl())}; set CADUCEUS_TEST_DATABASE_URL (CI=true makes this fail)`,
-  }, () => undefined);
+  test(
+    'postgres user store',
+    {
+      skip: `PostgreSQL unreachable at ${describeDatabase(testPostgresBaseUrl())}; set CADUCEUS_TEST_DATABASE_URL (CI=true makes this fail)`,
+    },
+    () => undefined,
+  );
 }

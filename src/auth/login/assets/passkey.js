@@ -35,8 +35,12 @@
           ? lib.startRegistration({ optionsJSON: json.options })
           : lib.startAuthentication({ optionsJSON: json.options });
       })
-      .then(function (response) { return post(uid, csrf, 'verify', { purpose: purpose, response: response }); })
-      .then(function (json) { window.location.assign(json.redirectTo); })
+      .then(function (response) {
+        return post(uid, csrf, 'verify', { purpose: purpose, response: response });
+      })
+      .then(function (json) {
+        window.location.assign(json.redirectTo);
+      })
       .catch(function (error) {
         status.textContent = error && error.message ? error.message : 'The passkey step failed';
         button.disabled = false;
@@ -45,6 +49,8 @@
 
   document.querySelectorAll('.passkey-button').forEach(function (button) {
     button.hidden = false;
-    button.addEventListener('click', function () { run(button); });
+    button.addEventListener('click', function () {
+      run(button);
+    });
   });
 })();
