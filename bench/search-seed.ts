@@ -10,10 +10,10 @@
  */
 import { pino } from 'pino';
 import { loadConfig } from '../src/config/index.js';
-import { createBreakers } from '../src/gateway/circuit-breaker.js';
-import { openSearchTokenization } from '../src/keys/blind-index/index.js';
+import { createBreakers } from '../src/lib/circuit-breaker.js';
+import { openSearchTokenization } from '../src/resources/search/open-tokenization.js';
 import { openKeyProtection } from '../src/keys/envelope/index.js';
-import { createSecurityEvents } from '../src/monitoring/security-events.js';
+import { createSecurityEvents } from '../src/lib/security-events.js';
 import { createResourceEngine } from '../src/resources/engine/engine.js';
 import { createResourceDefinitions } from '../src/resources/index.js';
 import { openRuntime } from '../src/runtime.js';

@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { alertKinds, type Alert } from '../src/monitoring/alerts.js';
+import { alertKinds, type Alert } from '../src/storage/alerts.js';
 import { scenarios } from './attacks/index.js';
 import { createApiClient, type ApiClient } from './attacks/http.js';
 import { mintTokens, serverSettings, subjectOf } from './attacks/operator.js';

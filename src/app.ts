@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import { registerAuditEventRoutes } from './audit/api/routes.js';
 import type { AuditLog } from './audit/event.js';
 import { requestAuditPlugin } from './audit/request-audit-plugin.js';
-import { accessPlugin } from './auth/access-plugin.js';
+import { accessPlugin } from './access/access-plugin.js';
 import { authenticatePlugin, type BearerVerifier } from './auth/authenticate-plugin.js';
 import { registerAuthorizationServer, type MountedAuthorizationServer } from './auth/oidc/index.js';
 import { registerLoginPages } from './auth/login/index.js';
-import type { UserDirectory } from './auth/users/ports.js';
-import { registerCareTeamRoutes } from './auth/care-team/routes.js';
+import type { UserDirectory } from './storage/user-ports.js';
+import { registerCareTeamRoutes } from './access/care-team/routes.js';
 import type { Config } from './config/index.js';
 import { assignRequestId, createClientErrorHandler } from './edge/client-error.js';
 import { corsPlugin } from './edge/cors.js';
@@ -17,9 +17,9 @@ import { edgeFilterPlugin } from './edge/filter-plugin.js';
 import { createFrameworkErrorHandler } from './edge/framework-errors.js';
 import { clientCertificatePlugin } from './edge/mtls/client-certificate.js';
 import { trustProxyOption } from './edge/trusted-proxies.js';
-import { errorHandlerPlugin } from './errors/error-handler.js';
+import { errorHandlerPlugin } from './edge/error-handler.js';
 import { registerBreakerGate } from './gateway/breaker-gate.js';
-import type { Breakers } from './gateway/circuit-breaker.js';
+import type { Breakers } from './lib/circuit-breaker.js';
 import {
   createRateLimiter,
   registerPostAuthRateLimit,
@@ -33,7 +33,7 @@ import type { Sealer } from './keys/ports.js';
 import { registerAlertRoutes } from './monitoring/api/routes.js';
 import { registerAlertStreamRoute } from './monitoring/alert-stream-route.js';
 import { registerHealthRoutes } from './monitoring/health.js';
-import type { SecurityEvents } from './monitoring/security-events.js';
+import type { SecurityEvents } from './lib/security-events.js';
 import type { AlertStream } from './monitoring/sinks/stream.js';
 import { createResourceEngine } from './resources/engine/engine.js';
 import { registerResourceRoutes } from './resources/engine/routes.js';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { createAuditLog } from './audit/writer.js';
 import type { AuditLog } from './audit/event.js';
 import type { Config } from './config/index.js';
-import type { Breakers } from './gateway/circuit-breaker.js';
+import type { Breakers } from './lib/circuit-breaker.js';
 import type { KeyManager, RotatingKeyManager } from './keys/ports.js';
 import { openConfiguredKeys, type MasterKey } from './keys/local/index.js';
 import { openDatabase } from './storage/open.js';

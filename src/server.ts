@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { buildApp } from './app.js';
 import { countRefusals } from './audit/refusal-counts.js';
 import { createExternalIssuerProfiles } from './auth/external/index.js';
-import { checkFipsRuntime, enforceFipsPolicy } from './security/fips/index.js';
+import { checkFipsRuntime, enforceFipsPolicy } from './fips/index.js';
 import { localIssuerProfile } from './auth/issuer-profile.js';
 import {
   accountDirectoryFromUsers,
@@ -20,15 +20,15 @@ import { loadDeviceCa, startMtlsListener, type MtlsListener } from './edge/mtls/
 import { loadTlsMaterial } from './edge/tls.js';
 import { createTlsReloader, tlsServerOf } from './edge/tls-reload.js';
 import { createLogger } from './gateway/logging.js';
-import { openSearchTokenization } from './keys/blind-index/index.js';
+import { openSearchTokenization } from './resources/search/open-tokenization.js';
 import { openKeyProtection } from './keys/envelope/index.js';
-import { scheduleConfiguredRotation } from './keys/rotation/index.js';
-import { createBreakers } from './gateway/circuit-breaker.js';
+import { scheduleConfiguredRotation } from './rotation/index.js';
+import { createBreakers } from './lib/circuit-breaker.js';
 import { createMetrics, instrumentKeyManager } from './gateway/metrics/index.js';
 import { openRateLimitStore } from './gateway/rate-limit/index.js';
 import { createAlertStoreSink } from './monitoring/api/store-sink.js';
 import { startMonitoring } from './monitoring/monitoring.js';
-import { createSecurityEvents } from './monitoring/security-events.js';
+import { createSecurityEvents } from './lib/security-events.js';
 import { createResourceDefinitions } from './resources/index.js';
 import { openRuntime } from './runtime.js';
 

@@ -1,4 +1,4 @@
-import type { Alert, AlertKind } from '../../src/monitoring/alerts.js';
+import type { Alert, AlertKind } from '../../src/storage/alerts.js';
 import type { ApiClient } from './http.js';
 import type { ScenarioOutcome } from './types.js';
 

@@ -1,6 +1,6 @@
-import type { Role } from '../../src/auth/principal.js';
-import type { AlertKind } from '../../src/monitoring/alerts.js';
-import type { RuleSpecs, WorkingHours } from '../../src/monitoring/rule-settings.js';
+import type { Role } from '../../src/http/principal.js';
+import type { AlertKind } from '../../src/storage/alerts.js';
+import type { RuleSpecs, WorkingHours } from '../../src/config/monitoring-rules.js';
 import type { ApiClient } from './http.js';
 
 /** A token a scenario needs, minted with the operator CLI before any scenario runs. */

@@ -1,5 +1,5 @@
-import type { SecurityEvent, SecurityEvents } from '../monitoring/security-events.js';
-import { randomHexId } from '../security/random.js';
+import type { SecurityEvent, SecurityEvents } from '../lib/security-events.js';
+import { randomHexId } from '../lib/random.js';
 import type { AuditEvent, AuditLog } from './event.js';
 
 /** Options of {@link countRefusals}. */

@@ -1,23 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { reachedAuthentication } from '../auth/authenticate-plugin.js';
+import { reachedAuthentication } from '../http/request-context.js';
 import { errorEnvelope } from '../errors/index.js';
 import type { AuditEvent, AuditLog } from './event.js';
-
-/** What a handler adds to its request's audit event: never bodies or values. */
-export interface AuditDetails {
-  resourceId?: string | null;
-  searchParams?: readonly string[];
-  resultIds?: readonly string[];
-  /** Non-PHI identifiers an administrative change names (e.g. the subject and Patient id of a care-team assignment). */
-  details?: Readonly<Record<string, string>>;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    auditDetails: AuditDetails | null;
-  }
-}
 
 function errorCodeOf(payload: unknown): string | null {
   if (typeof payload !== 'string' || !payload.startsWith('{"error":')) return null;

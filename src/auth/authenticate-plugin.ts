@@ -2,10 +2,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors/index.js';
 import { checkCertificateBinding } from './certificate-binding.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../http/principal.js';
 import { TokenError, type TokenFailureReason } from './token-error.js';
 import { claimedSubjectOf } from './token-parts.js';
-import './access-rule.js';
+import { reachedAuthentication } from '../http/request-context.js';
+import '../access/access-rule.js';
 
 /** Verifies a bearer token into a principal; throws ApiError AUTH_ERROR. */
 export interface BearerVerifier {
@@ -20,12 +21,8 @@ function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** Marks that a request reached authentication: it gets exactly one audit event. */
-export const reachedAuthentication = Symbol('reachedAuthentication');
-
 declare module 'fastify' {
   interface FastifyRequest {
-    [reachedAuthentication]?: boolean;
     /** Why the bearer token was refused, for the audit event. */
     authFailure: TokenFailureReason | null;
     /** The `sub` a refused token claimed (unverified), for the audit event; never the principal. */

@@ -4,9 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { KeyManager } from '../keys/ports.js';
-import { isThumbprint } from './certificate-binding.js';
+import { isThumbprint } from '../lib/certificate-thumbprint.js';
 import { signJwt } from './jwt-sign.js';
-import { isRole, type Role } from './principal.js';
+import { isRole, type Role } from '../http/principal.js';
 
 /** Longest lifetime of a token issued here, in seconds: the CLI's cap. */
 export const maxAccessTokenTtlSeconds = 3600;

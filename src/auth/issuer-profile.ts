@@ -1,7 +1,7 @@
 import type { KeyManager, PublicKeyInfo, SigningAlgorithm } from '../keys/ports.js';
 
-/** A JWT `typ` an issuer profile accepts: RFC 9068's `at+jwt`, or plain `JWT` for IdPs that send it. */
-export type AcceptedTokenType = 'at+jwt' | 'JWT';
+export type { AcceptedTokenType } from '../config/external-issuers-file.js';
+import type { AcceptedTokenType } from '../config/external-issuers-file.js';
 
 /** One trusted token issuer: its exact `iss`, algorithms, accepted `typ` and verification keys. */
 export interface IssuerProfile {

@@ -2,7 +2,7 @@
  * The claim checks of an RFC 9068 access token, after its signature held,
  * and the Principal they prove.
  */
-import { isRole, type Principal } from './principal.js';
+import { isRole, type Principal } from '../http/principal.js';
 import { TokenError } from './token-error.js';
 
 type Claims = Readonly<Record<string, unknown>>;

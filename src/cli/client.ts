@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
-import { isRole } from '../auth/principal.js';
+import { isRole } from '../http/principal.js';
 import {
   clientAuthMethods,
   ClientRegistrationError,

@@ -1,4 +1,4 @@
-import type { RotationProgress } from '../keys/rotation/index.js';
+import type { RotationProgress } from '../rotation/index.js';
 import type { CliIo } from './output.js';
 
 /** A terminal stream the bar is drawn on (process.stderr when it is a TTY). */

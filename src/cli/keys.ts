@@ -15,7 +15,7 @@ import {
   type JobOutcome,
   type KeyStatus,
   type SigningOutcome,
-} from '../keys/rotation/index.js';
+} from '../rotation/index.js';
 import type { Runtime } from '../runtime.js';
 import { createProgressReporter, type ProgressStyle } from './keys-progress.js';
 import { auditOperatorAction } from './operator.js';

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { AuditEvent } from '../audit/event.js';
 import type { Runtime } from '../runtime.js';
-import { randomHexId } from '../security/random.js';
+import { randomHexId } from '../lib/random.js';
 
 /** The operating-system user running the command, recorded in its audit event. */
 export function operatingSystemUser(): string {

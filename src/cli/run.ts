@@ -4,7 +4,7 @@ import { openRuntime, type Runtime } from '../runtime.js';
 import { auditVerifyCommand } from './audit-verify.js';
 import { migrateCommand } from './migrate.js';
 import { CliError, processIo, type CliIo } from './output.js';
-import { fipsReportCommand, fipsReportUsage } from '../security/fips/report-command.js';
+import { fipsReportCommand, fipsReportUsage } from './fips-report.js';
 import { keysRotateCommand, keysRotateUsage, keysStatusCommand, keysStatusUsage } from './keys.js';
 import { clientCreateCommand, clientDisableCommand, clientListCommand, clientUsage } from './client.js';
 import { tokenIssueCommand, tokenIssueUsage } from './token-issue.js';

@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { thumbprintOfPem } from '../auth/certificate-binding.js';
+import { thumbprintOfPem } from '../lib/certificate-thumbprint.js';
 import { issueAccessToken } from '../auth/issue-token.js';
-import { isRole, type Role } from '../auth/principal.js';
-import { defaultScopesForRole, parseAmrList } from '../auth/scopes/default-scopes.js';
+import { isRole, type Role } from '../http/principal.js';
+import { defaultScopesForRole, parseAmrList } from '../access/scopes/default-scopes.js';
 import type { Runtime } from '../runtime.js';
-import { randomResourceId } from '../security/random.js';
+import { randomResourceId } from '../lib/random.js';
 import { auditOperatorAction } from './operator.js';
 import { CliError, parseDuration, type CliIo } from './output.js';
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { assignPatient } from '../auth/care-team/assign.js';
+import { assignPatient } from '../access/care-team/assign.js';
 import { normalizeUsername } from '../auth/users/username.js';
 import type { Runtime } from '../runtime.js';
 import { auditOperatorAction, operatingSystemUser } from './operator.js';

@@ -9,7 +9,7 @@ import { createHashThreads } from '../auth/users/hash-threads.js';
 import { createHashingQueue } from '../auth/users/hashing-queue.js';
 import { createPasswordHasher } from '../auth/users/password-hasher.js';
 import { loadCommonPasswords } from '../auth/users/password-policy.js';
-import type { UserSummary } from '../auth/users/ports.js';
+import type { UserSummary } from '../storage/user-ports.js';
 import {
   createUserAdmin,
   UserAdminError,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { IssuersFileError, parseIssuersFile, type ExternalIssuerConfig } from '../auth/external/issuers-file.js';
+import { IssuersFileError, parseIssuersFile, type ExternalIssuerConfig } from './external-issuers-file.js';
 import { ConfigError, text, type Env } from './readers.js';
 
 /**

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseCidrList, type CidrBlock } from './cidr.js';
+import { parseCidrList, type CidrBlock } from '../lib/cidr.js';
 import { loadMonitoringConfig } from './monitoring.js';
 import { loadCorsConfig } from './cors.js';
 import { loadPostgresTls, loadRedisTls } from './client-tls.js';
@@ -10,7 +10,7 @@ import { loadMtlsConfig } from './mtls.js';
 import { loadKeyProtectionConfig } from './keys.js';
 import { loadPkcs11Config } from './pkcs11.js';
 import { loadUsersConfig } from './users.js';
-import { parseRateLimitPolicies, RateLimitSettingError, type RateLimitConfig } from '../gateway/rate-limit/policies.js';
+import { parseRateLimitPolicies, RateLimitSettingError, type RateLimitConfig } from './rate-limit-policies.js';
 import { ConfigError, integer, oneOf, text, type Env } from './readers.js';
 import type { Config, EdgeConfig } from './schema.js';
 

@@ -1,4 +1,4 @@
-import { isRole, type Role } from '../auth/principal.js';
+import { isRole, type Role } from './roles.js';
 import { ConfigError, integer, text, type Env } from './readers.js';
 
 /** Login pages and MFA (docs/login-and-mfa.md). */

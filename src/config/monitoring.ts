@@ -1,11 +1,11 @@
-import { parseCidrList, type CidrBlock } from './cidr.js';
+import { parseCidrList, type CidrBlock } from '../lib/cidr.js';
 import {
   parseRuleSpecs,
   parseWorkingHours,
   RuleSettingError,
   type RuleSpecs,
   type WorkingHours,
-} from '../monitoring/rule-settings.js';
+} from './monitoring-rules.js';
 import { ConfigError, type Env } from './readers.js';
 
 /** Security monitoring settings (docs/monitoring.md). */

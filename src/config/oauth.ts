@@ -1,4 +1,4 @@
-import { parseCidrList, type CidrBlock } from './cidr.js';
+import { parseCidrList, type CidrBlock } from '../lib/cidr.js';
 import { ConfigError, integer, text, type Env } from './readers.js';
 
 /** Token lifetimes of the authorization server (docs/oauth.md). */

@@ -1,15 +1,15 @@
-import type { CidrBlock } from './cidr.js';
+import type { CidrBlock } from '../lib/cidr.js';
 import type { MonitoringConfig } from './monitoring.js';
 import type { CorsConfig } from './cors.js';
 import type { ClientTlsFiles, PostgresTlsConfig } from './client-tls.js';
-import type { ExternalIssuerConfig } from '../auth/external/issuers-file.js';
+import type { ExternalIssuerConfig } from './external-issuers-file.js';
 import type { LoginConfig } from './login.js';
 import type { OAuthConfig } from './oauth.js';
 import type { MtlsConfig } from './mtls.js';
 import type { Pkcs11Config } from './pkcs11.js';
 import type { UsersConfig } from './users.js';
 import type { KeyProtectionConfig } from './keys.js';
-import type { RateLimitConfig } from '../gateway/rate-limit/policies.js';
+import type { RateLimitConfig } from './rate-limit-policies.js';
 
 /** Edge settings (docs/edge.md): proxies, address lists, request limits, signature mode. */
 export interface EdgeConfig {

@@ -2,7 +2,7 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { errorEnvelope, type ErrorCode } from '../errors/index.js';
 import { errorCatalogue } from '../errors/catalogue.js';
-import { randomHexId } from '../security/random.js';
+import { randomHexId } from '../lib/random.js';
 import type { EdgeRule } from './refusal.js';
 import { securityHeaders } from './security-headers.js';
 

@@ -1,5 +1,5 @@
 import type { Server, Socket } from 'node:net';
-import { canonicalAddress, type AddressList } from './address-list.js';
+import { canonicalAddress, type AddressList } from '../lib/address-list.js';
 
 /** How connections per peer are limited. */
 export interface ConnectionLimitOptions {

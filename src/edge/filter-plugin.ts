@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { EdgeConfig } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
-import type { SecurityEvents } from '../monitoring/security-events.js';
+import type { SecurityEvents } from '../lib/security-events.js';
 import { firstRefusal } from './checks/index.js';
 import { limitConnectionsPerIp } from './connection-limit.js';
 import { EdgeInput } from './edge-input.js';

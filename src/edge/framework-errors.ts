@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { sendError } from '../errors/error-handler.js';
-import type { SecurityEvents } from '../monitoring/security-events.js';
+import { sendError } from './error-handler.js';
+import type { SecurityEvents } from '../lib/security-events.js';
 import type { Refusal } from './refusal.js';
 import { invalid } from './refusal.js';
 import { securityHeaders } from './security-headers.js';

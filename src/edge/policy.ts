@@ -1,5 +1,5 @@
 import type { EdgeConfig } from '../config/index.js';
-import { createAddressList, type AddressList } from './address-list.js';
+import { createAddressList, type AddressList } from '../lib/address-list.js';
 
 /** The edge configuration in the form the checks use, built once at start. */
 export interface EdgePolicy {

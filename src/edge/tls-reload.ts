@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSecureContext, Server, type SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import type { SecurityEvents } from '../monitoring/security-events.js';
+import type { SecurityEvents } from '../lib/security-events.js';
 import { isDevelopmentCertificate } from './tls.js';
 
 /** Why a new pair was refused: a stable code for the log and the security event, never a path or file content. */

@@ -1,5 +1,5 @@
 import type { CidrBlock } from '../config/index.js';
-import { createAddressList } from './address-list.js';
+import { createAddressList } from '../lib/address-list.js';
 
 /** Fastify's `trustProxy` function: is the hop at `address` one of our proxies? */
 export type TrustProxyFunction = (address: string, hop: number) => boolean;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Breakers } from './circuit-breaker.js';
+import type { Breakers } from '../lib/circuit-breaker.js';
 
 /**
  * Breakers whose dependency every API request needs: PostgreSQL holds the

@@ -9,8 +9,8 @@ import type { KeyObject } from 'node:crypto';
 /** What a key is for; each purpose has its own keys and rotation. */
 export type KeyPurpose = 'token-signing' | 'audit-signing';
 
-/** JWS algorithms a signing key may use (RFC 7518); never `none`, never HMAC. */
-export type SigningAlgorithm = 'ES256' | 'PS256' | 'RS256';
+export type { SigningAlgorithm } from '../lib/signing-algorithm.js';
+import type { SigningAlgorithm } from '../lib/signing-algorithm.js';
 
 /** A public verification key. */
 export interface PublicKeyInfo {

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../audit/event.js';
-import { randomHexId } from '../security/random.js';
-import type { Alert, AlertSink } from './alerts.js';
+import { randomHexId } from '../lib/random.js';
+import type { Alert } from '../storage/alerts.js';
+import type { AlertSink } from './alert-sink.js';
 import type { AlertDraft, Rule, RuleContext } from './rules/index.js';
-import type { SecurityEvent } from './security-events.js';
+import type { SecurityEvent } from '../lib/security-events.js';
 import type { MonitoringState } from './state/ports.js';
 
 export interface DetectorOptions {

@@ -1,4 +1,4 @@
-import type { Alert } from '../monitoring/alerts.js';
+import type { Alert } from './alerts.js';
 import { StorageError } from './errors.js';
 
 /** The columns of an `alerts` row, in both adapters. */

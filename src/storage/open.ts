@@ -1,5 +1,5 @@
 import type { PostgresTlsConfig } from '../config/client-tls.js';
-import type { Breakers } from '../gateway/circuit-breaker.js';
+import type { Breakers } from '../lib/circuit-breaker.js';
 import type { Database } from './ports.js';
 import { openPostgresDatabase } from './postgres/database.js';
 import { isPgCallerError } from './postgres/pool.js';

@@ -4,11 +4,11 @@
  * Bodies cross this boundary already sealed: no adapter ever sees plaintext
  * when encryption is on.
  */
-import type { Alert } from '../monitoring/alerts.js';
+import type { Alert } from './alerts.js';
 import type { OAuthClientStore, OidcStateStore } from './oidc-ports.js';
-import type { MfaFactorStore } from '../auth/mfa/ports.js';
-import type { UserStore } from '../auth/users/ports.js';
-import type { CareTeamStore } from '../auth/care-team/store.js';
+import type { MfaFactorStore } from './mfa-ports.js';
+import type { UserStore } from './user-ports.js';
+import type { CareTeamStore } from './care-team-ports.js';
 
 /** One stored version of a resource, exactly as committed. */
 export interface StoredVersion {

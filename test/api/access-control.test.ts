@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import type { Role } from '../../src/auth/principal.js';
+import type { Role } from '../../src/http/principal.js';
 import { errorCatalogue } from '../../src/errors/index.js';
 import { build, type TestApp } from '../helpers/app.js';
 

@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import type { AuditEvent } from '../../src/audit/event.js';
-import type { Alert, AlertKind, AlertSeverity } from '../../src/monitoring/alerts.js';
+import type { Alert, AlertKind, AlertSeverity } from '../../src/storage/alerts.js';
 import { createAlertStoreSink } from '../../src/monitoring/api/store-sink.js';
-import { encodeCursor } from '../../src/resources/engine/http.js';
+import { encodeCursor } from '../../src/http/cursor.js';
 import { build, type TestApp } from '../helpers/app.js';
 import { postgresSkip } from '../helpers/database.js';
 

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import type { AuditEvent } from '../../src/audit/event.js';
-import { encodeCursor } from '../../src/resources/engine/http.js';
+import { encodeCursor } from '../../src/http/cursor.js';
 import { build, type TestApp } from '../helpers/app.js';
 import { postgresSkip } from '../helpers/database.js';
 

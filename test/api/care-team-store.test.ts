@@ -6,7 +6,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { CareTeamAssignment } from '../../src/auth/care-team/store.js';
+import type { CareTeamAssignment } from '../../src/storage/care-team-ports.js';
 import { openDatabase } from '../../src/storage/open.js';
 import { openTestDatabase, postgresSkip } from '../helpers/database.js';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import type { AuditEvent, AuditLog } from '../../src/audit/event.js';
 import { countRefusals } from '../../src/audit/refusal-counts.js';
-import { createSecurityEvents } from '../../src/monitoring/security-events.js';
+import { createSecurityEvents } from '../../src/lib/security-events.js';
 
 function memoryAudit(): AuditLog & { events: AuditEvent[] } {
   const events: AuditEvent[] = [];

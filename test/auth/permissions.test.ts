@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { grantFor, permissionMatrix } from '../../src/auth/permissions.js';
-import { roles } from '../../src/auth/principal.js';
+import { grantFor, permissionMatrix } from '../../src/access/permissions.js';
+import { roles } from '../../src/http/principal.js';
 
 test('docs/access-control.md states exactly the permission matrix', async () => {
   const doc = await readFile(new URL('../../docs/access-control.md', import.meta.url), 'utf8');

@@ -13,7 +13,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { decodeProtectedHeader } from 'jose';
 import type { AuditEvent } from '../../src/audit/event.js';
 import { createProgressReporter } from '../../src/cli/keys-progress.js';
-import type { KeyStatus, RotationProgress } from '../../src/keys/rotation/index.js';
+import type { KeyStatus, RotationProgress } from '../../src/rotation/index.js';
 import {
   auditSnapshot,
   caduceusEnv,

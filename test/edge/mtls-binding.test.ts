@@ -11,7 +11,7 @@ import { hash, X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pino } from 'pino';
-import { thumbprintOfPem } from '../../src/auth/certificate-binding.js';
+import { thumbprintOfPem } from '../../src/lib/certificate-thumbprint.js';
 import { issueAccessToken } from '../../src/auth/issue-token.js';
 import type { Config } from '../../src/config/index.js';
 import { openConfiguredKeys } from '../../src/keys/local/index.js';

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { thumbprintOfPem } from '../../src/auth/certificate-binding.js';
+import { thumbprintOfPem } from '../../src/lib/certificate-thumbprint.js';
 import { issueAccessToken } from '../../src/auth/issue-token.js';
 import type { Config } from '../../src/config/index.js';
 import { formatClientCertHeader, parseClientCertHeader } from '../../src/edge/mtls/client-cert-header.js';

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AuditEvent } from '../../src/audit/event.js';
-import type { SecurityEvent } from '../../src/monitoring/security-events.js';
+import type { SecurityEvent } from '../../src/lib/security-events.js';
 import { build, type TestApp } from '../helpers/app.js';
 import { assertRefusal } from './raw-http.js';
 

@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { connect, createServer, type Server } from 'node:tls';
 import { pino } from 'pino';
 import { createTlsReloader } from '../../src/edge/tls-reload.js';
-import { createSecurityEvents, type SecurityEvent } from '../../src/monitoring/security-events.js';
+import { createSecurityEvents, type SecurityEvent } from '../../src/lib/security-events.js';
 import {
   caduceusEnv,
   parseJsonLine,

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { isApiError } from '../../src/errors/index.js';
-import { createBreakers, withLocalFallback } from '../../src/gateway/circuit-breaker.js';
-import { createSecurityEvents, type SecurityEvent } from '../../src/monitoring/security-events.js';
+import { createBreakers, withLocalFallback } from '../../src/lib/circuit-breaker.js';
+import { createSecurityEvents, type SecurityEvent } from '../../src/lib/security-events.js';
 
 function setup(): { breakers: ReturnType<typeof createBreakers>; seen: SecurityEvent[] } {
   const events = createSecurityEvents(pino({ level: 'silent' }));

@@ -14,7 +14,7 @@ import {
   defaultRateLimitPolicies,
   parseRateLimitPolicies,
   RateLimitSettingError,
-} from '../../src/gateway/rate-limit/policies.js';
+} from '../../src/config/rate-limit-policies.js';
 
 const t0 = Date.parse('2025-01-14T10:00:00.000Z');
 

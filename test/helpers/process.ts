@@ -14,7 +14,7 @@ import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { verifyAuditLog, type VerifyReport } from '../../src/audit/verify.js';
 import { issueAccessToken } from '../../src/auth/issue-token.js';
-import type { Role } from '../../src/auth/principal.js';
+import type { Role } from '../../src/http/principal.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { pino } from 'pino';
 import { openConfiguredKeys } from '../../src/keys/local/index.js';

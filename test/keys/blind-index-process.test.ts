@@ -8,12 +8,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { createBreakers } from '../../src/gateway/circuit-breaker.js';
-import { rotateIndexKey, type IndexRotationProgressEvent } from '../../src/keys/blind-index/index.js';
+import { createBreakers } from '../../src/lib/circuit-breaker.js';
+import { rotateIndexKey, type IndexRotationProgressEvent } from '../../src/rotation/blind-index.js';
 import { createEnvelopeSealer } from '../../src/keys/envelope/envelope-sealer.js';
 import { openKeyWrapper } from '../../src/keys/envelope/open.js';
 import { openConfiguredKeys } from '../../src/keys/local/index.js';
-import { createSecurityEvents } from '../../src/monitoring/security-events.js';
+import { createSecurityEvents } from '../../src/lib/security-events.js';
 import { openDatabase } from '../../src/storage/open.js';
 import {
   caduceusEnv,

@@ -13,12 +13,12 @@ import path, { join } from 'node:path';
 import { test } from 'node:test';
 import {
   blindToken,
-  createBlindTokenizer,
   createIndexKey,
   openIndexKeyRing,
   type IndexKey,
   type IndexKeySnapshot,
 } from '../../src/keys/blind-index/index.js';
+import { createBlindTokenizer } from '../../src/resources/search/blind-tokenizer.js';
 import { openLocalKeyWrapper } from '../../src/keys/local/local-key-wrapper.js';
 import { MasterKey } from '../../src/keys/local/master-key.js';
 import { patientSearch } from '../../src/resources/patient/search-params.js';

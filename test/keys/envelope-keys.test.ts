@@ -10,11 +10,11 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { pino } from 'pino';
-import { createBreakers } from '../../src/gateway/circuit-breaker.js';
+import { createBreakers } from '../../src/lib/circuit-breaker.js';
 import { createEnvelopeSealer, type EnvelopeSealer } from '../../src/keys/envelope/index.js';
 import { MasterKey, openLocalKeyWrapper } from '../../src/keys/local/index.js';
 import type { KeyWrapper } from '../../src/keys/ports.js';
-import { createSecurityEvents } from '../../src/monitoring/security-events.js';
+import { createSecurityEvents } from '../../src/lib/security-events.js';
 import { build, type SealerContext, type TestApp } from '../helpers/app.js';
 
 const base = '/api/v1/patients';

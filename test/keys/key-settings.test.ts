@@ -11,11 +11,11 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
-import { createBreakers } from '../../src/gateway/circuit-breaker.js';
+import { createBreakers } from '../../src/lib/circuit-breaker.js';
 import { identitySealer } from '../../src/keys/identity-sealer.js';
 import { openKeyProtection, openKeyWrapper } from '../../src/keys/envelope/index.js';
 import { MasterKey, openLocalKeyManager } from '../../src/keys/local/index.js';
-import { createSecurityEvents } from '../../src/monitoring/security-events.js';
+import { createSecurityEvents } from '../../src/lib/security-events.js';
 import { openDatabase } from '../../src/storage/open.js';
 import { caduceusEnv, httpsRequest, processScope, signToken, startInProcess } from '../helpers/process.js';
 

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KeyStatus } from '../../src/keys/rotation/index.js';
+import type { KeyStatus } from '../../src/rotation/index.js';
 import {
   caduceusEnv,
   httpsRequest,

@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pkcs11js from 'pkcs11js';
 import { kekLabelPrefix } from '../../src/keys/pkcs11/index.js';
-import type { KeyStatus } from '../../src/keys/rotation/index.js';
+import type { KeyStatus } from '../../src/rotation/index.js';
 import { caduceusEnv, httpsRequest, processScope, runCliProcess, signToken, spawnServer } from '../helpers/process.js';
 import { openRawSession, setUpSoftHsm, softhsmSkip } from '../helpers/softhsm.js';
 

@@ -10,7 +10,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { pino } from 'pino';
-import { createBreakers } from '../../src/gateway/circuit-breaker.js';
+import { createBreakers } from '../../src/lib/circuit-breaker.js';
 import { openKeyProtection, type KeyProtection } from '../../src/keys/envelope/index.js';
 import { createEnvelopeSealer } from '../../src/keys/envelope/envelope-sealer.js';
 import {
@@ -20,8 +20,8 @@ import {
   RotationInterruptedError,
   runRotationJob,
   type RotationJobDependencies,
-} from '../../src/keys/rotation/index.js';
-import { createSecurityEvents } from '../../src/monitoring/security-events.js';
+} from '../../src/rotation/index.js';
+import { createSecurityEvents } from '../../src/lib/security-events.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import type { SealContext } from '../../src/keys/ports.js';
 import {

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { alertKinds, type Alert, type AlertKind } from '../../src/monitoring/alerts.js';
+import { alertKinds, type Alert, type AlertKind } from '../../src/storage/alerts.js';
 import { scenarios } from '../../scripts/attacks/index.js';
 import type { Summary } from '../../scripts/attacks/report.js';
 import {

@@ -1,10 +1,11 @@
 import { pino } from 'pino';
 import type { AuditEvent } from '../../src/audit/event.js';
-import type { Alert, AlertSink } from '../../src/monitoring/alerts.js';
+import type { Alert } from '../../src/storage/alerts.js';
+import type { AlertSink } from '../../src/monitoring/alert-sink.js';
 import { createDetector, type Detector } from '../../src/monitoring/detector.js';
-import { parseRuleSpecs, parseWorkingHours } from '../../src/monitoring/rule-settings.js';
+import { parseRuleSpecs, parseWorkingHours } from '../../src/config/monitoring-rules.js';
 import { createRules } from '../../src/monitoring/rules/index.js';
-import type { SecurityEvent, SecurityEventKind } from '../../src/monitoring/security-events.js';
+import type { SecurityEvent, SecurityEventKind } from '../../src/lib/security-events.js';
 import { createMemoryState } from '../../src/monitoring/state/memory.js';
 import type { MonitoringState } from '../../src/monitoring/state/ports.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { createSecurityEvents, type SecurityEvent } from '../../src/monitoring/security-events.js';
+import { createSecurityEvents, type SecurityEvent } from '../../src/lib/security-events.js';
 
 function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import { defaultRuleSpecs } from '../../src/monitoring/rule-settings.js';
+import { defaultRuleSpecs } from '../../src/config/monitoring-rules.js';
 import { localMinuteOf, withinHours } from '../../src/monitoring/rules/off-hours-access.js';
 import { networkOf } from '../../src/monitoring/network.js';
 

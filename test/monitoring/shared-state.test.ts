@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import type { Alert } from '../../src/monitoring/alerts.js';
+import type { Alert } from '../../src/storage/alerts.js';
 import { createRedisState } from '../../src/monitoring/state/redis.js';
 import { build } from '../helpers/app.js';
 import { redisSkip, startPrivateRedis, testRedisUrl } from '../helpers/redis.js';

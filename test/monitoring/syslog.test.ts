@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
-import type { Alert } from '../../src/monitoring/alerts.js';
+import type { Alert } from '../../src/storage/alerts.js';
 import { createSyslogSink, structuredDataId } from '../../src/monitoring/sinks/syslog.js';
 
 const alert: Alert = {

@@ -7,10 +7,10 @@ import { test, type TestContext } from 'node:test';
 import { generate } from 'selfsigned';
 import { pino } from 'pino';
 import { loadConfig, type CidrBlock } from '../../src/config/index.js';
-import { parseCidrList } from '../../src/config/cidr.js';
-import { createBreakers } from '../../src/gateway/circuit-breaker.js';
-import type { Alert } from '../../src/monitoring/alerts.js';
-import { createSecurityEvents } from '../../src/monitoring/security-events.js';
+import { parseCidrList } from '../../src/lib/cidr.js';
+import { createBreakers } from '../../src/lib/circuit-breaker.js';
+import type { Alert } from '../../src/storage/alerts.js';
+import { createSecurityEvents } from '../../src/lib/security-events.js';
 import { createWebhookSink } from '../../src/monitoring/sinks/webhook.js';
 
 /** An allow-list as the config loader parses it. */

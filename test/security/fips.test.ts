@@ -21,7 +21,7 @@ import {
   runSelfTests,
   signingKeysOf,
   type FipsReport,
-} from '../../src/security/fips/index.js';
+} from '../../src/fips/index.js';
 import { caduceusEnv, processScope, runCliProcess } from '../helpers/process.js';
 
 test('with CADUCEUS_FIPS=on and no FIPS provider the server refuses to start, naming the cause', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { randomHexId } from '../../src/security/random.js';
+import { randomHexId } from '../../src/lib/random.js';
 
 test('request ids are 32 lowercase hex characters and never repeat, across refills of the entropy pool', () => {
   const ids = Array.from({ length: 2_000 }, () => randomHexId());

@@ -1,7 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Alert, AlertKind, AlertSeverity } from '../../src/monitoring/alerts.js';
+import type { Alert, AlertKind, AlertSeverity } from '../../src/storage/alerts.js';
 import { StorageError } from '../../src/storage/errors.js';
 import type { AlertStore } from '../../src/storage/ports.js';
 import { withDatabase, type ContractContext } from './fixtures.js';

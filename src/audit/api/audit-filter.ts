@@ -1,8 +1,8 @@
 import type { FastifySchema } from 'fastify';
-import { decodeCursor, encodeCursor } from '../../resources/engine/http.js';
+import { decodeCursor, encodeCursor } from '../../http/cursor.js';
 import { auditFilterNames } from '../../storage/audit-fields.js';
 import type { AuditEventFilter, AuditPosition, AuditRow } from '../../storage/ports.js';
-import { cursorParamSchema, instantSchema, parseTimeRange } from './query-params.js';
+import { cursorParamSchema, instantSchema, parseTimeRange } from '../../http/query-params.js';
 
 /** The query string of the audit-events API, as validated (status coerced to an integer): the store's filter plus paging. */
 export interface AuditEventsQuery extends AuditEventFilter {

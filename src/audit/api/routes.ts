@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import '../request-audit-plugin.js';
-import '../../auth/access-rule.js';
-import { refuseOtherMethods } from '../../edge/method-not-allowed.js';
+import '../../access/access-rule.js';
+import { refuseOtherMethods } from '../../http/method-not-allowed.js';
 import type { AuditEventSearch } from '../../storage/ports.js';
 import { auditEventsQuerySchema, cursorAfter, toAuditFilter, type AuditEventsQuery } from './audit-filter.js';
 import { auditExportStream, toItem } from './export.js';
-import { auditedParamNames, nextPageUrl } from './query-params.js';
+import { auditedParamNames, nextPageUrl } from '../../http/query-params.js';
 
 /** What the audit-events API needs. */
 export interface AuditEventRouteOptions {

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { Breakers } from '../../gateway/circuit-breaker.js';
+import type { Breakers } from '../../lib/circuit-breaker.js';
 import type { IssuerProfile } from '../issuer-profile.js';
-import type { Role } from '../principal.js';
+import type { Role } from '../../http/principal.js';
 import { TokenError } from '../token-error.js';
-import type { ExternalIssuerConfig } from './issuers-file.js';
+import type { ExternalIssuerConfig } from '../../config/external-issuers-file.js';
 import { createRemoteJwks, type RemoteJwks } from './remote-jwks.js';
 
 type Claims = Readonly<Record<string, unknown>>;

@@ -5,11 +5,11 @@
  * turn the gate into a request amplifier. Every fetch runs through the `jwks`
  * circuit breaker; a cached set outlives an IdP outage.
  */
-import type { CidrBlock } from '../../config/cidr.js';
-import { createAddressList } from '../../edge/address-list.js';
-import type { Breaker } from '../../gateway/circuit-breaker.js';
+import type { CidrBlock } from '../../lib/cidr.js';
+import { createAddressList } from '../../lib/address-list.js';
+import type { Breaker } from '../../lib/circuit-breaker.js';
 import type { PublicKeyInfo, SigningAlgorithm } from '../../keys/ports.js';
-import { fetchJson } from '../../security/outbound-fetch.js';
+import { fetchJson } from '../../lib/outbound-fetch.js';
 import { keysFromJwks } from './jwks-keys.js';
 
 /** Options of {@link createRemoteJwks}. */

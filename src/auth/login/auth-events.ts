@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { AuditLog } from '../../audit/event.js';
-import type { SecurityEvents } from '../../monitoring/security-events.js';
-import type { Role } from '../principal.js';
+import type { SecurityEvents } from '../../lib/security-events.js';
+import type { Role } from '../../http/principal.js';
 
 /** What an authentication event records (issue 3 item 7): kinds and reason codes, never a password, code, secret or token. */
 export type AuthEventKind =

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { constantTimeEqual } from '../../security/random.js';
+import { constantTimeEqual } from '../../lib/random.js';
 
 /**
  * The cookie that binds a login to one browser. `__Host-` (RFC 6265bis

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
-import { trustedSvg } from '../../security/html.js';
+import { trustedSvg } from '../../lib/html.js';
 import { openFactorSecret, sealFactorSecret } from '../mfa/factor-seal.js';
 import { generateTotpSecret, totpUri } from '../mfa/totp.js';
 import type { Begun, LoginFlow } from './flow.js';

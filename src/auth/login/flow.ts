@@ -2,10 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../../audit/event.js';
 import type { LoginConfig } from '../../config/login.js';
 import type { Sealer } from '../../keys/ports.js';
-import type { SecurityEvents } from '../../monitoring/security-events.js';
+import type { SecurityEvents } from '../../lib/security-events.js';
 import type { KeyValueStore } from '../../storage/ports.js';
 import { createTotpFactors, type TotpFactors } from '../mfa/factors.js';
-import type { MfaFactorStore } from '../mfa/ports.js';
+import type { MfaFactorStore } from '../../storage/mfa-ports.js';
 import { createPasskeys, type Passkeys } from '../mfa/webauthn.js';
 import {
   acrValues,
@@ -13,8 +13,8 @@ import {
   type AuthorizationServer,
   type InteractionDetails,
 } from '../oidc/facade.js';
-import type { Role } from '../principal.js';
-import type { UserDirectory } from '../users/ports.js';
+import type { Role } from '../../http/principal.js';
+import type { UserDirectory } from '../../storage/user-ports.js';
 import { createAuthEvents, type AuthEventInput, type AuthEvents } from './auth-events.js';
 import { browserFingerprint, csrfToken, ensureBrowserCookie } from './browser-binding.js';
 import { createLoginStates, type AuthMethod, type LoginState, type LoginStates } from './login-state.js';

@@ -1,4 +1,4 @@
-import type { Role } from '../principal.js';
+import type { Role } from '../../http/principal.js';
 import type { KeyValueStore } from '../../storage/ports.js';
 
 /** RFC 8176 values the pages put in `amr`. */

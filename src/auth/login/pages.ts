@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../../security/html.js';
+import { html, type SafeHtml } from '../../lib/html.js';
 
 /**
  * The server-rendered login and MFA pages. No inline script or style

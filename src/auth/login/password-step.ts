@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PasswordHashingBusyError } from '../users/hashing-queue.js';
-import type { LoginFailureReason, PasswordVerification } from '../users/ports.js';
+import type { LoginFailureReason, PasswordVerification } from '../../storage/user-ports.js';
 import type { Begun, LoginFlow } from './flow.js';
 import { csrfValid } from './browser-binding.js';
 import { beginPost, field, uidOf } from './form.js';

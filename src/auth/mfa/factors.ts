@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Sealer } from '../../keys/ports.js';
 import type { KeyValueStore } from '../../storage/ports.js';
 import { openFactorSecret, sealFactorSecret } from './factor-seal.js';
-import type { MfaFactorStore, StoredFactor } from './ports.js';
+import type { MfaFactorStore, StoredFactor } from '../../storage/mfa-ports.js';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.js';
 import { checkTotp, type TotpCheck } from './totp.js';
 

@@ -1,4 +1,4 @@
-import type { FactorReset, MfaFactorStore } from './ports.js';
+import type { FactorReset, MfaFactorStore } from '../../storage/mfa-ports.js';
 
 /**
  * `caduceus user reset-mfa`: removes every factor and recovery code of a user,

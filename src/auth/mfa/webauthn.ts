@@ -11,7 +11,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import type { Sealer } from '../../keys/ports.js';
 import { openFactorSecret, sealFactorSecret } from './factor-seal.js';
-import type { MfaFactorStore, StoredFactor } from './ports.js';
+import type { MfaFactorStore, StoredFactor } from '../../storage/mfa-ports.js';
 
 /** The relying party passkeys are bound to (config: CADUCEUS_WEBAUTHN_RP_ID and the issuer's origin). */
 export interface RelyingParty {

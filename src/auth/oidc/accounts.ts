@@ -1,4 +1,4 @@
-import type { AccountClaims } from '../users/ports.js';
+import type { AccountClaims } from '../../storage/user-ports.js';
 import type { Account, AccountDirectory } from './facade.js';
 
 /** The part of the user directory (src/auth/users/) the authorization server reads. */

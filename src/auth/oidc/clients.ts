@@ -5,7 +5,7 @@
  * registration: every client is an operator's decision, recorded in the audit.
  */
 import { randomBytes, X509Certificate } from 'node:crypto';
-import { isRole, type Role } from '../principal.js';
+import { isRole, type Role } from '../../http/principal.js';
 import type { OAuthClientStore, StoredClient } from '../../storage/oidc-ports.js';
 import { contextScopes, isSmartResourceScope } from './smart-scopes.js';
 import { storageKey } from './storage-adapter.js';

@@ -16,7 +16,7 @@ import {
 } from 'oidc-provider';
 import type { OAuthClientStore, OidcStateStore } from '../../storage/oidc-ports.js';
 import type { SigningAlgorithm } from '../../keys/ports.js';
-import { isRole } from '../principal.js';
+import { isRole } from '../../http/principal.js';
 import { clientAssertionAlgorithms, clientAuthMethods, providerMetadataOf } from './clients.js';
 import { acrValues, interactionPath, type AccountDirectory } from './facade.js';
 import type { ProviderFetch } from './jwks-fetch.js';

@@ -7,7 +7,7 @@
  * thin typed facade of ours).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Role } from '../principal.js';
+import type { Role } from '../../http/principal.js';
 
 /** The path the provider sends the browser to for login and consent; `:uid` names the interaction. */
 export const interactionPathTemplate = '/interaction/:uid';

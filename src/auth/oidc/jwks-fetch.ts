@@ -7,8 +7,8 @@
  * bound (issue 3 item 3).
  */
 import type { CidrBlock } from '../../config/index.js';
-import { createAddressList } from '../../edge/address-list.js';
-import { fetchJson } from '../../security/outbound-fetch.js';
+import { createAddressList } from '../../lib/address-list.js';
+import { fetchJson } from '../../lib/outbound-fetch.js';
 
 /** The fetch signature oidc-provider's `fetch` option calls. */
 export type ProviderFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;

@@ -8,7 +8,7 @@
  * envelope (DESIGN.md invariants).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RateLimitClass } from '../../gateway/rate-limit/policies.js';
+import type { RateLimitClass } from '../../config/rate-limit-policies.js';
 import type { MountedAuthorizationServer } from './authorization-server.js';
 import { setRequestCertificate } from './mtls.js';
 import { setRequestOrigin } from './oauth-audit.js';

@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import { X509Certificate } from 'node:crypto';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
-import type { PresentedCertificate } from '../certificate-binding.js';
+import type { PresentedCertificate } from '../../lib/certificate-thumbprint.js';
 
 const certificateKey = Symbol('caduceus.clientCertificate');
 

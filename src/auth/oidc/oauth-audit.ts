@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditEvent, AuditLog } from '../../audit/event.js';
-import { randomHexId } from '../../security/random.js';
+import { randomHexId } from '../../lib/random.js';
 
 /** What happened during one OAuth request, as the provider's events told it. */
 export interface OAuthRequestRecord {

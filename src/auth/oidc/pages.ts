@@ -5,7 +5,7 @@
  * the client sent is echoed except the RFC 6749 error code, escaped by the
  * shared `html` tag of src/security/html.ts.
  */
-import { html, type SafeHtml } from '../../security/html.js';
+import { html, type SafeHtml } from '../../lib/html.js';
 
 /**
  * A whole page. `body` is built by the `html` tag (every value escaped);

@@ -8,7 +8,7 @@
  */
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { Principal } from '../principal.js';
+import type { Principal } from '../../http/principal.js';
 import type { RevocationStore } from '../revocation.js';
 import type { BearerVerifier } from '../authenticate-plugin.js';
 import { requestRecordOf } from './oauth-audit.js';

@@ -1,4 +1,4 @@
-import type { AccountClaims, User } from './ports.js';
+import type { AccountClaims, User } from '../../storage/user-ports.js';
 
 /**
  * The claims oidc-provider's findAccount hands out for a user. `fhirUser`

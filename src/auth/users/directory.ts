@@ -8,7 +8,13 @@ import { accountClaims } from './account-claims.js';
 import type { LoginLockout } from './lockout.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { passwordLength, maxPasswordLength } from './password-policy.js';
-import type { PasswordAttempt, PasswordVerification, User, UserDirectory, UserStore } from './ports.js';
+import type {
+  PasswordAttempt,
+  PasswordVerification,
+  User,
+  UserDirectory,
+  UserStore,
+} from '../../storage/user-ports.js';
 import { normalizeUsername } from './username.js';
 
 /** What the directory is built from. */

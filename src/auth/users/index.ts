@@ -10,8 +10,8 @@ export type {
   UserStatus,
   UserStore,
   UserSummary,
-} from './ports.js';
-export { userKinds, userStatuses } from './ports.js';
+} from '../../storage/user-ports.js';
+export { userKinds, userStatuses } from '../../storage/user-ports.js';
 export { accountClaims } from './account-claims.js';
 export { createUserDirectory, type UserDirectoryDeps, type UserDirectoryWithStats } from './directory.js';
 export {

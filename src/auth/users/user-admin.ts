@@ -4,11 +4,18 @@
  * refusal is a UserAdminError with a stable reason and a message that never
  * echoes the password.
  */
-import { randomResourceId } from '../../security/random.js';
-import { isRole, type Role } from '../principal.js';
+import { randomResourceId } from '../../lib/random.js';
+import { isRole, type Role } from '../../http/principal.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { checkPasswordPolicy, passwordPolicyMessages, type CommonPasswords } from './password-policy.js';
-import { userKinds, type User, type UserKind, type UserStatus, type UserStore, type UserSummary } from './ports.js';
+import {
+  userKinds,
+  type User,
+  type UserKind,
+  type UserStatus,
+  type UserStore,
+  type UserSummary,
+} from '../../storage/user-ports.js';
 import { isValidUsername, normalizeUsername } from './username.js';
 
 /** Why an administrative change was refused. */

@@ -8,10 +8,10 @@
 import { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import { certificateThumbprint, type PresentedCertificate } from '../../auth/certificate-binding.js';
+import { certificateThumbprint, type PresentedCertificate } from '../../lib/certificate-thumbprint.js';
 import type { CidrBlock } from '../../config/index.js';
-import type { SecurityEvents } from '../../monitoring/security-events.js';
-import { createAddressList, type AddressList } from '../address-list.js';
+import type { SecurityEvents } from '../../lib/security-events.js';
+import { createAddressList, type AddressList } from '../../lib/address-list.js';
 import { parseClientCertHeader } from './client-cert-header.js';
 
 /** What the step needs: the proxies whose `Client-Cert` is believed, and where ignored headers are reported. */

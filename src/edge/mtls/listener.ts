@@ -12,8 +12,8 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Config, MtlsConfig } from '../../config/index.js';
-import type { SecurityEvents } from '../../monitoring/security-events.js';
-import { createAddressList } from '../address-list.js';
+import type { SecurityEvents } from '../../lib/security-events.js';
+import { createAddressList } from '../../lib/address-list.js';
 import { limitConnectionsPerIp } from '../connection-limit.js';
 import { TlsSetupError } from '../tls.js';
 

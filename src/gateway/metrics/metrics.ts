@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BreakerState, Breakers } from '../circuit-breaker.js';
+import type { BreakerState, Breakers } from '../../lib/circuit-breaker.js';
 
 /** Seconds; from a cached read (~1 ms) to a request that waited for a slow database. */
 const requestBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { reachedAuthentication } from '../../auth/authenticate-plugin.js';
+import { reachedAuthentication } from '../../http/request-context.js';
 import type { Metrics } from './metrics.js';
 
 /**

@@ -1,3 +1,6 @@
+import type { BucketLimit } from '../../config/rate-limit-policies.js';
+
+export type { BucketLimit } from '../../config/rate-limit-policies.js';
 /**
  * The token bucket as GCRA (the generic cell rate algorithm of ITU-T I.371):
  * one number per bucket, the theoretical arrival time (TAT). A bucket of
@@ -13,13 +16,6 @@
  */
 
 /** A bucket's shape: `burst` tokens, one more every `emissionMs` (rate = 1 / emissionMs). */
-export interface BucketLimit {
-  /** Milliseconds between tokens: the policy's period divided by its rate. */
-  readonly emissionMs: number;
-  /** Most tokens the bucket holds: requests allowed at once after a rest. */
-  readonly burst: number;
-}
-
 /** One decision on one bucket, as every store answers it. */
 export interface BucketDecision {
   readonly allowed: boolean;

@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { BucketDecision } from './gcra.js';
-import type { RateLimitPolicy } from './policies.js';
+import type { RateLimitPolicy } from '../../config/rate-limit-policies.js';
 
 /**
  * The RateLimit-Policy and RateLimit fields of

@@ -15,7 +15,7 @@ export {
   type RateLimitConfig,
   type RateLimitPolicy,
   type RateLimitPolicyName,
-} from './policies.js';
+} from '../../config/rate-limit-policies.js';
 export {
   createRateLimiter,
   registerPostAuthRateLimit,

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
 import { openRedis } from '../../storage/redis/connection.js';
-import type { Breakers } from '../circuit-breaker.js';
+import type { Breakers } from '../../lib/circuit-breaker.js';
 import { createMemoryRateLimitStore } from './memory-store.js';
 import { createRedisRateLimitStore } from './redis-store.js';
 import { createResilientStore } from './resilient-store.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../../auth/principal.js';
+import type { Principal } from '../../http/principal.js';
 import { ApiError } from '../../errors/index.js';
-import type { SecurityEvents } from '../../monitoring/security-events.js';
+import type { SecurityEvents } from '../../lib/security-events.js';
 import type { BucketLimit } from './gcra.js';
 import { createMemoryRateLimitStore } from './memory-store.js';
 import { appendListHeader, policyHeaderItem, retryAfterSeconds, stateHeaderItem } from './headers.js';
@@ -12,9 +12,9 @@ import {
   type RateLimitClass,
   type RateLimitConfig,
   type RateLimitPolicyName,
-} from './policies.js';
+} from '../../config/rate-limit-policies.js';
 import type { RateLimitStore } from './store.js';
-import '../../auth/access-rule.js';
+import '../../access/access-rule.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ApiError, isApiError } from '../../errors/index.js';
-import { withLocalFallback, type Breaker } from '../circuit-breaker.js';
+import { withLocalFallback, type Breaker } from '../../lib/circuit-breaker.js';
 import type { RateLimitStore } from './store.js';
 
 /** Options of {@link createResilientStore}. */

@@ -10,13 +10,3 @@ export {
   type IndexKeySnapshot,
   type KeyCall,
 } from './key-ring.js';
-export { openSearchTokenization, type SearchTokenization, type SearchTokenizationDependencies } from './open.js';
-export {
-  rotateIndexKey,
-  searchableResources,
-  type IndexRotationDependencies,
-  type IndexRotationOptions,
-  type IndexRotationProgressEvent,
-  type IndexRotationResult,
-} from './rotate.js';
-export { createBlindTokenizer } from './tokenizer.js';

@@ -7,7 +7,7 @@
  * key in or out, and every process must follow within `refreshMs`.
  */
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import type { Breaker } from '../../gateway/circuit-breaker.js';
+import type { Breaker } from '../../lib/circuit-breaker.js';
 import type { IndexKeyStore, StoredIndexKey } from '../../storage/ports.js';
 import type { KeyWrapper } from '../ports.js';
 import { indexKeyBytes, indexKeyIdBytes, type IndexKey } from './format.js';

@@ -5,8 +5,8 @@
  * memory, in a bounded LRU cache.
  */
 import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { createLruCache } from '../../auth/lru-cache.js';
-import type { Breaker } from '../../gateway/circuit-breaker.js';
+import { createLruCache } from '../../lib/lru-cache.js';
+import type { Breaker } from '../../lib/circuit-breaker.js';
 import type { DataKeyStore, StoredDataKey } from '../../storage/ports.js';
 import type { KeyWrapper } from '../ports.js';
 import { dataKeyIdBytes } from './format.js';

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Breaker } from '../../gateway/circuit-breaker.js';
+import type { Breaker } from '../../lib/circuit-breaker.js';
 import type { DataKeyStore } from '../../storage/ports.js';
 import type { KeyWrapper, SealContext, Sealer } from '../ports.js';
 import { createDataKeyRing } from './data-keys.js';

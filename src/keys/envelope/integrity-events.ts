@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SecurityEvents } from '../../monitoring/security-events.js';
+import type { SecurityEvents } from '../../lib/security-events.js';
 import { IntegrityError } from './errors.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
-import type { Breakers } from '../../gateway/circuit-breaker.js';
+import type { Breakers } from '../../lib/circuit-breaker.js';
 import type { DataKeyStore } from '../../storage/ports.js';
 import { identitySealer } from '../identity-sealer.js';
 import { openLocalKeyWrapper } from '../local/local-key-wrapper.js';

@@ -1,17 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import '../../audit/request-audit-plugin.js';
-import '../../auth/access-rule.js';
+import '../../http/request-context.js';
+import '../../access/access-rule.js';
 import {
   auditedParamNames,
   cursorParamSchema,
   instantSchema,
   nextPageUrl,
   parseTimeRange,
-} from '../../audit/api/query-params.js';
-import { refuseOtherMethods } from '../../edge/method-not-allowed.js';
-import { decodeCursor, encodeCursor } from '../../resources/engine/http.js';
+} from '../../http/query-params.js';
+import { refuseOtherMethods } from '../../http/method-not-allowed.js';
+import { decodeCursor, encodeCursor } from '../../http/cursor.js';
 import type { AlertStore } from '../../storage/ports.js';
-import type { Alert, AlertSeverity } from '../alerts.js';
+import type { Alert, AlertSeverity } from '../../storage/alerts.js';
 
 /** What the alerts API needs. */
 export interface AlertRouteOptions {

@@ -1,5 +1,6 @@
 import type { AlertStore } from '../../storage/ports.js';
-import type { Alert, AlertSink } from '../alerts.js';
+import type { Alert } from '../../storage/alerts.js';
+import type { AlertSink } from '../alert-sink.js';
 
 /**
  * The sink that keeps every alert (issue: "every alert is stored"), for

@@ -1,4 +1,4 @@
-import type { RuleSpecs, WorkingHours } from '../rule-settings.js';
+import type { RuleSpecs, WorkingHours } from '../../config/monitoring-rules.js';
 import { breakerOpen } from './breaker-open.js';
 import { bulkRead } from './bulk-read.js';
 import { failedLoginBurstAccount } from './failed-login-burst-account.js';

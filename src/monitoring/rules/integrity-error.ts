@@ -1,4 +1,4 @@
-import type { RuleSpec } from '../rule-settings.js';
+import type { RuleSpec } from '../../config/monitoring-rules.js';
 import type { Rule } from './types.js';
 
 /** Any integrity error (a record that fails its seal, a broken audit chain): critical, at once, every time. */

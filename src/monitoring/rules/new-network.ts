@@ -1,4 +1,4 @@
-import type { RuleSpec } from '../rule-settings.js';
+import type { RuleSpec } from '../../config/monitoring-rules.js';
 import { networkOf } from '../network.js';
 import { formatWindow, isSuccessfulAccess } from './signals.js';
 import type { Rule } from './types.js';

@@ -1,4 +1,4 @@
-import type { RuleSpec, WorkingHours } from '../rule-settings.js';
+import type { RuleSpec, WorkingHours } from '../../config/monitoring-rules.js';
 import { formatWindow } from './signals.js';
 import type { Rule } from './types.js';
 

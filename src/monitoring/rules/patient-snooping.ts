@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../../audit/event.js';
-import type { RuleSpec } from '../rule-settings.js';
+import type { RuleSpec } from '../../config/monitoring-rules.js';
 import { formatWindow, isSuccessfulAccess, thresholdDetails } from './signals.js';
 import type { Rule } from './types.js';
 

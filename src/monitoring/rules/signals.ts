@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../../audit/event.js';
-import type { RuleSpec } from '../rule-settings.js';
+import type { RuleSpec } from '../../config/monitoring-rules.js';
 import type { AlertDraft, RuleContext } from './types.js';
 
 /** A bearer token refused at authentication (401 with the verifier's reason). */

@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../../audit/event.js';
-import type { Alert, AlertKind } from '../alerts.js';
-import type { SecurityEvent } from '../security-events.js';
+import type { Alert, AlertKind } from '../../storage/alerts.js';
+import type { SecurityEvent } from '../../lib/security-events.js';
 import type { MonitoringState } from '../state/ports.js';
 
 /** What a rule fills in; the detector adds id and time. */

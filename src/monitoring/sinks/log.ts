@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AlertSink } from '../alerts.js';
+import type { AlertSink } from '../alert-sink.js';
 
 /** Alerts as log lines: `error` for high and critical, `warn` below (alerts carry no PHI by construction). */
 export function createLogSink(logger: Logger): AlertSink {

@@ -1,4 +1,5 @@
-import type { Alert, AlertSink } from '../alerts.js';
+import type { Alert } from '../../storage/alerts.js';
+import type { AlertSink } from '../alert-sink.js';
 
 /** The live alert stream: a sink that hands each alert to every open console connection. */
 export interface AlertStream extends AlertSink {

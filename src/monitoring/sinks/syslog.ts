@@ -1,7 +1,8 @@
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import type { Alert, AlertSeverity, AlertSink } from '../alerts.js';
+import type { Alert, AlertSeverity } from '../../storage/alerts.js';
+import type { AlertSink } from '../alert-sink.js';
 
 export interface SyslogSinkOptions {
   readonly transport: 'udp' | 'tcp';

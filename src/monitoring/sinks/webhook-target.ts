@@ -1,9 +1,9 @@
 import type { BlockList } from 'node:net';
-import type { AddressList } from '../../edge/address-list.js';
-import { OutboundTargetError, resolveOutboundTarget, type ResolvedTarget } from '../../security/outbound-target.js';
+import type { AddressList } from '../../lib/address-list.js';
+import { OutboundTargetError, resolveOutboundTarget, type ResolvedTarget } from '../../lib/outbound-target.js';
 
 // The SSRF guard is shared with every outbound fetch (src/security/outbound-target.ts); re-exported for the sink.
-export { hostOf, internalAddresses } from '../../security/outbound-target.js';
+export { hostOf, internalAddresses } from '../../lib/outbound-target.js';
 
 /** Why a webhook target was refused; the message names no URL or address. */
 export class WebhookTargetError extends Error {

@@ -1,12 +1,12 @@
 import type { CidrBlock } from '../../config/index.js';
-import { createAddressList } from '../../edge/address-list.js';
+import { createAddressList } from '../../lib/address-list.js';
 import { createHmac } from 'node:crypto';
 import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Breaker } from '../../gateway/circuit-breaker.js';
-import type { AlertSink } from '../alerts.js';
-import { pinnedLookup } from '../../security/outbound-target.js';
+import type { Breaker } from '../../lib/circuit-breaker.js';
+import type { AlertSink } from '../alert-sink.js';
+import { pinnedLookup } from '../../lib/outbound-target.js';
 import { hostOf, internalAddresses, resolveWebhookTarget, WebhookTargetError } from './webhook-target.js';
 
 export interface WebhookSinkOptions {

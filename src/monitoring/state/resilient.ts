@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { withLocalFallback, type Breaker } from '../../gateway/circuit-breaker.js';
+import { withLocalFallback, type Breaker } from '../../lib/circuit-breaker.js';
 import type { MonitoringState } from './ports.js';
 
 /**

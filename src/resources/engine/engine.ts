@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ApiError } from '../../errors/index.js';
 import type { Sealer } from '../../keys/ports.js';
-import { randomResourceId } from '../../security/random.js';
+import { randomResourceId } from '../../lib/random.js';
 import type { IndexEntry, ResourceStore, StoredVersion } from '../../storage/ports.js';
 import type { FhirResource, HistoryEntry, ResourceDefinition, VersionedResource } from './types.js';
 

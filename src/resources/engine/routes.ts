@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import '../../audit/request-audit-plugin.js';
-import type { Interaction } from '../../auth/permissions.js';
-import { refuseOtherMethods } from '../../edge/method-not-allowed.js';
+import '../../http/request-context.js';
+import type { Interaction } from '../../access/permissions.js';
+import { refuseOtherMethods } from '../../http/method-not-allowed.js';
 import { ApiError } from '../../errors/index.js';
 import type { ResourceEngine } from './engine.js';
-import { decodeCursor, encodeCursor, fhirContentType, parseIfMatch, sendResource, applyView } from './http.js';
+import { decodeCursor, encodeCursor } from '../../http/cursor.js';
+import { fhirContentType, parseIfMatch, sendResource, applyView } from './http.js';
 import type { FhirResource, ResourceDefinition, VersionedResource } from './types.js';
 
 /** FHIR R4 id (datatypes.html#id). */

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Alert } from '../../monitoring/alerts.js';
+import type { Alert } from '../alerts.js';
 import { fromAlertDbRow, toAlertDbRow, type AlertDbRow } from '../alert-rows.js';
 import type { AlertFilter, AlertStore } from '../ports.js';
 import { assertLimit } from '../validate.js';

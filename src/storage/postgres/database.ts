@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
-import { PostgresUserStore } from '../../auth/users/postgres-user-store.js';
-import { PostgresCareTeamStore } from '../../auth/care-team/postgres-store.js';
+import { PostgresUserStore } from './user-store.js';
+import { PostgresCareTeamStore } from './care-team-store.js';
 import type { Database } from '../ports.js';
 import { PostgresAlertStore } from './alert-store.js';
 import { PostgresAuditStore } from './audit-store.js';

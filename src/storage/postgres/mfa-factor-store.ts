@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { FactorKind, FactorReset, MfaFactorStore, StoredFactor } from '../../auth/mfa/ports.js';
+import type { FactorKind, FactorReset, MfaFactorStore, StoredFactor } from '../mfa-ports.js';
 import { toBytes } from '../rows.js';
 import { guardPg, isPgUniqueViolation } from './errors.js';
 

@@ -1,6 +1,6 @@
 import type { Database } from '../ports.js';
-import { SqliteUserStore } from '../../auth/users/sqlite-user-store.js';
-import { SqliteCareTeamStore } from '../../auth/care-team/sqlite-store.js';
+import { SqliteUserStore } from './user-store.js';
+import { SqliteCareTeamStore } from './care-team-store.js';
 import { SqliteAlertStore } from './alert-store.js';
 import { SqliteAuditStore } from './audit-store.js';
 import { SqliteDataKeyStore } from './data-key-store.js';

@@ -1,4 +1,4 @@
-import type { FactorKind, FactorReset, MfaFactorStore, StoredFactor } from '../../auth/mfa/ports.js';
+import type { FactorKind, FactorReset, MfaFactorStore, StoredFactor } from '../mfa-ports.js';
 import { toBytes } from '../rows.js';
 import type { SqliteConnection } from './connection.js';
 import { isSqliteUniqueViolation, runSqlite } from './errors.js';

@@ -28,11 +28,11 @@ import { createRevocationStore, type RevocationStore } from '../../../src/auth/r
 import { createTokenVerifier } from '../../../src/auth/verify-token.js';
 import { loadConfig, type Config } from '../../../src/config/index.js';
 import { securityHeaders } from '../../../src/edge/security-headers.js';
-import { createBreakers } from '../../../src/gateway/circuit-breaker.js';
+import { createBreakers } from '../../../src/lib/circuit-breaker.js';
 import { createMetrics } from '../../../src/gateway/metrics/index.js';
 import { openKeyProtection } from '../../../src/keys/envelope/index.js';
 import { openLocalKeyManager, resolveMasterKey, type LocalKeyManager } from '../../../src/keys/local/index.js';
-import { createSecurityEvents } from '../../../src/monitoring/security-events.js';
+import { createSecurityEvents } from '../../../src/lib/security-events.js';
 import { createResourceDefinitions } from '../../../src/resources/index.js';
 import { openDatabase } from '../../../src/storage/open.js';
 import type { Database } from '../../../src/storage/ports.js';

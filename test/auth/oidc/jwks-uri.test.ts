@@ -12,7 +12,7 @@ import { test, type TestContext } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { generate } from 'selfsigned';
 import { clientJwksFetch, createClient, ClientRegistrationError } from '../../../src/auth/oidc/index.js';
-import { parseCidrList } from '../../../src/config/cidr.js';
+import { parseCidrList } from '../../../src/lib/cidr.js';
 import { buildOAuthApp, type OAuthTestApp } from './harness.js';
 import { postForm } from './fixtures.js';
 

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { generate } from 'selfsigned';
-import { thumbprintOfPem } from '../../../src/auth/certificate-binding.js';
+import { thumbprintOfPem } from '../../../src/lib/certificate-thumbprint.js';
 import {
   caduceusEnv,
   processScope,

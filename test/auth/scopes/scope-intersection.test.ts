@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { build, type TestApp, type TokenOptions } from '../../helpers/app.js';
-import type { Role } from '../../../src/auth/principal.js';
+import type { Role } from '../../../src/http/principal.js';
 
 type Reply = LightMyRequestResponse;
 type Probe = 'read' | 'vread' | 'history' | 'search' | 'create' | 'update';

@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { coveringContexts } from '../../../src/auth/scopes/covers.js';
-import { parseResourceScope, parseResourceScopes } from '../../../src/auth/scopes/scope.js';
-import { parseAmrList } from '../../../src/auth/scopes/default-scopes.js';
+import { coveringContexts } from '../../../src/access/scopes/covers.js';
+import { parseResourceScope, parseResourceScopes } from '../../../src/access/scopes/scope.js';
+import { parseAmrList } from '../../../src/access/scopes/default-scopes.js';
 
 function letters(token: string): string | null {
   const scope = parseResourceScope(token);

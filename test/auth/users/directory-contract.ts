@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { parseOptions } from '@node-rs/argon2';
 import { createUserServices, type UserServices } from '../../../src/auth/users/services.js';
-import type { User } from '../../../src/auth/users/ports.js';
+import type { User } from '../../../src/storage/user-ports.js';
 import type { UsersConfig } from '../../../src/config/users.js';
 import type { Database } from '../../../src/storage/ports.js';
 import { uniqueUsername, userRecord } from './user-store-contract.js';

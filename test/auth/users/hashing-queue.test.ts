@@ -11,7 +11,7 @@ import Fastify from 'fastify';
 import { createHashThreads, type HashThreads } from '../../../src/auth/users/hash-threads.js';
 import { createHashingQueue, PasswordHashingBusyError } from '../../../src/auth/users/hashing-queue.js';
 import { createPasswordHasher } from '../../../src/auth/users/password-hasher.js';
-import { errorHandlerPlugin } from '../../../src/errors/error-handler.js';
+import { errorHandlerPlugin } from '../../../src/edge/error-handler.js';
 
 const costs = { argon2: { memoryKiB: 8192, timeCost: 2, parallelism: 1 }, pbkdf2Iterations: 1000 };
 /** The hashing threads of one test, ended after it. */

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { User } from '../../../src/auth/users/ports.js';
+import type { User } from '../../../src/storage/user-ports.js';
 import { StorageError } from '../../../src/storage/errors.js';
 import type { Database } from '../../../src/storage/ports.js';
 

@@ -1,0 +1,76 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { ApiError } from '../errors/index.js';
+import { isSensitive } from './access-rule.js';
+import { careTeamReach, fixedReach, intersectReach, type PatientReach } from './care-team/reach.js';
+import type { CareTeamStore } from '../storage/care-team-ports.js';
+import { hasMultiFactor, type Principal } from '../http/principal.js';
+import { decideAccess, type AccessDecision } from './scopes/decision.js';
+
+/** What the access decision needs besides the request. */
+export interface AccessOptions {
+  /** Care-team assignments: which patients an `assigned` role reaches. */
+  readonly careTeam: CareTeamStore;
+}
+
+/**
+ * RFC 9470 §3: the step-up challenge. Our envelope carries MFA_REQUIRED; the
+ * header tells an OAuth client to send the user back through MFA.
+ */
+function stepUpRequired(): ApiError {
+  return new ApiError('MFA_REQUIRED', undefined, {
+    'www-authenticate':
+      'Bearer error="insufficient_user_authentication", error_description="A token from multi-factor authentication is required"',
+  });
+}
+
+/** The patient compartments an allowed request may reach; null when unrestricted. */
+function reachOf(
+  decision: Extract<AccessDecision, { allowed: true }>,
+  principal: Principal,
+  careTeam: CareTeamStore,
+): PatientReach | null {
+  const own = fixedReach(principal.patient === null ? [] : [principal.patient]);
+  const byRole =
+    decision.grant.compartment === 'any'
+      ? null
+      : decision.grant.compartment === 'own'
+        ? own
+        : careTeamReach(careTeam, principal.subject);
+  if (!decision.patientScopeOnly) return byRole;
+  return byRole === null ? own : intersectReach(byRole, own);
+}
+
+/**
+ * The access decision (request-path step 6): the route's rule against the
+ * principal's role AND its SMART scopes (403 unless both allow), then MFA for
+ * sensitive rules (401 MFA_REQUIRED). Instance-level checks follow in the
+ * handlers, which read `request.grant` and `request.reach`.
+ */
+export const accessPlugin = fp(
+  (app: FastifyInstance, options: AccessOptions) => {
+    app.decorateRequest('reach', null);
+    app.addHook('preHandler', (request, _reply, done) => {
+      const rule = request.routeOptions.config.access;
+      if (rule === 'public' || request.is404) {
+        done();
+        return;
+      }
+      const principal = request.principal;
+      const decision = rule === undefined || principal === null ? undefined : decideAccess(rule, principal);
+      if (rule === undefined || principal === null || decision === undefined || !decision.allowed) {
+        done(new ApiError('FORBIDDEN'));
+        return;
+      }
+      // After the role and scope check: a caller who may not do this at all learns nothing from a step-up challenge.
+      if (isSensitive(rule) && !hasMultiFactor(principal)) {
+        done(stepUpRequired());
+        return;
+      }
+      request.grant = decision.grant;
+      request.reach = reachOf(decision, principal, options.careTeam);
+      done();
+    });
+  },
+  { name: 'caduceus-access', dependencies: ['caduceus-authenticate'] },
+);
