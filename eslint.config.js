@@ -3,14 +3,7 @@ import { defineConfig } from 'eslint/config';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
-import { layers } from './layers.js';
-
-/** One zone a layer: nothing in it may import from a layer above (docs/architecture.md). */
-const layerZones = layers.slice(0, -1).map((layer, index) => ({
-  target: layer.paths.map((p) => `./src/${p}`),
-  from: layers.slice(index + 1).flatMap((above) => above.paths.map((p) => `./src/${p}`)),
-  message: `the ${layer.name} layer may not import from a layer above it (docs/architecture.md)`,
-}));
+import { layerZones } from './layers.js';
 
 export default defineConfig(
   { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', '.tmp/', 'src/auth/login/assets/'] },
@@ -27,7 +20,7 @@ export default defineConfig(
     settings: { 'import-x/resolver': { typescript: { project: './tsconfig.json' } } },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
-      'import-x/no-restricted-paths': ['error', { zones: layerZones }],
+      'import-x/no-restricted-paths': ['error', { zones: layerZones() }],
       '@typescript-eslint/consistent-type-imports': 'error',
       // node:test's test()/describe() promises are awaited by the runner itself.
       '@typescript-eslint/no-floating-promises': [

@@ -70,3 +70,15 @@ export const layers = [
     holds: 'the composition root, the server process and the operator CLI',
   },
 ];
+
+/**
+ * import-x/no-restricted-paths zones: a layer may not import from any layer
+ * above it. Paths are relative to the repository root.
+ */
+export function layerZones() {
+  return layers.slice(0, -1).map((layer, index) => ({
+    target: layer.paths.map((p) => `./src/${p}`),
+    from: layers.slice(index + 1).flatMap((above) => above.paths.map((p) => `./src/${p}`)),
+    message: `the ${layer.name} layer may not import from a layer above it (docs/architecture.md)`,
+  }));
+}
