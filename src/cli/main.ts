@@ -1,4 +1,8 @@
 #!/usr/bin/env node
-import { runCli } from './run.js';
+import { supportedNode } from './node-check.js';
 
-process.exitCode = await runCli(process.argv.slice(2));
+// Everything else is imported only once the runtime check has passed: on an old Node it fails without naming Node.
+if (supportedNode()) {
+  const { runCli } = await import('./run.js');
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -64,8 +64,16 @@ function rateLimitConfig(env: Env): RateLimitConfig {
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** Reads, validates and freezes the configuration; the only reader of process.env. */
-export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+/**
+ * Reads, validates and freezes the configuration; the only reader of
+ * process.env. `terminal`: whether standard output is a terminal, which
+ * picks the default log format.
+ */
+export function loadConfig(
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+  terminal: boolean = process.stdout.isTTY,
+): Config {
   const mode = oneOf(env, 'CADUCEUS_ENV', ['development', 'production'], 'development');
   const port = integer(env, 'CADUCEUS_PORT', 8443, 0, 65535);
   const dataDir = path.resolve(cwd, text(env, 'CADUCEUS_DATA_DIR', './data'));
@@ -140,6 +148,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     databaseTls: loadPostgresTls(env, databaseUrl, cwd),
     fips: oneOf(env, 'CADUCEUS_FIPS', ['on', 'off'], 'off') === 'on',
     logLevel: oneOf(env, 'CADUCEUS_LOG_LEVEL', logLevels, 'info'),
+    // Pretty only for a developer watching a terminal: a pipe, a file, a container's log collector and production get JSON.
+    logFormat: oneOf(
+      env,
+      'CADUCEUS_LOG_FORMAT',
+      ['json', 'pretty'],
+      mode === 'development' && terminal ? 'pretty' : 'json',
+    ),
     shutdownGraceMs: integer(env, 'CADUCEUS_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
   return deepFreeze(config);

@@ -113,6 +113,8 @@ export interface Config {
   /** FIPS mode (docs/fips.md): FIPS 140-3 approved algorithms only, self-tests at start, refusal without a FIPS provider. */
   readonly fips: boolean;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** The server log's form (docs/logging.md): JSON lines, or human-readable lines for a developer's terminal. */
+  readonly logFormat: 'json' | 'pretty';
   /** Milliseconds SIGTERM waits for in-flight requests before closing. */
   readonly shutdownGraceMs: number;
 }

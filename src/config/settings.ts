@@ -462,5 +462,11 @@ export const settings: readonly Setting[] = [
     meaning:
       'pino level: fatal, error, warn, info, debug, trace or silent; `debug` adds a line per request (route pattern, status, time; never the URL)',
   },
+  {
+    name: 'CADUCEUS_LOG_FORMAT',
+    default: '`pretty` in development when standard output is a terminal, else `json`',
+    meaning:
+      '`json` (one pino JSON object a line, for log collectors) or `pretty` (human-readable lines, pino-pretty); both redacted alike (docs/logging.md)',
+  },
   { name: 'CADUCEUS_SHUTDOWN_GRACE_MS', default: '10000', meaning: 'How long SIGTERM waits for in-flight requests' },
 ];

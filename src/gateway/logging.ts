@@ -1,5 +1,6 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { isColorSupported, prettyFactory } from 'pino-pretty';
 import type { Config } from '../config/index.js';
 
 /**
@@ -28,16 +29,60 @@ const redactPaths = [
   'err.stack',
 ];
 
+/** The start-up line with the command of a first request (src/server.ts), set apart in pretty output. */
+const firstRequestHint = 'server.first_request_hint';
+
 /**
- * The process logger: JSON lines, redacted, level from config. By default
- * it writes stdout through a 4 KiB buffer (a write per request line cost 5%
- * of a read); call `flush` before exit.
+ * Human-readable lines (CADUCEUS_LOG_FORMAT=pretty) for a developer's
+ * terminal. pino has redacted each line before it gets here, so pretty
+ * output hides exactly what JSON output hides. Synchronous: a developer
+ * sees every line at once and loses none at exit.
  */
-export function createLogger(config: Pick<Config, 'logLevel'>, destination?: DestinationStream): Logger {
-  return pino(
-    { level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' }, base: { service: 'caduceus' } },
-    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
-  );
+function prettyStream(sink: DestinationStream, colorize: boolean): DestinationStream {
+  const prettify = prettyFactory({
+    colorize,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'service',
+    singleLine: true,
+  });
+  return {
+    write(line: string): void {
+      const log = JSON.parse(line) as Record<string, unknown>;
+      const split = typeof log.msg === 'string' && log.event === firstRequestHint ? log.msg.indexOf(': ') : -1;
+      if (split < 0 || typeof log.msg !== 'string') {
+        sink.write(prettify(log));
+        return;
+      }
+      // The hint's command on a line of its own between blank lines: easy to spot, and copied without a field after it.
+      const { msg, ...rest } = log;
+      delete rest.event;
+      sink.write(`\n${prettify({ ...rest, msg: msg.slice(0, split + 1) })}\n    ${msg.slice(split + 2)}\n\n`);
+    },
+  };
+}
+
+/**
+ * The process logger, redacted, level from config. JSON lines by default:
+ * they go to stdout through a 4 KiB buffer (a write per request line cost 5%
+ * of a read); call `flush` before exit. `pretty` lines are written at once.
+ * `destination` (tests) replaces stdout.
+ */
+export function createLogger(config: Pick<Config, 'logLevel' | 'logFormat'>, destination?: DestinationStream): Logger {
+  const options = {
+    level: config.logLevel,
+    redact: { paths: redactPaths, censor: '[redacted]' },
+    base: { service: 'caduceus' },
+  };
+  if (config.logFormat === 'pretty') {
+    return pino(
+      options,
+      prettyStream(
+        destination ?? pino.destination({ dest: 1, sync: true }),
+        destination === undefined && isColorSupported,
+      ),
+    );
+  }
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }));
 }
 
 /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { ConfigError, loadConfig, settings } from '../../src/config/index.js';
+import { configurationDocUrl, regenerateCommand, renderConfigurationDoc } from '../../scripts/configuration-doc.js';
 
 test('defaults: development, loopback, 8443, SQLite under ./data, frozen', () => {
   const config = loadConfig({}, '/srv/app');
@@ -54,13 +55,40 @@ test('invalid settings are refused with the setting named and the value not echo
   }
 });
 
-test('README configuration table lists every setting with its default, and nothing else', async () => {
-  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+/** 1-based line of the first difference between two texts, with both lines, for a failure message. */
+function firstDifference(actual: string, expected: string): string {
+  const actualLines = actual.split('\n');
+  const expectedLines = expected.split('\n');
+  let line = 0;
+  const longest = Math.max(actualLines.length, expectedLines.length);
+  while (line < longest && actualLines[line] === expectedLines[line]) line += 1;
+  return `line ${line + 1}: expected ${JSON.stringify(expectedLines[line] ?? '(end of file)')}, found ${JSON.stringify(actualLines[line] ?? '(end of file)')}`;
+}
+
+test('docs/configuration.md is the page generated from the settings table, listing every setting with its default and nothing else', async () => {
+  const doc = await readFile(configurationDocUrl, 'utf8');
+  const expected = renderConfigurationDoc(settings);
+  if (doc !== expected) {
+    assert.fail(
+      `docs/configuration.md is out of step with src/config/settings.ts: run \`${regenerateCommand}\` and commit the page (${firstDifference(doc, expected)})`,
+    );
+  }
+  // The generator itself is checked too: one row per setting, with the default as written in settings.ts.
   const rows = new Map(
-    [...readme.matchAll(/^\| `(CADUCEUS_[A-Z0-9_]+)` \| (.+?) \|/gm)].map((match) => [match[1]!, match[2]!]),
+    [...doc.matchAll(/^\| `(CADUCEUS_[A-Z0-9_]+)` \| (.+?) \|/gm)].map((match) => [match[1]!, match[2]!]),
   );
   assert.deepEqual([...rows.keys()].sort(), settings.map((setting) => setting.name).sort());
   for (const setting of settings) assert.equal(rows.get(setting.name), setting.default, `${setting.name} default`);
+});
+
+test('README links the configuration page and keeps no second settings table to drift', async () => {
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+  assert.ok(readme.includes('(docs/configuration.md)'), 'README links docs/configuration.md');
+  assert.deepEqual(
+    [...readme.matchAll(/^\| `(CADUCEUS_[A-Z0-9_]+)` \|/gm)].map((match) => match[1]),
+    [],
+    'settings rows belong in docs/configuration.md, generated from src/config/settings.ts',
+  );
 });
 
 test('every setting the loader reads is in the settings table', async () => {
