@@ -3,7 +3,7 @@
  * redirect, the logout confirmation). No script, no inline style, so the
  * `default-src 'self'` CSP of src/edge/security-headers.ts holds; nothing
  * the client sent is echoed except the RFC 6749 error code, escaped by the
- * shared `html` tag of src/security/html.ts.
+ * shared `html` tag of src/lib/html.ts.
  */
 import { html, type SafeHtml } from '../../lib/html.js';
 
@@ -13,16 +13,7 @@ import { html, type SafeHtml } from '../../lib/html.js';
  * appended as it is.
  */
 function page(title: string, body: SafeHtml, libraryMarkup = ''): string {
-  return `${html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <title>${title}</title>
-      </head>
-      <body>
-        ${body}
-      </body>
-    </html>`.toString()}${libraryMarkup}</body></html>`;
+  return `${html`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body>${body}`.toString()}${libraryMarkup}</body></html>`;
 }
 
 /** RFC 6749 error codes are `[\x20-\x21\x23-\x5B\x5D-\x7E]+`; anything else is shown as a generic failure. */
@@ -34,9 +25,7 @@ function safeErrorCode(value: unknown): string {
 export function errorPage(error: unknown): string {
   return page(
     'Sign-in error',
-    html`<h1>Sign-in could not continue</h1>
-      <p>Error: <code>${safeErrorCode(error)}</code></p>
-      <p>Return to the application and start again.</p>`,
+    html`<h1>Sign-in could not continue</h1><p>Error: <code>${safeErrorCode(error)}</code></p><p>Return to the application and start again.</p>`,
   );
 }
 
@@ -48,8 +37,7 @@ export function errorPage(error: unknown): string {
 export function logoutPage(form: string): string {
   return page(
     'Sign out',
-    html`<h1>Sign out?</h1>
-      <button form="op.logoutForm" type="submit" name="logout" value="yes">Sign out</button>`,
+    html`<h1>Sign out?</h1><button form="op.logoutForm" type="submit" name="logout" value="yes">Sign out</button>`,
     form,
   );
 }
