@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setImmediate } from 'node:timers/promises';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,7 +33,8 @@ interface Bundle {
 type Stored = Json & { id: string; meta: { versionId: string; lastUpdated: string } };
 
 const base = '/api/v1/patients';
-const examplesDir = '/work/shared/fhir-r4-examples';
+/** HL7's own Patient examples, vendored in the repository (test/resources/fixtures/hl7-r4-examples/README.md). */
+const examplesDir = fileURLToPath(new URL('../resources/fixtures/hl7-r4-examples/', import.meta.url));
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 function patient(family: string, extra: Json = {}): Json {

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { AuditWriteError, createAuditLog } from '../../src/audit/writer.js';
 import { verifyAuditLog } from '../../src/audit/verify.js';
 import { chainHash } from '../../src/audit/chain.js';
 import type { AuditEvent } from '../../src/audit/event.js';
+import { until } from '../helpers/until.js';
 import { makeEvent, openAuditDatabase, openTestKeys, payloadOf, readAll, recordingStore } from './fixtures.js';
 
 const HOUR = 3_600_000;
@@ -109,13 +110,14 @@ test('events recorded while an append is in flight form the next batch; one appe
   });
   const log = await createAuditLog({ store, keys, checkpointIntervalMs: HOUR });
   const first = log.record(makeEvent(0));
-  while (store.batches.length < 2) await sleep(1);
+  await until(() => store.batches.length >= 2, 5_000, 'the append of the first event to start');
   let firstDone = false;
   void first.then(() => {
     firstDone = true;
   });
   const later = [1, 2, 3].map((i) => log.record(makeEvent(i)));
-  await sleep(20);
+  // The writer flushes on setImmediate: a few turns of the loop are when a wrong second append would start.
+  for (let turn = 0; turn < 5; turn += 1) await nextTurn();
   assert.equal(firstDone, false, 'record resolves only after its batch commits');
   assert.equal(store.batches.length, 2, 'no second append while one is in flight');
   release();
@@ -249,14 +251,19 @@ test('close flushes pending events, writes the close checkpoint, and later write
 test('periodic checkpoints are signed only when events were written since the last one', async (t) => {
   const { db } = await openAuditDatabase(t, 'sqlite');
   const keys = await openTestKeys(t);
+  // The checkpoint timer is a fake setInterval, moved by hand (the append itself still runs for real).
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const log = await createAuditLog({ store: db.audit, keys, checkpointIntervalMs: 15 });
   await log.record(makeEvent(0));
   const kinds = async () => (await readAll(db.audit, log.writerId)).map((row) => payloadOf(row).type ?? 'event');
-  for (let i = 0; i < 500 && !(await kinds()).includes('checkpoint'); i += 1) await sleep(10);
+  t.mock.timers.tick(15);
+  await until(async () => (await kinds()).includes('checkpoint'), 5_000, 'the periodic checkpoint');
   assert.deepEqual(await kinds(), ['open', 'event', 'checkpoint']);
-  await sleep(80);
-  assert.deepEqual(await kinds(), ['open', 'event', 'checkpoint'], 'no checkpoint without new events');
+  // Five more intervals with nothing new. A tick queues its checkpoint at once, and close() commits
+  // everything queued before its own row: a checkpoint signed without new events would show up here.
+  t.mock.timers.tick(75);
   await log.close();
+  assert.deepEqual(await kinds(), ['open', 'event', 'checkpoint', 'close'], 'no checkpoint without new events');
   const report = await verifyAuditLog({
     store: db.audit,
     publicKeys: await keys.publicKeys('audit-signing'),

@@ -11,7 +11,6 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import path from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import {
@@ -148,6 +147,10 @@ test("an external IdP's RS256 tokens are accepted, its roles mapped, its key rot
   const idp = await startIdp(t, ca);
   const first = rsaKey('k1');
   idp.keys = [first];
+  // The key cache's cooldown runs on Date.now, read in this process: a fake Date, frozen and moved by hand,
+  // makes "within" and "past" the 1 s cooldown exact instead of a race against a loaded machine. Enabled before
+  // the server starts, which keeps a reference to Date.now; its timers and sockets stay real.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
   const server = await startCaduceus(scope, issuersFile(idp, ca));
 
   // typ JWT (Keycloak's), mapped to auditor: audit search is an auditor's; the same user as clinician is refused by role.
@@ -169,23 +172,24 @@ test("an external IdP's RS256 tokens are accepted, its roles mapped, its key rot
 
   // Rotation at the IdP: a token with the new kid makes the gate refetch once.
   const second = rsaKey('k2');
-  // Signed beforehand: the requests below must fit in the 1 s cooldown even on a loaded machine.
   const strangers = await Promise.all(['x1', 'x2', 'x3'].map((kid) => idpToken({ key: rsaKey(kid) })));
   const rotated = await idpToken({ key: second });
   idp.keys = [second];
-  await sleep(1100);
+  t.mock.timers.tick(1000);
   assert.equal(await auditSearch(server, rotated), 200);
   assert.equal(idp.fetches, 2);
   // Unknown kids within the cooldown fetch nothing more: the IdP is not hammered by random kids.
   for (const token of strangers) assert.equal(await auditSearch(server, token), 401);
-  assert.equal(idp.fetches, 2, 'no refetch within the cooldown');
-  await sleep(1100);
+  t.mock.timers.tick(999);
   assert.equal(await auditSearch(server, await idpToken({ key: rsaKey('x4') })), 401);
+  assert.equal(idp.fetches, 2, 'no refetch within the cooldown, up to its last millisecond');
+  t.mock.timers.tick(1);
+  assert.equal(await auditSearch(server, await idpToken({ key: rsaKey('x5') })), 401);
   assert.equal(idp.fetches, 3, 'one refetch for an unknown kid once the cooldown is over');
 
   // The IdP goes down: tokens of cached keys still pass; an unknown kid cannot be checked, so 503 (fail closed).
   idp.down = true;
-  await sleep(1100);
+  t.mock.timers.tick(1000);
   assert.equal(await auditSearch(server, await idpToken({ key: second })), 200);
   const unknown = await httpsRequest(`${server.url}/api/v1/audit-events`, server.ca, {
     headers: { authorization: `Bearer ${await idpToken({ key: rsaKey('k3') })}` },

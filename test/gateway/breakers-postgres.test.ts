@@ -1,7 +1,7 @@
 /**
  * The `postgres` circuit breaker on the request path, against a real
- * PostgreSQL (issue 5 item 3, docs/circuit-breakers.md). Another connection
- * takes ACCESS EXCLUSIVE locks on the app's tables, so the app's queries
+ * PostgreSQL (docs/circuit-breakers.md). Another connection takes ACCESS
+ * EXCLUSIVE locks on the app's tables, so the app's queries
  * stall as on a stuck server while the shared server stays up for everyone
  * else; the test then releases them and watches the breaker recover.
  */
@@ -16,17 +16,10 @@ import { createSecurityEvents } from '../../src/lib/security-events.js';
 import { isPgCallerError } from '../../src/storage/postgres/pool.js';
 import { build, type TestApp } from '../helpers/app.js';
 import { postgresSkip, testPostgresBaseUrl } from '../helpers/database.js';
+import { until } from '../helpers/until.js';
 
 const skip = await postgresSkip();
 const resetMs = 2_000;
-
-async function waitFor(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function assert503(res: LightMyRequestResponse, what: string, retryAfter: boolean): void {
   assert.equal(res.statusCode, 503, `${what}: ${res.body}`);
@@ -138,7 +131,7 @@ async function stallUntilOpen({ h, postgres, locker, schema, id, auth }: Stage):
 
 /** After the locks are gone: one trial after the reset time closes the breaker; nothing was left half-done. */
 async function assertRecovery({ h, postgres, id, auth }: Stage): Promise<void> {
-  await waitFor(() => postgres.state === 'half-open', 'half-open');
+  await until(() => postgres.state === 'half-open', 15_000, 'the postgres breaker half-open');
   const recovered = await h.app.inject({ method: 'GET', url: `/api/v1/patients/${id}`, headers: auth });
   assert.equal(recovered.statusCode, 200, recovered.body);
   assert.equal(postgres.state, 'closed');

@@ -17,6 +17,8 @@ function setup(): { breakers: ReturnType<typeof createBreakers>; seen: SecurityE
 const failing = (): Promise<never> => Promise.reject(new Error('connection refused'));
 
 test('failures open the breaker; while open calls are refused at once with 503 and Retry-After; a good trial closes it', async (t) => {
+  // opossum times the reset with setTimeout and Retry-After with Date: both fake, moved by hand, before the breaker exists.
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: Date.parse('2025-01-14T10:00:00.000Z') });
   const { breakers, seen } = setup();
   t.after(() => {
     breakers.shutdown();
@@ -39,13 +41,16 @@ test('failures open the breaker; while open calls are refused at once with 503 a
       assert.ok(isApiError(error));
       assert.equal(error.status, 503);
       assert.equal(error.code, 'SERVICE_UNAVAILABLE');
-      assert.match(error.headers['Retry-After'] ?? '', /^[1-9]\d*$/);
+      // 300 ms of reset left: rounded up to one whole second.
+      assert.equal(error.headers['Retry-After'], '1');
       return true;
     },
   );
   assert.equal(called, false, 'an open breaker does not call the dependency');
 
-  await new Promise((resolve) => setTimeout(resolve, 350));
+  t.mock.timers.tick(299);
+  assert.equal(breaker.state, 'open', 'still open 1 ms before the reset time');
+  t.mock.timers.tick(1);
   assert.equal(breaker.state, 'half-open');
   assert.equal(await breaker.run(() => Promise.resolve('ok')), 'ok');
   assert.equal(breaker.state, 'closed');

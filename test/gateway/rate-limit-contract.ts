@@ -4,8 +4,14 @@ import type { RateLimitStore } from '../../src/gateway/rate-limit/store.js';
 
 const hour = 3_600_000;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** A fresh, isolated store and the way time passes on its own clock. */
+export interface StoreUnderTest {
+  readonly store: RateLimitStore;
+  /**
+   * Lets at least `ms` pass on the store's clock: a fake clock moved at once
+   * (in-process), or the Redis server's clock waited for (its script reads TIME).
+   */
+  readonly elapse: (ms: number) => Promise<void>;
 }
 
 /**
@@ -16,14 +22,14 @@ function sleep(ms: number): Promise<void> {
  */
 export function rateLimitStoreContract(
   name: string,
-  open: () => Promise<RateLimitStore>,
+  open: () => Promise<StoreUnderTest>,
   skip: string | false = false,
 ): void {
   test(
     `${name}: a rested bucket allows exactly its burst, counting down, then refuses with the wait for the next token`,
     { skip },
     async () => {
-      const store = await open();
+      const { store } = await open();
       const limit = { emissionMs: hour / 10, burst: 4 };
       const decisions = [];
       for (let i = 0; i < 6; i += 1) decisions.push(await store.take('a', limit));
@@ -51,7 +57,7 @@ export function rateLimitStoreContract(
   );
 
   test(`${name}: buckets are independent per key`, { skip }, async () => {
-    const store = await open();
+    const { store } = await open();
     const limit = { emissionMs: hour, burst: 1 };
     assert.equal((await store.take('x', limit)).allowed, true);
     assert.equal((await store.take('x', limit)).allowed, false);
@@ -60,7 +66,7 @@ export function rateLimitStoreContract(
   });
 
   test(`${name}: concurrent decisions are atomic: exactly the burst is allowed`, { skip }, async () => {
-    const store = await open();
+    const { store } = await open();
     const limit = { emissionMs: hour, burst: 10 };
     const decisions = await Promise.all(Array.from({ length: 50 }, () => store.take('c', limit)));
     assert.equal(decisions.filter((d) => d.allowed).length, 10);
@@ -74,12 +80,12 @@ export function rateLimitStoreContract(
   });
 
   test(`${name}: tokens come back at the rate, never beyond the burst`, { skip }, async () => {
-    const store = await open();
+    const { store, elapse } = await open();
     const limit = { emissionMs: 100, burst: 2 };
     while ((await store.take('r', limit)).allowed) {
       /* drain, however long that takes */
     }
-    await sleep(250);
+    await elapse(250);
     const after = [];
     for (let i = 0; i < 4; i += 1) after.push(await store.take('r', limit));
     const allowed = after.filter((d) => d.allowed).length;
@@ -88,7 +94,7 @@ export function rateLimitStoreContract(
   });
 
   test(`${name}: refusals cost nothing`, { skip }, async () => {
-    const store = await open();
+    const { store } = await open();
     const limit = { emissionMs: 200, burst: 1 };
     assert.equal((await store.take('f', limit)).allowed, true);
     const first = await store.take('f', limit);

@@ -10,7 +10,8 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createMemoryRateLimitStore } from '../../src/gateway/rate-limit/memory-store.js';
 import { createRedisRateLimitStore } from '../../src/gateway/rate-limit/redis-store.js';
-import { redisSkip, testRedisUrl } from '../helpers/redis.js';
+import { elapseOnRedisClock, redisSkip, testRedisUrl } from '../helpers/redis.js';
+import { until } from '../helpers/until.js';
 import { rateLimitStoreContract } from './rate-limit-contract.js';
 
 const skip = await redisSkip();
@@ -24,8 +25,28 @@ function prefix(): string {
   return `caduceus-test:${process.pid}:${randomUUID()}:`;
 }
 
-rateLimitStoreContract('memory', () => Promise.resolve(createMemoryRateLimitStore()));
-rateLimitStoreContract('redis', () => Promise.resolve(createRedisRateLimitStore(redis!, prefix())), skip);
+// The in-process store on a fake clock: resting a bucket costs no real time.
+rateLimitStoreContract('memory', () => {
+  let now = Date.parse('2025-01-14T10:00:00.000Z');
+  const store = createMemoryRateLimitStore({ now: () => now });
+  return Promise.resolve({
+    store,
+    elapse: (ms) => {
+      now += ms;
+      return Promise.resolve();
+    },
+  });
+});
+// Redis decides on its own clock (TIME inside the script): that clock is the one waited for.
+rateLimitStoreContract(
+  'redis',
+  () =>
+    Promise.resolve({
+      store: createRedisRateLimitStore(redis!, prefix()),
+      elapse: (ms) => elapseOnRedisClock(redis!, ms),
+    }),
+  skip,
+);
 
 test(
   'redis: one round trip per decision (EVALSHA once the script is loaded), and a bucket key expires when the bucket is full again',
@@ -44,11 +65,12 @@ test(
     });
     await store.take('k', limit);
     await store.take('k', limit);
-    // MONITOR lines arrive asynchronously: ask for one more round trip so ours are in.
-    await redis!.ping();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // MONITOR lines arrive asynchronously, in the order Redis ran the commands: once a marker command sent
+    // after ours is seen, every one of ours has been too.
+    await redis!.exists(`${keyPrefix}marker`);
+    await until(() => commands.includes('exists'), 5_000, 'the marker command on MONITOR');
     monitor.disconnect();
-    assert.deepEqual(commands, ['evalsha', 'evalsha']);
+    assert.deepEqual(commands, ['evalsha', 'evalsha', 'exists']);
     const ttl = await redis!.pttl(`${keyPrefix}k`);
     assert.ok(ttl > 0 && ttl <= 2000, `expires with the bucket full again (pttl ${ttl})`);
   },

@@ -2,6 +2,7 @@ import { freeLoopbackPort } from './ports.js';
 import { spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
+import { until } from './until.js';
 
 /** The shared Redis tests use: CADUCEUS_TEST_REDIS_URL, or the local default. */
 export function testRedisUrl(): string {
@@ -46,30 +47,89 @@ export interface PrivateRedis {
   restart(): Promise<void>;
 }
 
-/** Starts a private `redis-server` (no persistence) and stops it when the test ends. */
+/** The pid of the redis-server answering at `url`, or undefined when none answers. */
+async function redisPid(url: string): Promise<number | undefined> {
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    const pid = /^process_id:(\d+)/m.exec(await probe.info('server'))?.[1];
+    return pid === undefined ? undefined : Number(pid);
+  } catch {
+    return undefined;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/**
+ * Starts a private `redis-server` (no persistence) and stops it when the test ends.
+ * A free port can be taken by another test file's server before ours binds it:
+ * ours is known by its pid, and a server that could not bind is started again on another port.
+ */
 export async function startPrivateRedis(t: TestContext): Promise<PrivateRedis> {
-  const port = await freeLoopbackPort();
-  const url = `redis://127.0.0.1:${port}`;
   let child: ReturnType<typeof spawn> | undefined;
-  const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    for (let attempt = 0; attempt < 100; attempt += 1) {
-      if (await redisAnswers(url)) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error('private redis-server did not start');
-  };
   const kill = async (): Promise<void> => {
     const running = child;
     child = undefined;
-    if (running === undefined || running.exitCode !== null) return;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise((resolve) => running.once('exit', resolve));
     running.kill('SIGKILL');
     await exited;
   };
-  await start();
   t.after(kill);
-  return { url, port, kill, restart: start };
+  /** Starts redis-server on `port`; false when it exited instead (the port was taken). */
+  const launch = async (port: number): Promise<boolean> => {
+    const spawned = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    child = spawned;
+    const gone = (): boolean => spawned.exitCode !== null || spawned.signalCode !== null;
+    await until(
+      async () => gone() || (await redisPid(`redis://127.0.0.1:${String(port)}`)) === spawned.pid,
+      10_000,
+      `redis-server to answer on port ${String(port)}`,
+      { intervalMs: 50 },
+    );
+    return !gone();
+  };
+  let port = await freeLoopbackPort();
+  for (let attempt = 1; !(await launch(port)); attempt += 1) {
+    if (attempt === 3) throw new Error('private redis-server did not start: its port was taken three times');
+    port = await freeLoopbackPort();
+  }
+  const restart = async (): Promise<void> => {
+    if (!(await launch(port))) throw new Error(`private redis-server could not start again on port ${String(port)}`);
+  };
+  return { url: `redis://127.0.0.1:${String(port)}`, port, kill, restart };
+}
+
+/** The Redis server's clock (TIME), in milliseconds: the clock of its TTLs and of the scripts that read it. */
+async function redisClockMs(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Number(micros) / 1000;
+}
+
+/**
+ * Resolves once at least `ms` have passed on the Redis server's own clock.
+ * Redis cannot be given a fake clock: what expires there expires in its time,
+ * so a test waits for that clock, not for its own.
+ */
+export async function elapseOnRedisClock(redis: Redis, ms: number): Promise<void> {
+  const start = await redisClockMs(redis);
+  await until(
+    async () => (await redisClockMs(redis)) - start >= ms,
+    ms + 10_000,
+    `${String(ms)} ms on the Redis clock`,
+    {
+      intervalMs: Math.max(1, Math.min(25, ms / 4)),
+    },
+  );
 }

@@ -1,5 +1,5 @@
 /**
- * Index-key rotation (src/keys/blind-index/rotate.ts): with writes and
+ * Index-key rotation (src/rotation/blind-index.ts): with writes and
  * searches running throughout, every search answers as the data says; at the
  * end every index row is under the new key and the old key is retired. A
  * rotation that crashes mid-way resumes from its saved progress.
@@ -35,6 +35,8 @@ interface Setup {
   readonly patient: ResourceDefinition;
   /** Family name → ids, as the data says now. */
   readonly families: Map<string, Set<string>>;
+  /** The tokenizer's keys: refreshed every 20 ms, and on demand. */
+  readonly ring: Awaited<ReturnType<typeof openIndexKeyRing>>;
 }
 
 /** A database, the envelope sealer, and the engine writing through a blind tokenizer whose keys refresh every 20 ms. */
@@ -69,6 +71,7 @@ async function setup(t: TestContext, kind: 'sqlite' | 'postgres'): Promise<Setup
     engine: createResourceEngine({ store: database.db.resources, sealer }),
     patient,
     families: new Map(),
+    ring,
   };
 }
 
@@ -170,7 +173,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.ok(
         (await s.db.indexKeys.idsWithTokenPrefix('Patient', 'family', `${result.keyId}.`, '', 1000)).length > 40,
       );
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      // The keys as this process reads them once the old one is retired (what its 20 ms refresh would load next).
+      await s.ring.refresh();
       await assertSearches(s, 'after the old key is retired');
     },
   );
@@ -218,7 +222,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       ['retired', 'written'],
     );
     assert.equal(await s.db.indexKeys.progress(keys[0]?.id ?? ''), undefined);
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await s.ring.refresh();
     await assertSearches(s, 'after the resumed rotation');
   });
 }
@@ -265,6 +269,6 @@ test('an aborted rotation stops between batches with RotationInterruptedError, i
   );
   const result = await rotateIndexKey(deps, { graceMs: 30, batchSize: 5 });
   assert.deepEqual([result.resumed, result.reindexed, result.keyId], [true, 12, incoming?.id]);
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  await s.ring.refresh();
   await assertSearches(s, 'after the resumed rotation');
 });

@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { until } from '../helpers/until.js';
 import type { KeyStatus } from '../../src/rotation/index.js';
 import {
   caduceusEnv,
@@ -164,8 +165,12 @@ test(
       assert.equal(kek.code, 0, kek.stderr);
       // More load on the new keys, then stop.
       const writesAtKek = load.writes;
-      while (load.writes < writesAtKek + 20 && load.errors.length === 0)
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      await until(
+        () => load.writes >= writesAtKek + 20 || load.errors.length > 0,
+        30_000,
+        '20 more writes on the new keys',
+        { intervalMs: 50 },
+      );
     } finally {
       stop.stopped = true;
       await Promise.all(workers);

@@ -262,10 +262,17 @@ test('the lease: a second job while one holds it is refused at once, or waits fo
   const { opened } = await setUp(t, 1);
   const lease = await acquireRotationLease({ kv: opened.runtime.db.kv, ttlMs: 5000, waitMs: 0 });
   await assert.rejects(runRotationJob('data', deps(opened)), RotationBusyError);
-  setTimeout(() => {
-    void lease.release();
-  }, 300);
-  const [outcome] = await runRotationJob('data', deps(opened, { leaseWaitMs: 5000 }));
+  // The waiting job's pause between two tries is the test's own: the holder lets go during it, no real time passes.
+  let pauses = 0;
+  const waiting = deps(opened, {
+    leaseWaitMs: 5000,
+    sleep: async () => {
+      pauses += 1;
+      await lease.release();
+    },
+  });
+  const [outcome] = await runRotationJob('data', waiting);
+  assert.equal(pauses, 1, 'the job found the lease held, waited once, and took it');
   assert.equal(outcome?.remaining, 0);
 });
 

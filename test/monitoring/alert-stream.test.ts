@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { get, type IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { build } from '../helpers/app.js';
+import { until } from '../helpers/until.js';
 
 interface ServerSentEvent {
   id?: string;
@@ -125,7 +126,5 @@ test('the alert stream holds no subscriber after its client goes away', async (t
   const subscribers = (): number => built.monitoring.stream.subscribers;
   assert.equal(subscribers(), 1);
   response.destroy();
-  for (let wait = 0; wait < 300 && subscribers() > 0; wait += 1)
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(subscribers(), 0, 'the route unsubscribed once its client went away');
+  await until(() => subscribers() === 0, 3_000, 'the route to unsubscribe once its client went away');
 });

@@ -4,7 +4,7 @@ import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createMemoryState } from '../../src/monitoring/state/memory.js';
 import { createRedisState } from '../../src/monitoring/state/redis.js';
-import { redisSkip, testRedisUrl } from '../helpers/redis.js';
+import { elapseOnRedisClock, redisSkip, testRedisUrl } from '../helpers/redis.js';
 import { monitoringStateContract } from './state-contract.js';
 
 const skip = await redisSkip();
@@ -18,8 +18,16 @@ function prefix(): string {
   return `caduceus-test:${process.pid}:${randomUUID()}:`;
 }
 
-monitoringStateContract('memory', () => Promise.resolve(createMemoryState()));
-monitoringStateContract('redis', () => Promise.resolve(createRedisState(redis!, prefix())), skip);
+// In process, time is only the `now` each call is given: nothing to wait for.
+monitoringStateContract('memory', () =>
+  Promise.resolve({ state: createMemoryState(), elapse: () => Promise.resolve() }),
+);
+// Redis expires claims on its own clock (SET PX): that clock is the one waited for.
+monitoringStateContract(
+  'redis',
+  () => Promise.resolve({ state: createRedisState(redis!, prefix()), elapse: (ms) => elapseOnRedisClock(redis!, ms) }),
+  skip,
+);
 
 test('redis: every key the state writes expires', { skip }, async () => {
   const keyPrefix = prefix();

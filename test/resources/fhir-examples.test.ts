@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createResourceValidator } from '../../src/resources/fhir/validator.js';
 import { patientSchema } from '../../src/resources/patient/schema.js';
 
-// Unmodified HL7 FHIR R4 (4.0.1) Patient examples (CC0), copied from /work/shared/fhir-r4-examples.
+// Unmodified HL7 FHIR R4 (4.0.1) Patient examples (CC0), vendored from hl7.fhir.r4.examples (fixtures/hl7-r4-examples/README.md).
 const folder = join(import.meta.dirname, 'fixtures', 'hl7-r4-examples');
 
 function examples(): { file: string; body: Record<string, unknown> }[] {

@@ -401,8 +401,8 @@ async function drive(
   const victimId = String(victim.headers.location).split('/').pop() ?? '';
   corruptLatestVersion(server.config.databaseUrl, victimId);
   await send('corrupted record', 500, `${base}/${victimId}`, { token });
-  // Webhook deliveries retry after 250 and 500 ms: let them fail and log before the stop.
-  await sleep(1500);
+  // No wait for the failing webhook deliveries (retried after 250 and 500 ms): the SIGTERM drain awaits the
+  // detector, retries included, before `server.stopped` (monitoring close → settled), and the scan asserts their lines.
   return { responses, patientIds: [id, victimId] };
 }
 

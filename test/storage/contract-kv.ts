@@ -1,9 +1,21 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { sleep, unique, withDatabase, type ContractContext } from './fixtures.js';
+import { unique, withDatabase, type ContractContext } from './fixtures.js';
 
 /** Long enough never to expire during a test run; short TTLs in these tests are 1 ms. */
 const longTtl = 600_000;
+
+/**
+ * Both adapters compute expiry from Date.now() in this process (PostgreSQL is
+ * sent the instant as a parameter), so time is a fake Date moved by hand: no
+ * sleeping, and no margin for a loaded machine to overrun.
+ */
+function fakeClock(t: TestContext, aheadMs = 0): (ms: number) => void {
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() + aheadMs });
+  return (ms) => {
+    t.mock.timers.tick(ms);
+  };
+}
 
 /** Registers the KeyValueStore tests. */
 export function registerKvContract(ctx: ContractContext): void {
@@ -20,11 +32,13 @@ export function registerKvContract(ctx: ContractContext): void {
       await db.kv.delete(key);
     }));
 
-  test('kv: expired rows are invisible to get, getMany and take, and free for setIfAbsent', () =>
+  test('kv: expired rows are invisible to get, getMany and take, and free for setIfAbsent', (t) =>
     withDatabase(ctx, async (db) => {
+      const elapse = fakeClock(t);
       const key = unique('k');
       await db.kv.set(key, 'old', 1);
-      await sleep(10);
+      assert.equal(await db.kv.get(key), 'old', 'live within its TTL');
+      elapse(1);
       assert.equal(await db.kv.get(key), undefined);
       assert.equal((await db.kv.getMany([key])).size, 0);
       assert.equal(await db.kv.take(key), undefined);
@@ -32,13 +46,14 @@ export function registerKvContract(ctx: ContractContext): void {
       assert.equal(await db.kv.get(key), 'new');
     }));
 
-  test('kv: getMany returns present keys only', () =>
+  test('kv: getMany returns present keys only', (t) =>
     withDatabase(ctx, async (db) => {
+      const elapse = fakeClock(t);
       const [a, b, gone, expired] = [unique('a'), unique('b'), unique('g'), unique('e')];
       await db.kv.set(a, 'A', longTtl);
       await db.kv.set(b, 'B', longTtl);
       await db.kv.set(expired, 'E', 1);
-      await sleep(10);
+      elapse(1);
       const found = await db.kv.getMany([a, b, gone, expired, a]);
       assert.deepEqual([...found.entries()].sort(), [
         [a, 'A'],
@@ -69,7 +84,8 @@ export function registerKvContract(ctx: ContractContext): void {
     }
   });
 
-  test("kv: getMany sees every write at once: another connection's, its own, and expiry of what it read before", async () => {
+  test("kv: getMany sees every write at once: another connection's, its own, and expiry of what it read before", async (t) => {
+    const elapse = fakeClock(t);
     const [a, b] = await Promise.all([ctx.open(), ctx.open()]);
     try {
       const key = unique('seen');
@@ -80,22 +96,25 @@ export function registerKvContract(ctx: ContractContext): void {
       assert.equal((await a.kv.getMany([key])).size, 0, "another connection's delete");
       await a.kv.set(key, 'own', 50);
       assert.equal((await a.kv.getMany([key])).get(key), 'own', 'its own write');
-      await sleep(80);
+      elapse(49);
+      assert.equal((await a.kv.getMany([key])).get(key), 'own', 'still live 1 ms before its TTL');
+      elapse(1);
       assert.equal((await a.kv.getMany([key])).size, 0, 'expired since it was last read');
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
   });
 
-  test('kv: increment counts from 1, restarts after expiry, and treats a non-number as absent', () =>
+  test('kv: increment counts from 1, restarts after expiry, and treats a non-number as absent', (t) =>
     withDatabase(ctx, async (db) => {
+      const elapse = fakeClock(t);
       const key = unique('count');
       assert.equal(await db.kv.increment(key, longTtl), 1, 'absent');
       assert.equal(await db.kv.increment(key, longTtl), 2);
       assert.equal(await db.kv.increment(key, longTtl), 3);
       assert.equal(await db.kv.get(key), '3', 'stored as its decimal text');
       await db.kv.set(key, 'old', 1);
-      await sleep(10);
+      elapse(1);
       assert.equal(await db.kv.increment(key, 50), 1, 'expired: restarts at 1');
       assert.equal(await db.kv.increment(key, longTtl), 2, 'within the TTL it counts on');
       for (const odd of ['', 'abc', '12abc', '-4', '1.5', '9999999999999999']) {
@@ -106,16 +125,18 @@ export function registerKvContract(ctx: ContractContext): void {
       await assert.rejects(db.kv.increment(unique('bad'), Number.NaN), { name: 'StorageError' });
     }));
 
-  test('kv: increment restarts the TTL at each call', () =>
+  test('kv: increment restarts the TTL at each call', (t) =>
     withDatabase(ctx, async (db) => {
+      const elapse = fakeClock(t);
       const key = unique('slide');
-      // Wide margins: a loaded machine may oversleep by a few hundred ms.
       assert.equal(await db.kv.increment(key, 1000), 1);
-      await sleep(600);
+      elapse(600);
       assert.equal(await db.kv.increment(key, 1000), 2);
-      await sleep(600); // past the first call's TTL, within the second's
+      elapse(600); // past the first call's TTL, within the second's
       assert.equal(await db.kv.get(key), '2');
-      await sleep(600);
+      elapse(399);
+      assert.equal(await db.kv.get(key), '2', 'live 1 ms before a TTL after the last call');
+      elapse(1);
       assert.equal(await db.kv.get(key), undefined, 'expired a TTL after the last call');
     }));
 
@@ -161,14 +182,16 @@ export function registerKvContract(ctx: ContractContext): void {
     }
   });
 
-  test('kv: purgeExpired removes expired rows only and counts them', () =>
+  test('kv: purgeExpired removes expired rows only and counts them', (t) =>
     withDatabase(ctx, async (db) => {
-      // Clear rows other tests left expired, so the count below is exact.
+      // An hour ahead, every row the other tests left (fake clocks included) has expired: the first purge
+      // clears them all, so the count below is exact.
+      const elapse = fakeClock(t, 3_600_000);
       await db.kv.purgeExpired();
       const live = unique('live');
       await db.kv.set(live, 'stay', longTtl);
       for (let i = 0; i < 3; i++) await db.kv.set(unique('dead'), 'go', 1);
-      await sleep(10);
+      elapse(1);
       assert.equal(await db.kv.purgeExpired(), 3);
       assert.equal(await db.kv.purgeExpired(), 0);
       assert.equal(await db.kv.get(live), 'stay');

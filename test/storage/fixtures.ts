@@ -66,8 +66,3 @@ export function auditRow(writerId: string, seq: number, kind: AuditRow['kind'] =
     hash: `hash-${String(seq)}`,
   };
 }
-
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -16,6 +16,8 @@ import {
   type ServerProcess,
 } from '../helpers/process.js';
 import { privatePostgresSkip, startPrivatePostgres } from '../helpers/private-postgres.js';
+import { toPgStorageError } from '../../src/storage/postgres/errors.js';
+import { until } from '../helpers/until.js';
 
 const writers = 8;
 
@@ -60,15 +62,6 @@ function startWrites(server: ServerProcess, token: string): WriteLoad {
       await Promise.all(loops);
     },
   };
-}
-
-/** Resolves once `condition` holds, polling every 20 ms; rejects after `withinMs`. */
-async function until(condition: () => boolean, withinMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 test(
@@ -125,3 +118,16 @@ test(
     }
   },
 );
+
+test("pg's own connection errors, which carry no SQLSTATE, count as the database being unavailable", () => {
+  for (const message of [
+    'Client has encountered a connection error and is not queryable',
+    'Client was closed and is not queryable',
+    'Connection terminated unexpectedly',
+    'timeout exceeded when trying to connect',
+  ]) {
+    assert.equal(toPgStorageError('write', new Error(message)).reason, 'unavailable', message);
+  }
+  assert.equal(toPgStorageError('write', Object.assign(new Error('crash'), { code: '57P02' })).reason, 'unavailable');
+  assert.equal(toPgStorageError('write', new Error('something else')).reason, 'failed');
+});

@@ -20,6 +20,7 @@ const unavailableCodes = new Set([
   'ETIMEDOUT',
   'EHOSTUNREACH',
   '57P01',
+  '57P02',
   '57P03',
 ]);
 const busyCodes = new Set(['40001', '40P01', '55P03', '57014']);
@@ -29,7 +30,10 @@ function classify(error: unknown): StorageFailure {
   if (isPgUniqueViolation(error)) return 'duplicate';
   if (busyCodes.has(code)) return 'busy';
   if (code.startsWith('08') || unavailableCodes.has(code)) return 'unavailable';
-  if (error instanceof Error && /timeout|terminated/i.test(error.message) && code === '') return 'unavailable';
+  // pg's own errors carry no code: a time-out, a connection that ended, or a client whose connection broke
+  // earlier ("… is not queryable", e.g. PostgreSQL stopped between two statements of a transaction).
+  if (error instanceof Error && /timeout|terminated|not queryable/i.test(error.message) && code === '')
+    return 'unavailable';
   return 'failed';
 }
 

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { until } from '../../helpers/until.js';
 import { auditEvents, Browser, buildLoginApp } from './login-helpers.js';
 
 const password = 'correct horse battery staple 42';
@@ -22,9 +23,8 @@ test('a full hashing queue sheds the login with 503 before any other work, for k
     },
   });
   // The directory's dummy hash (for unknown users) is made in the background at start: let it finish.
-  const idle = async (): Promise<void> => {
-    while (app.users.queue.stats().active > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-  };
+  const idle = (): Promise<void> =>
+    until(() => app.users.queue.stats().active === 0, 30_000, 'an idle hashing queue', { intervalMs: 5 });
   await idle();
   const user = await app.users.admin.create({
     username: `billing-${randomUUID().slice(0, 8)}`,
