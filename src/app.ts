@@ -13,22 +13,24 @@ import type { Config } from './config/index.js';
 import { assignRequestId, createClientErrorHandler } from './edge/client-error.js';
 import { corsPlugin } from './edge/cors.js';
 import { edgePlugin } from './edge/edge-plugin.js';
-import { edgeFilterPlugin } from './edge/filter-plugin.js';
+import { bodySignaturesPlugin, edgeFilterPlugin } from './edge/filter-plugin.js';
+import { connectionClosePlugin } from './edge/connection-close.js';
 import { createFrameworkErrorHandler } from './edge/framework-errors.js';
 import { clientCertificatePlugin } from './edge/mtls/client-certificate.js';
 import { trustProxyOption } from './edge/trusted-proxies.js';
 import { errorHandlerPlugin } from './edge/error-handler.js';
-import { registerBreakerGate } from './gateway/breaker-gate.js';
+import { breakerGatePlugin } from './gateway/breaker-gate.js';
 import type { Breakers } from './lib/circuit-breaker.js';
 import {
+  addressRateLimitPlugin,
   createRateLimiter,
-  registerPostAuthRateLimit,
-  registerPreAuthRateLimit,
+  principalRateLimitPlugin,
   type RateLimitStore,
 } from './gateway/rate-limit/index.js';
+import { pipelinePlugin } from './http/pipeline-plugin.js';
 import { PhiSafeLogController, sharedRequestLogger } from './gateway/logging.js';
 import { instrumentAuditLog, instrumentSealer, metricsPlugin, type Metrics } from './gateway/metrics/index.js';
-import { registerIntegrityEvents } from './keys/envelope/integrity-events.js';
+import { integrityEventsPlugin } from './keys/envelope/integrity-events.js';
 import type { Sealer } from './keys/ports.js';
 import { registerAlertRoutes } from './monitoring/api/routes.js';
 import { registerAlertStreamRoute } from './monitoring/alert-stream-route.js';
@@ -114,10 +116,12 @@ export async function buildApp(
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = config.limits.headersTimeoutMs;
 
-  // 1 edge · 3 authentication · 6 access · 7 audit · 8 errors (gateway and validation plug in between).
+  // The request path of DESIGN.md: each layer's plugin adds its steps to the one pipeline, in the order
+  // src/http/pipeline.ts declares; ready() refuses a step registered out of that order, or a missing one.
+  await app.register(pipelinePlugin);
+  // 1 edge: request id and security headers, filters, CORS by exact origin allow-list (docs/edge.md, docs/access-control.md).
   await app.register(edgePlugin);
   await app.register(edgeFilterPlugin, { config: config.edge, events: deps.events });
-  // CORS by exact origin allow-list; preflights answered here, before rate limits and authentication (docs/access-control.md).
   await app.register(corsPlugin, { allowedOrigins: config.cors.allowedOrigins });
   // 2 and 4: token buckets per client address before the bearer gate, per principal after it (docs/rate-limits.md).
   const rateLimiter = createRateLimiter({
@@ -128,20 +132,24 @@ export async function buildApp(
       deps.metrics.countRateLimitDecision(policy, allowed);
     },
   });
-  registerPreAuthRateLimit(app, rateLimiter);
+  await app.register(addressRateLimitPlugin, { limiter: rateLimiter });
   // While a request-path breaker (PostgreSQL) is open: 503 + Retry-After at once (docs/circuit-breakers.md).
-  registerBreakerGate(app, deps.breakers);
-  // The client certificate (mutual-TLS listener, or RFC 9440 Client-Cert from a trusted proxy) for RFC 8705 bound tokens (docs/tls.md).
+  await app.register(breakerGatePlugin, { breakers: deps.breakers });
+  // 3: the client certificate (mutual-TLS listener, or RFC 9440 Client-Cert from a trusted proxy) for RFC 8705 bound tokens (docs/tls.md), then the token.
   await app.register(clientCertificatePlugin, { trustedProxies: config.edge.trustedProxies, events: deps.events });
   await app.register(authenticatePlugin, { verifier: deps.verifier });
-  registerPostAuthRateLimit(app, rateLimiter);
+  await app.register(principalRateLimitPlugin, { limiter: rateLimiter });
+  // 5 access, from route and token alone; 6 validation: signatures in the parsed body, then the route schemas.
   await app.register(accessPlugin, { careTeam: deps.db.careTeam });
+  await app.register(bodySignaturesPlugin, { config: config.edge, events: deps.events });
+  // 7: a sealed record that fails to open raises `integrity.error` with its request id (docs/key-management.md).
+  await app.register(integrityEventsPlugin, { events: deps.events });
+  // 8 audit; 9 response: connection close after an early answer, the error envelope, metrics.
   await app.register(requestAuditPlugin, { audit: instrumentAuditLog(deps.audit, deps.metrics) });
+  await app.register(connectionClosePlugin);
   await app.register(errorHandlerPlugin);
   await app.register(metricsPlugin, { metrics: deps.metrics });
 
-  // A sealed record that fails to open raises `integrity.error` with its request id (docs/key-management.md).
-  registerIntegrityEvents(app, deps.events);
   registerHealthRoutes(app, () => deps.db.ping());
   // The provider's endpoints and the SMART configuration of each API base (docs/oauth.md).
   if (deps.authorizationServer !== undefined)

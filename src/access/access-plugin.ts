@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import '../http/pipeline-plugin.js';
 import { ApiError } from '../errors/index.js';
 import { isSensitive } from './access-rule.js';
 import { careTeamReach, fixedReach, intersectReach, type PatientReach } from './care-team/reach.js';
@@ -42,35 +43,31 @@ function reachOf(
 }
 
 /**
- * The access decision (request-path step 6): the route's rule against the
- * principal's role AND its SMART scopes (403 unless both allow), then MFA for
- * sensitive rules (401 MFA_REQUIRED). Instance-level checks follow in the
- * handlers, which read `request.grant` and `request.reach`.
+ * The access decision (request-path step 5), the `access-decision` step: the
+ * route's rule against the principal's role AND its SMART scopes (403 unless
+ * both allow), then MFA for sensitive rules (401 MFA_REQUIRED), from route
+ * and token alone, before any body is read (DESIGN.md). Instance-level
+ * checks follow in the handlers (src/access/checks/), which read
+ * `request.grant` and `request.reach`.
  */
 export const accessPlugin = fp(
   (app: FastifyInstance, options: AccessOptions) => {
     app.decorateRequest('reach', null);
-    app.addHook('preHandler', (request, _reply, done) => {
-      const rule = request.routeOptions.config.access;
-      if (rule === 'public' || request.is404) {
-        done();
-        return;
-      }
-      const principal = request.principal;
-      const decision = rule === undefined || principal === null ? undefined : decideAccess(rule, principal);
-      if (rule === undefined || principal === null || decision === undefined || !decision.allowed) {
-        done(new ApiError('FORBIDDEN'));
-        return;
-      }
-      // After the role and scope check: a caller who may not do this at all learns nothing from a step-up challenge.
-      if (isSensitive(rule) && !hasMultiFactor(principal)) {
-        done(stepUpRequired());
-        return;
-      }
-      request.grant = decision.grant;
-      request.reach = reachOf(decision, principal, options.careTeam);
-      done();
+    app.pipeline.add({
+      name: 'access-decision',
+      run(request) {
+        const rule = request.routeOptions.config.access;
+        if (rule === 'public' || request.is404) return;
+        const principal = request.principal;
+        const decision = rule === undefined || principal === null ? undefined : decideAccess(rule, principal);
+        if (rule === undefined || principal === null || decision === undefined || !decision.allowed)
+          throw new ApiError('FORBIDDEN');
+        // After the role and scope check: a caller who may not do this at all learns nothing from a step-up challenge.
+        if (isSensitive(rule) && !hasMultiFactor(principal)) throw stepUpRequired();
+        request.grant = decision.grant;
+        request.reach = reachOf(decision, principal, options.careTeam);
+      },
     });
   },
-  { name: 'caduceus-access', dependencies: ['caduceus-authenticate'] },
+  { name: 'caduceus-access', dependencies: ['caduceus-pipeline', 'caduceus-authenticate'] },
 );

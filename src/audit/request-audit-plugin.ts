@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import '../http/pipeline-plugin.js';
 import { reachedAuthentication } from '../http/request-context.js';
 import { errorEnvelope } from '../errors/index.js';
 import type { AuditEvent, AuditLog } from './event.js';
@@ -54,33 +55,48 @@ function eventFor(request: FastifyRequest, reply: FastifyReply, payload: unknown
   };
 }
 
+/** Writes the request's event; on failure the answer becomes 503 (fail closed). */
+async function recordOrFail(
+  audit: AuditLog,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+): Promise<unknown> {
+  try {
+    await audit.record(eventFor(request, reply, payload));
+    return payload;
+  } catch {
+    request.log.error(
+      { requestId: request.id, errorType: 'AuditWriteFailed' },
+      'audit event not durable; failing closed',
+    );
+    reply
+      .code(503)
+      .type('application/json; charset=utf-8')
+      .removeHeader('etag')
+      .removeHeader('location')
+      .removeHeader('last-modified');
+    return JSON.stringify(errorEnvelope('SERVICE_UNAVAILABLE', request.id));
+  }
+}
+
 /**
- * The audit layer (request-path step 7): one event per request that reached
- * authentication, durable before the response leaves (HIPAA 164.312(b)).
- * If the event cannot be written the request fails closed with 503.
+ * The audit layer (request-path step 8), the `audit-event` step: one event
+ * per request that reached authentication, durable before the response
+ * leaves (HIPAA 164.312(b)). If the event cannot be written the request
+ * fails closed with 503.
  */
 export const requestAuditPlugin = fp(
   (app: FastifyInstance, options: { audit: AuditLog }) => {
     app.decorateRequest('auditDetails', null);
-    app.addHook('onSend', async (request, reply, payload) => {
-      if (request[reachedAuthentication] !== true) return payload;
-      try {
-        await options.audit.record(eventFor(request, reply, payload));
-        return payload;
-      } catch {
-        request.log.error(
-          { requestId: request.id, errorType: 'AuditWriteFailed' },
-          'audit event not durable; failing closed',
-        );
-        reply
-          .code(503)
-          .type('application/json; charset=utf-8')
-          .removeHeader('etag')
-          .removeHeader('location')
-          .removeHeader('last-modified');
-        return JSON.stringify(errorEnvelope('SERVICE_UNAVAILABLE', request.id));
-      }
+    app.pipeline.add({
+      name: 'audit-event',
+      run(request, reply, payload) {
+        // Refused before authentication: counted per source instead (src/audit/refusal-counts.ts), no promise spent.
+        if (request[reachedAuthentication] !== true) return undefined;
+        return recordOrFail(options.audit, request, reply, payload);
+      },
     });
   },
-  { name: 'caduceus-request-audit' },
+  { name: 'caduceus-request-audit', dependencies: ['caduceus-pipeline'] },
 );

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiError } from '../errors/index.js';
+import '../http/pipeline-plugin.js';
 
 /** What a browser app may send and read (Fetch standard, "CORS protocol"). */
 const allowMethods = 'GET, HEAD, POST, PUT, DELETE';
@@ -29,30 +30,34 @@ export const corsPlugin = fp(
     const allowed = new Set(options.allowedOrigins);
     // Nothing configured: responses never vary by Origin, and no CORS header is ever sent.
     if (allowed.size === 0) return;
-    app.addHook('onRequest', (request, reply, done) => {
-      // Every answer depends on Origin once an allow-list exists: shared caches must key on it.
-      appendVary(reply, 'Origin');
-      const origin = request.headers.origin;
-      const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
-      if (origin === undefined || !allowed.has(origin)) {
-        // An unknown origin's preflight gets a plain refusal without CORS headers: the browser then blocks the real request.
-        done(preflight ? new ApiError('FORBIDDEN', 'This origin is not allowed to call the API') : undefined);
-        return;
-      }
-      reply.header('access-control-allow-origin', origin);
-      if (!preflight) {
-        reply.header('access-control-expose-headers', exposeHeaders);
-        done();
-        return;
-      }
-      appendVary(reply, 'Access-Control-Request-Method, Access-Control-Request-Headers');
-      void reply
-        .code(204)
-        .header('access-control-allow-methods', allowMethods)
-        .header('access-control-allow-headers', allowHeaders)
-        .header('access-control-max-age', maxAgeSeconds)
-        .send();
+    app.pipeline.add({
+      name: 'cors',
+      run(request, reply) {
+        // Every answer depends on Origin once an allow-list exists: shared caches must key on it.
+        appendVary(reply, 'Origin');
+        const origin = request.headers.origin;
+        const preflight =
+          request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
+        if (origin === undefined || !allowed.has(origin)) {
+          // An unknown origin's preflight gets a plain refusal without CORS headers: the browser then blocks the real request.
+          if (preflight) throw new ApiError('FORBIDDEN', 'This origin is not allowed to call the API');
+          return;
+        }
+        reply.header('access-control-allow-origin', origin);
+        if (!preflight) {
+          reply.header('access-control-expose-headers', exposeHeaders);
+          return;
+        }
+        appendVary(reply, 'Access-Control-Request-Method, Access-Control-Request-Headers');
+        // The pipeline stops at an answered request: the preflight goes no further.
+        void reply
+          .code(204)
+          .header('access-control-allow-methods', allowMethods)
+          .header('access-control-allow-headers', allowHeaders)
+          .header('access-control-max-age', maxAgeSeconds)
+          .send();
+      },
     });
   },
-  { name: 'caduceus-cors' },
+  { name: 'caduceus-cors', dependencies: ['caduceus-pipeline'] },
 );

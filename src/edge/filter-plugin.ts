@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import '../http/pipeline-plugin.js';
 import type { EdgeConfig } from '../config/index.js';
 import { ApiError } from '../errors/index.js';
 import type { SecurityEvents } from '../lib/security-events.js';
@@ -43,11 +44,11 @@ function reportSuspicious(
 
 /**
  * Request filtering at the edge (request-path step 1, after the request id
- * and security headers): the checks of `./checks/index.ts` on every
- * request before authentication, so a refusal costs no token verification
- * and writes no audit event (it is counted as an `edge.refused` security
- * event instead); suspicious-input signals on the query here, and on the
- * parsed body before validation; and the per-peer connection limit.
+ * and security headers): the `edge-filter` step runs the checks of
+ * `./checks/index.ts` on every request before authentication, so a refusal
+ * costs no token verification and writes no audit event (it is counted as an
+ * `edge.refused` security event instead), and reports suspicious-input
+ * signals in the query; and the per-peer connection limit.
  */
 export const edgeFilterPlugin = fp(
   (app: FastifyInstance, options: EdgeFilterOptions) => {
@@ -67,38 +68,50 @@ export const edgeFilterPlugin = fp(
       });
     }
 
-    app.addHook('onRequest', (request, _reply, done) => {
-      const peer = request.raw.socket.remoteAddress ?? '';
-      const input = new EdgeInput(request.ip, peer, request.url, request.raw.rawHeaders.length / 2);
-      const refusal = firstRefusal(input, policy);
-      if (refusal !== undefined) {
-        events.emit({
-          kind: 'edge.refused',
-          requestId: request.id,
-          // A malformed forwarded address is input: the event names the proxy that sent it.
-          sourceIp: refusal.rule === 'client_address' ? peer : input.ip,
-          details: { rule: refusal.rule, code: refusal.code },
-        });
-        done(new ApiError(refusal.code, refusal.message));
-        return;
-      }
-      // Path parameters are not scanned: each has a strict pattern (an id) that such text never passes.
-      done(
-        input.query.length === 0
-          ? undefined
-          : reportSuspicious(request, events, policy, 'query', scanValues(request.query)),
-      );
-    });
-
-    // After parsing, before schema validation: JSON string values, decoded.
-    app.addHook('preValidation', (request, _reply, done) => {
-      const body: unknown = request.body;
-      done(
-        typeof body === 'object' && body !== null
-          ? reportSuspicious(request, events, policy, 'body', scanValues(body))
-          : undefined,
-      );
+    app.pipeline.add({
+      name: 'edge-filter',
+      run(request) {
+        const peer = request.raw.socket.remoteAddress ?? '';
+        const input = new EdgeInput(request.ip, peer, request.url, request.raw.rawHeaders.length / 2);
+        const refusal = firstRefusal(input, policy);
+        if (refusal !== undefined) {
+          events.emit({
+            kind: 'edge.refused',
+            requestId: request.id,
+            // A malformed forwarded address is input: the event names the proxy that sent it.
+            sourceIp: refusal.rule === 'client_address' ? peer : input.ip,
+            details: { rule: refusal.rule, code: refusal.code },
+          });
+          throw new ApiError(refusal.code, refusal.message);
+        }
+        // Path parameters are not scanned: each has a strict pattern (an id) that such text never passes.
+        if (input.query.length === 0) return;
+        const blocked = reportSuspicious(request, events, policy, 'query', scanValues(request.query));
+        if (blocked !== undefined) throw blocked;
+      },
     });
   },
-  { name: 'caduceus-edge-filter', dependencies: ['caduceus-edge'] },
+  { name: 'caduceus-edge-filter', dependencies: ['caduceus-pipeline', 'caduceus-edge'] },
+);
+
+/**
+ * The `body-signatures` step (request-path step 6, validation): the same
+ * suspicious-input signals on the parsed body, its JSON string values
+ * decoded, before schema validation.
+ */
+export const bodySignaturesPlugin = fp(
+  (app: FastifyInstance, options: EdgeFilterOptions) => {
+    const { events } = options;
+    const policy = createEdgePolicy(options.config);
+    app.pipeline.add({
+      name: 'body-signatures',
+      run(request) {
+        const body: unknown = request.body;
+        if (typeof body !== 'object' || body === null) return;
+        const blocked = reportSuspicious(request, events, policy, 'body', scanValues(body));
+        if (blocked !== undefined) throw blocked;
+      },
+    });
+  },
+  { name: 'caduceus-body-signatures', dependencies: ['caduceus-pipeline'] },
 );

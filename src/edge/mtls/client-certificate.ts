@@ -8,6 +8,7 @@
 import { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import '../../http/pipeline-plugin.js';
 import { certificateThumbprint, type PresentedCertificate } from '../../lib/certificate-thumbprint.js';
 import type { CidrBlock } from '../../config/index.js';
 import type { SecurityEvents } from '../../lib/security-events.js';
@@ -54,15 +55,17 @@ function presentedCertificate(
   return { thumbprint: certificateThumbprint(der), der, source: 'proxy' };
 }
 
-/** Decorates every request with `clientCertificate` before the bearer gate runs. */
+/** The `client-certificate` step: sets `request.clientCertificate` before the bearer gate runs. */
 export const clientCertificatePlugin = fp(
   (app: FastifyInstance, options: ClientCertificateOptions) => {
     const proxies = createAddressList(options.trustedProxies);
     app.decorateRequest('clientCertificate', null);
-    app.addHook('onRequest', (request, _reply, done) => {
-      request.clientCertificate = presentedCertificate(request, proxies, options.events);
-      done();
+    app.pipeline.add({
+      name: 'client-certificate',
+      run(request) {
+        request.clientCertificate = presentedCertificate(request, proxies, options.events);
+      },
     });
   },
-  { name: 'caduceus-client-certificate' },
+  { name: 'caduceus-client-certificate', dependencies: ['caduceus-pipeline'] },
 );

@@ -17,9 +17,10 @@ export {
   type RateLimitPolicyName,
 } from '../../config/rate-limit-policies.js';
 export {
+  addressRateLimitPlugin,
   createRateLimiter,
-  registerPostAuthRateLimit,
-  registerPreAuthRateLimit,
+  principalRateLimitPlugin,
   type RateLimitOptions,
+  type RateLimitStepOptions,
   type RateLimiter,
 } from './plugin.js';

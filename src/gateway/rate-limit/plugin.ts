@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import '../../http/pipeline-plugin.js';
 import type { Principal } from '../../http/principal.js';
 import { ApiError } from '../../errors/index.js';
 import type { SecurityEvents } from '../../lib/security-events.js';
@@ -43,7 +45,7 @@ interface CompiledPolicy {
 
 /** The request path's rate limiter: a bucket per client address before authentication, per principal after it. */
 export interface RateLimiter {
-  /** False with CADUCEUS_RATE_LIMIT=off: no hook is registered at all. */
+  /** False with CADUCEUS_RATE_LIMIT=off: no step is added at all. */
   readonly enabled: boolean;
   check(
     request: FastifyRequest,
@@ -93,7 +95,7 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
       appendListHeader(reply, 'ratelimit', stateHeaderItem(policy, decision));
       if (decision.allowed) return;
       const principal = stage === 'post-auth' ? request.principal : null;
-      // No PHI, no URL: the policy, which bucket, and who (issue 5: rate-limit storms are monitored).
+      // No PHI, no URL: the policy, which bucket, and who (monitoring raises rate_limit_storm from these).
       options.events.emit({
         kind: 'rate_limit.exceeded',
         requestId: request.id,
@@ -111,43 +113,65 @@ export function createRateLimiter(options: RateLimitOptions): RateLimiter {
   };
 }
 
-/**
- * Request-path step 2 (DESIGN.md): every request takes a token from its
- * client address's `ip` bucket, and a public route (login, token, health)
- * also from its class bucket for that address, before the bearer gate
- * spends any work on it. A refusal here is not audited per request; the
- * `rate_limit.exceeded` event is counted per source (src/audit/refusal-counts.ts).
- */
-export function registerPreAuthRateLimit(app: FastifyInstance, limiter: RateLimiter): void {
-  app.addHook('onRoute', (route) => {
-    const declared = route.config?.rateLimit;
-    if (declared !== undefined && declared !== false && !(rateLimitClasses as readonly string[]).includes(declared)) {
-      throw new Error(`route ${route.url} declares an unknown rate-limit class`);
-    }
-  });
-  if (!limiter.enabled) return;
-  app.addHook('onRequest', async (request, reply) => {
-    const routeClass = rateLimitClassOf(request);
-    if (routeClass === false) return;
-    const address = `ip:${request.ip}`;
-    await limiter.check(request, reply, 'ip', address, 'pre-auth');
-    if (keyedByAddress(request)) await limiter.check(request, reply, routeClass, address, 'pre-auth');
-  });
+/** What each rate-limit step needs: the one limiter both stages share. */
+export interface RateLimitStepOptions {
+  readonly limiter: RateLimiter;
 }
 
 /**
- * Request-path step 4: an authenticated request takes a token from its
- * route class's bucket for the verified principal (client id + subject),
- * so users behind one address do not share, and one token cannot exceed
- * its share from many addresses. Registered after authentication.
+ * Request-path step 2 (DESIGN.md), `address-rate-limit`: every request takes
+ * a token from its client address's `ip` bucket, and a public route (login,
+ * token, health) also from its class bucket for that address, before the
+ * bearer gate spends any work on it. A refusal here is not audited per
+ * request; the `rate_limit.exceeded` event is counted per source
+ * (src/audit/refusal-counts.ts). Routes declaring an unknown class fail at
+ * registration, whether limits are on or off.
  */
-export function registerPostAuthRateLimit(app: FastifyInstance, limiter: RateLimiter): void {
-  if (!limiter.enabled) return;
-  app.addHook('onRequest', async (request, reply) => {
-    const principal = request.principal;
-    if (principal === null || keyedByAddress(request)) return;
-    const routeClass = rateLimitClassOf(request);
-    if (routeClass === false) return;
-    await limiter.check(request, reply, routeClass, principalKey(principal), 'post-auth');
-  });
-}
+export const addressRateLimitPlugin = fp(
+  (app: FastifyInstance, options: RateLimitStepOptions) => {
+    const { limiter } = options;
+    app.addHook('onRoute', (route) => {
+      const declared = route.config?.rateLimit;
+      if (declared !== undefined && declared !== false && !(rateLimitClasses as readonly string[]).includes(declared)) {
+        throw new Error(`route ${route.url} declares an unknown rate-limit class`);
+      }
+    });
+    // CADUCEUS_RATE_LIMIT=off: no step at all, not one that decides nothing.
+    if (!limiter.enabled) return;
+    app.pipeline.add({
+      name: 'address-rate-limit',
+      async run(request, reply) {
+        const routeClass = rateLimitClassOf(request);
+        if (routeClass === false) return;
+        const address = `ip:${request.ip}`;
+        await limiter.check(request, reply, 'ip', address, 'pre-auth');
+        if (keyedByAddress(request)) await limiter.check(request, reply, routeClass, address, 'pre-auth');
+      },
+    });
+  },
+  { name: 'caduceus-rate-limit-address', dependencies: ['caduceus-pipeline'] },
+);
+
+/**
+ * Request-path step 4, `principal-rate-limit`: an authenticated request
+ * takes a token from its route class's bucket for the verified principal
+ * (client id + subject), so users behind one address do not share, and one
+ * token cannot exceed its share from many addresses.
+ */
+export const principalRateLimitPlugin = fp(
+  (app: FastifyInstance, options: RateLimitStepOptions) => {
+    const { limiter } = options;
+    if (!limiter.enabled) return;
+    app.pipeline.add({
+      name: 'principal-rate-limit',
+      async run(request, reply) {
+        const principal = request.principal;
+        if (principal === null || keyedByAddress(request)) return;
+        const routeClass = rateLimitClassOf(request);
+        if (routeClass === false) return;
+        await limiter.check(request, reply, routeClass, principalKey(principal), 'post-auth');
+      },
+    });
+  },
+  { name: 'caduceus-rate-limit-principal', dependencies: ['caduceus-pipeline', 'caduceus-authenticate'] },
+);

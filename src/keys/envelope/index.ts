@@ -1,6 +1,6 @@
 export { createEnvelopeSealer, type EnvelopeSealer, type EnvelopeSealerOptions } from './envelope-sealer.js';
 export { IntegrityError, type IntegrityFailure } from './errors.js';
-export { registerIntegrityEvents } from './integrity-events.js';
+export { integrityEventsPlugin } from './integrity-events.js';
 export {
   KeyManagerStartError,
   openKeyProtection,

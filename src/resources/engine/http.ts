@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from '../../errors/index.js';
-import type { FhirResource, ResourceDefinition, VersionedResource } from './types.js';
+import type { FhirResource, VersionedResource } from './types.js';
 
 /** FHIR R4 http.html#mime: resources go out as application/fhir+json. */
 export const fhirContentType = 'application/fhir+json; charset=utf-8';
@@ -19,25 +19,11 @@ export function parseIfMatch(request: FastifyRequest): number | undefined {
   return Number(match[1]);
 }
 
-/** Keeps only the elements a role's view allows (billing sees demographics only). */
-export function applyView(
-  definition: ResourceDefinition,
-  request: FastifyRequest,
-  resource: FhirResource,
-): FhirResource {
-  if (request.grant?.view !== 'demographics') return resource;
-  const kept: Record<string, unknown> = { resourceType: resource.resourceType };
-  for (const key of ['id', 'meta', ...definition.demographicElements]) {
-    if (key in resource) kept[key] = resource[key];
-  }
-  return kept as FhirResource;
-}
-
-/** Sends one resource with its version headers. */
+/** Sends one resource with its version headers; `shown` is what the interaction's checks let the caller see of it. */
 export function sendResource(
   reply: FastifyReply,
-  definition: ResourceDefinition,
   found: VersionedResource,
+  shown: FhirResource,
   status = 200,
 ): FastifyReply {
   return reply
@@ -45,5 +31,5 @@ export function sendResource(
     .type(fhirContentType)
     .header('etag', etagOf(found.version))
     .header('last-modified', new Date(found.lastUpdated).toUTCString())
-    .send(applyView(definition, reply.request, found.resource));
+    .send(shown);
 }

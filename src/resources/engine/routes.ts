@@ -1,12 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import '../../http/request-context.js';
+import {
+  assertCheckOrder,
+  createInteractionContext,
+  interactionChecks,
+  runChecks,
+  type CheckRunner,
+} from '../../access/checks/index.js';
 import type { Interaction } from '../../access/permissions.js';
 import { refuseOtherMethods } from '../../http/method-not-allowed.js';
-import { ApiError } from '../../errors/index.js';
 import type { ResourceEngine } from './engine.js';
 import { decodeCursor, encodeCursor } from '../../http/cursor.js';
-import { fhirContentType, parseIfMatch, sendResource, applyView } from './http.js';
-import type { FhirResource, ResourceDefinition, VersionedResource } from './types.js';
+import { fhirContentType, parseIfMatch, sendResource } from './http.js';
+import type { ResourceDefinition, VersionedResource } from './types.js';
+import { ApiError } from '../../errors/index.js';
 
 /** FHIR R4 id (datatypes.html#id). */
 const idSchema = { type: 'string', pattern: '^[A-Za-z0-9\\-.]{1,64}$' } as const;
@@ -23,76 +30,34 @@ export interface ResourceRouteOptions {
 }
 
 /**
- * The patient compartment rule (docs/access-control.md): a restricted
- * principal (own patient, care team, patient/ scope: `request.reach`)
- * reaches only resources in the compartments it may reach.
+ * The checks of one interaction on this request (src/access/checks/
+ * `interactionChecks`: which run, in what order, is stated there, not here).
  */
-async function inCompartment(
+function checksFor(
+  interaction: Interaction,
   request: FastifyRequest,
-  definition: ResourceDefinition,
-  resource: FhirResource,
-): Promise<boolean> {
-  return request.reach === null || request.reach.allows(definition.patientOf(resource));
+  options: ResourceRouteOptions,
+  id?: string,
+): CheckRunner {
+  const { engine, definition } = options;
+  const context = createInteractionContext({
+    interaction,
+    request,
+    resourceType: definition,
+    ...(id !== undefined && {
+      id,
+      readCurrent: async () => (await engine.read(definition, id)).resource,
+    }),
+  });
+  return runChecks(interactionChecks[interaction], context);
 }
 
-/**
- * A Patient's compartment is its own id (FHIR compartmentdefinition-patient),
- * so whether a restricted principal reaches a Patient is known from the id
- * alone, before anything is read.
- */
-async function reachesPatientId(request: FastifyRequest, definition: ResourceDefinition, id: string): Promise<boolean> {
-  return definition.type === 'Patient' && request.reach !== null && request.reach.allows(id);
-}
-
-/**
- * Reads for a restricted principal answer 403 alike for "absent" and "not
- * yours": no existence oracle. Only a Patient id it reaches keeps its 404 or
- * 410 (its own deleted record, say).
- */
-async function guarded<T>(
-  request: FastifyRequest,
-  definition: ResourceDefinition,
-  id: string,
-  read: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (request.reach !== null && error instanceof ApiError && (error.code === 'NOT_FOUND' || error.code === 'GONE')) {
-      if (await reachesPatientId(request, definition, id)) throw error;
-      throw new ApiError('FORBIDDEN');
-    }
-    throw error;
-  }
-}
-
-async function requireCompartment(
-  request: FastifyRequest,
-  definition: ResourceDefinition,
-  found: VersionedResource,
-): Promise<VersionedResource> {
-  if (!(await inCompartment(request, definition, found.resource))) throw new ApiError('FORBIDDEN');
+/** A read or vread: the version found, if the caller may see it. */
+async function readChecked(checks: CheckRunner, read: () => Promise<VersionedResource>): Promise<VersionedResource> {
+  await checks.before();
+  const found = await checks.guard(read);
+  if (!(await checks.reaches(found.resource))) throw new ApiError('FORBIDDEN');
   return found;
-}
-
-/**
- * A restricted principal writes only into compartments it reaches: the
- * Patient a body belongs to is checked before anything is stored. A body
- * too malformed to name one is refused alike (403, not 400: it says nothing).
- * A Patient body opens its own compartment instead (checked on create).
- */
-async function requireBodyCompartment(request: FastifyRequest, definition: ResourceDefinition): Promise<void> {
-  if (request.reach === null || definition.type === 'Patient') return;
-  let patient: string | null;
-  try {
-    patient =
-      typeof request.body === 'object' && request.body !== null
-        ? definition.patientOf(request.body as FhirResource)
-        : null;
-  } catch {
-    patient = null;
-  }
-  if (!(await request.reach.allows(patient))) throw new ApiError('FORBIDDEN');
 }
 
 function pageSize(count: number | undefined, options: ResourceRouteOptions): number {
@@ -102,6 +67,8 @@ function pageSize(count: number | undefined, options: ResourceRouteOptions): num
 /** Registers the FHIR RESTful interactions of one resource type under /api/v1/{path}. */
 export function registerResourceRoutes(app: FastifyInstance, options: ResourceRouteOptions): void {
   const { engine, definition } = options;
+  // A table whose checks run out of their stages' order stops the start, not a request.
+  assertCheckOrder(interactionChecks);
   const base = `/api/v1/${definition.path}`;
   const access = (interaction: Interaction) => ({ access: { resourceType: definition.type, interaction } });
   const idParams = {
@@ -118,12 +85,9 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     `${base}/:id`,
     { config: access('read'), schema: { params: idParams, querystring: noQuery } },
     async (request, reply) => {
-      const found = await requireCompartment(
-        request,
-        definition,
-        await guarded(request, definition, request.params.id, () => engine.read(definition, request.params.id)),
-      );
-      return sendResource(reply, definition, found);
+      const checks = checksFor('read', request, options, request.params.id);
+      const found = await readChecked(checks, () => engine.read(definition, request.params.id));
+      return sendResource(reply, found, checks.shown(found.resource));
     },
   );
 
@@ -142,14 +106,9 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
       },
     },
     async (request, reply) => {
-      const found = await requireCompartment(
-        request,
-        definition,
-        await guarded(request, definition, request.params.id, () =>
-          engine.vread(definition, request.params.id, request.params.vid),
-        ),
-      );
-      return sendResource(reply, definition, found);
+      const checks = checksFor('vread', request, options, request.params.id);
+      const found = await readChecked(checks, () => engine.vread(definition, request.params.id, request.params.vid));
+      return sendResource(reply, found, checks.shown(found.resource));
     },
   );
 
@@ -169,24 +128,17 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     async (request, reply) => {
       const limit = pageSize(request.query._count, options);
       const before = decodeCursor(request.query._cursor, versionCursor);
-      // A restricted principal sees the history of a resource it reaches: a Patient by its id (tombstone
-      // included); another type only while live, since a tombstone carries no patient to check and must
-      // not tell that another patient's record existed.
-      const reachedById = await reachesPatientId(request, definition, request.params.id);
-      if (request.reach !== null && !reachedById) {
-        await guarded(request, definition, request.params.id, async () =>
-          requireCompartment(request, definition, await engine.read(definition, request.params.id)),
-        );
-      }
-      const entries = await guarded(request, definition, request.params.id, () =>
+      const checks = checksFor('history', request, options, request.params.id);
+      await checks.before();
+      const entries = await checks.guard(() =>
         engine.history(definition, request.params.id, {
           limit,
           ...(before !== undefined && { before: Number(before) }),
         }),
       );
+      // A tombstone has no resource to check: whether its history may be seen was decided before reading it.
       for (const entry of entries) {
-        if (!reachedById && entry.resource !== null && !(await inCompartment(request, definition, entry.resource)))
-          throw new ApiError('FORBIDDEN');
+        if (entry.resource !== null && !(await checks.reaches(entry.resource))) throw new ApiError('FORBIDDEN');
       }
       request.auditDetails = { resultIds: [request.params.id] };
       const last = entries.at(-1);
@@ -201,7 +153,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
         ...(next !== undefined && { link: [{ relation: 'next', url: next }] }),
         entry: entries.map((entry) => ({
           fullUrl: `${base}/${entry.id}`,
-          ...(entry.resource !== null && { resource: applyView(definition, request, entry.resource) }),
+          ...(entry.resource !== null && { resource: checks.shown(entry.resource) }),
           request: {
             method: entry.deleted ? 'DELETE' : entry.version === 1 ? 'POST' : 'PUT',
             url: entry.version === 1 ? base : `${base}/${entry.id}`,
@@ -226,20 +178,17 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
       const { _count, _cursor, ...params } = request.query as Record<string, unknown>;
       const limit = pageSize(_count as number | undefined, options);
       const after = decodeCursor(_cursor as string | undefined, idCursor);
-      // A restricted principal's search keeps to its compartments in the query itself, so pages and cursors never count others.
-      const compartments = request.reach === null ? undefined : await request.reach.patients();
+      const checks = checksFor('search', request, options);
+      await checks.before();
+      const compartments = checks.context.searchCompartments;
       const page = await engine.search(definition, params as Record<string, string | string[]>, {
         limit,
         ...(after !== undefined && { after }),
         ...(compartments !== undefined && { compartment: compartments }),
       });
-      // The query already kept to the compartments; this re-check costs nothing and guards the invariant.
-      const reachable = compartments === undefined ? undefined : new Set(compartments);
-      const entries = page.entries.filter((entry) => {
-        if (reachable === undefined) return true;
-        const patient = definition.patientOf(entry.resource);
-        return patient !== null && reachable.has(patient);
-      });
+      // The query already kept to the compartments; the `result` checks guard that invariant and leave out the rest.
+      const kept = await Promise.all(page.entries.map((entry) => checks.reaches(entry.resource)));
+      const entries = page.entries.filter((_entry, index) => kept[index] === true);
       request.auditDetails = {
         searchParams: Object.keys(params).sort(),
         resultIds: entries.map((entry) => entry.resource.id ?? ''),
@@ -251,7 +200,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
         ...(next !== undefined && { link: [{ relation: 'next', url: next }] }),
         entry: entries.map((entry) => ({
           fullUrl: `${base}/${entry.resource.id ?? ''}`,
-          resource: applyView(definition, request, entry.resource),
+          resource: checks.shown(entry.resource),
           search: { mode: 'match' },
         })),
       });
@@ -259,14 +208,13 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
   );
 
   app.post(base, { config: access('create'), schema: { querystring: noQuery } }, async (request, reply) => {
-    const reach = request.reach;
-    // A new Patient opens a new compartment: only an unrestricted caller or a care team's member (then assigned to it) may.
-    if (reach !== null && definition.type === 'Patient' && !reach.opensCompartments) throw new ApiError('FORBIDDEN');
-    await requireBodyCompartment(request, definition);
+    const checks = checksFor('create', request, options);
+    await checks.before();
     const created = await engine.create(definition, request.body);
-    if (reach !== null && definition.type === 'Patient') await reach.admit(created.resource.id ?? '');
+    await checks.written(created.resource);
     request.auditDetails = { resourceId: created.resource.id ?? null };
-    return sendResource(reply.header('location', `${base}/${created.resource.id ?? ''}`), definition, created, 201);
+    reply.header('location', `${base}/${created.resource.id ?? ''}`);
+    return sendResource(reply, created, checks.shown(created.resource), 201);
   });
 
   app.put<{ Params: { id: string } }>(
@@ -274,17 +222,16 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     { config: access('update'), schema: { params: idParams, querystring: noQuery } },
     async (request, reply) => {
       const ifMatch = parseIfMatch(request);
-      await guarded(request, definition, request.params.id, async () =>
-        requireCompartment(request, definition, await engine.read(definition, request.params.id)),
-      );
-      await requireBodyCompartment(request, definition);
+      const checks = checksFor('update', request, options, request.params.id);
+      await checks.before();
       const updated = await engine.update(
         definition,
         request.params.id,
         request.body,
         ifMatch === undefined ? {} : { ifMatch },
       );
-      return sendResource(reply, definition, updated);
+      await checks.written(updated.resource);
+      return sendResource(reply, updated, checks.shown(updated.resource));
     },
   );
 
@@ -293,11 +240,7 @@ export function registerResourceRoutes(app: FastifyInstance, options: ResourceRo
     { config: access('delete'), schema: { params: idParams, querystring: noQuery } },
     async (request, reply) => {
       const ifMatch = parseIfMatch(request);
-      if (request.reach !== null) {
-        await guarded(request, definition, request.params.id, async () =>
-          requireCompartment(request, definition, await engine.read(definition, request.params.id)),
-        );
-      }
+      await checksFor('delete', request, options, request.params.id).before();
       await engine.delete(definition, request.params.id, ifMatch === undefined ? {} : { ifMatch });
       return reply.code(204).send();
     },
