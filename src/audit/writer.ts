@@ -9,6 +9,7 @@
  * arriving meanwhile form the next batch. `record` resolves only once its
  * batch is committed, and rejects if it is not, so the API fails closed.
  */
+import { CaduceusError } from '../errors/index.js';
 import { randomBytes } from 'node:crypto';
 import type { KeyManager } from '../keys/ports.js';
 import type { AuditRow, AuditStore } from '../storage/ports.js';
@@ -33,7 +34,9 @@ export interface AuditLogOptions {
 }
 
 /** Why an audit write did not become durable; the API answers 503 (fail closed). */
-export class AuditWriteError extends Error {
+export class AuditWriteError extends CaduceusError {
+  readonly code = 'AUDIT_WRITE_FAILED';
+  readonly operatorSafe = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'AuditWriteError';

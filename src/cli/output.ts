@@ -1,3 +1,5 @@
+import { CaduceusError } from '../errors/index.js';
+
 /** Where CLI commands write: stdout for results, stderr for diagnostics. */
 export interface CliIo {
   out(text: string): void;
@@ -15,8 +17,10 @@ export const processIo: CliIo = {
 };
 
 /** A command failure with a message fit for an operator; exit code 1 unless told. */
-export class CliError extends Error {
+export class CliError extends CaduceusError {
   override readonly name = 'CliError';
+  readonly code = 'COMMAND_FAILED';
+  readonly operatorSafe = true;
   constructor(
     message: string,
     readonly exitCode = 1,

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { auditVerifyCommand } from './audit-verify.js';
 import { migrateCommand } from './migrate.js';
+import { failureLine } from './failure-line.js';
 import { CliError, processIo, type CliIo } from './output.js';
 import { fipsReportCommand, fipsReportUsage } from './fips-report.js';
 import { keysRotateCommand, keysRotateUsage, keysStatusCommand, keysStatusUsage } from './keys.js';
@@ -22,16 +23,6 @@ const usage = `usage:
   ${userUsage}
   ${keysRotateUsage}
   ${keysStatusUsage}`;
-
-const safeErrorNames = new Set([
-  'KeyringError',
-  'TlsSetupError',
-  'StorageError',
-  'ConfigError',
-  'HsmError',
-  'MasterKeyError',
-  'FipsError',
-]);
 
 type RuntimeCommand = (runtime: Runtime, args: string[], io: CliIo) => Promise<void>;
 
@@ -91,11 +82,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.err(error.message);
       return 2;
     }
-    // Our own error classes carry operator-safe messages; anything else is named by type only.
-    const safe = error instanceof Error && safeErrorNames.has(error.name);
-    io.err(
-      `caduceus: ${safe ? error.message : `${error instanceof Error ? error.name : 'Error'}: the command failed`}`,
-    );
+    io.err(failureLine(error));
     return 1;
   }
 }

@@ -4,6 +4,7 @@
  * Validated strictly: an unknown field, a plain-http jwks_uri or a role that
  * Caduceus does not have is a start-up error, never a silent default.
  */
+import { CaduceusError } from '../errors/index.js';
 import path from 'node:path';
 import { parseCidrList, type CidrBlock } from '../lib/cidr.js';
 import type { SigningAlgorithm } from '../lib/signing-algorithm.js';
@@ -41,8 +42,10 @@ export interface ExternalIssuerConfig {
 }
 
 /** A problem in the file; the message names the field, never a value. */
-export class IssuersFileError extends Error {
+export class IssuersFileError extends CaduceusError {
   override readonly name = 'IssuersFileError';
+  readonly code = 'ISSUERS_FILE_INVALID';
+  readonly operatorSafe = true;
 }
 
 const fields = new Set([

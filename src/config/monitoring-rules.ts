@@ -1,3 +1,4 @@
+import { CaduceusError } from '../errors/index.js';
 import type { AlertKind } from './alert-kinds.js';
 
 /**
@@ -24,8 +25,10 @@ export interface WorkingHours {
 }
 
 /** What a setting value got wrong; the message never repeats the value. */
-export class RuleSettingError extends Error {
+export class RuleSettingError extends CaduceusError {
   override readonly name = 'RuleSettingError';
+  readonly code = 'MONITORING_RULE_INVALID';
+  readonly operatorSafe = true;
 }
 
 /** `count`: `N/WINDOW`; `window`: `WINDOW` only (threshold 1); `switch`: `on` only. All accept `off`. */

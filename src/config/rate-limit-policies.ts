@@ -1,3 +1,5 @@
+import { CaduceusError } from '../errors/index.js';
+
 export interface BucketLimit {
   /** Milliseconds between tokens: the policy's period divided by its rate. */
   readonly emissionMs: number;
@@ -60,8 +62,10 @@ export function bucketLimitOf(policy: RateLimitPolicy): BucketLimit {
 }
 
 /** What a setting value got wrong; the message never repeats the value. */
-export class RateLimitSettingError extends Error {
+export class RateLimitSettingError extends CaduceusError {
   override readonly name = 'RateLimitSettingError';
+  readonly code = 'RATE_LIMIT_SETTING_INVALID';
+  readonly operatorSafe = true;
 }
 
 const units: Readonly<Record<string, number>> = { s: second, m: minute, h: hour };

@@ -3,9 +3,13 @@
  * throw. Messages name the setting, never its value.
  */
 
+import { CaduceusError } from '../errors/index.js';
+
 /** Thrown when a setting is invalid; the message names the setting, never its value. */
-export class ConfigError extends Error {
+export class ConfigError extends CaduceusError {
   override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+  readonly operatorSafe = true;
 }
 
 /** The environment a loader reads (process.env, or a test's record). */

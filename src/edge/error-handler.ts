@@ -4,6 +4,7 @@ import { clientErrorOf } from './client-error.js';
 import { isApiError, type ApiError } from '../errors/api-error.js';
 import { errorCatalogue, type ErrorCode } from '../errors/catalogue.js';
 import { errorEnvelope } from '../errors/envelope.js';
+import { StorageError } from '../storage/errors.js';
 
 /** Fastify's own error codes that are the client's fault, mapped to the catalogue. */
 const frameworkCodes: Readonly<Record<string, ErrorCode>> = {
@@ -57,12 +58,10 @@ function apiErrorOf(error: Error): ApiError | undefined {
 
 /**
  * A database that cannot be reached or stays locked past its busy timeout
- * is a temporary condition: 503 with a short Retry-After, not a 500. Checked
- * by shape, so errors/ does not import storage/.
+ * is a temporary condition: 503 with a short Retry-After, not a 500.
  */
 function isTemporaryStorageFailure(error: Error): boolean {
-  const reason = (error as { reason?: unknown }).reason;
-  return error.name === 'StorageError' && (reason === 'unavailable' || reason === 'busy');
+  return error instanceof StorageError && (error.reason === 'unavailable' || error.reason === 'busy');
 }
 
 /**

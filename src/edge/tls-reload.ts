@@ -6,6 +6,7 @@
  * with; new handshakes get the new certificate. A pair that fails a check
  * changes nothing: the old one stays, with a log line and a security event.
  */
+import { CaduceusError } from '../errors/index.js';
 import { createPrivateKey, hash, X509Certificate } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -27,8 +28,10 @@ export type PairFailure =
   | 'development_certificate';
 
 /** Thrown by readCertificatePair with the reason. */
-export class CertificatePairError extends Error {
+export class CertificatePairError extends CaduceusError {
   override readonly name = 'CertificatePairError';
+  readonly code = 'TLS_CERTIFICATE_REFUSED';
+  readonly operatorSafe = true;
   constructor(readonly reason: PairFailure) {
     super(`TLS certificate pair refused: ${reason}`);
   }

@@ -1,15 +1,19 @@
+import { CaduceusError } from '../errors/index.js';
 import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generate } from 'selfsigned';
 import type { Config } from '../config/index.js';
+import { fileErrorCause, systemErrorCode } from '../lib/system-error.js';
 
 /** The organisation name that marks a generated development certificate. */
 const developmentOrganization = 'Caduceus Development (not for production)';
 
 /** Thrown when the TLS material cannot be used; the message names no secret. */
-export class TlsSetupError extends Error {
+export class TlsSetupError extends CaduceusError {
   override readonly name = 'TlsSetupError';
+  readonly code = 'TLS_SETUP_FAILED';
+  readonly operatorSafe = true;
 }
 
 export interface TlsMaterial {
@@ -24,12 +28,28 @@ export function isDevelopmentCertificate(cert: Buffer): boolean {
   return new X509Certificate(cert).subject.includes(`O=${developmentOrganization}`);
 }
 
-async function readIfPresent(file: string): Promise<Buffer | null> {
+/** The setting an operator changes for `file`: the one that names it, or the data folder the generated pair lives in. */
+function settingOf(config: Config, file: string): string {
+  if (config.tls.generated) return 'CADUCEUS_DATA_DIR';
+  return file === config.tls.keyPath ? 'CADUCEUS_TLS_KEY' : 'CADUCEUS_TLS_CERT';
+}
+
+/** A file-system failure on the TLS files, with the path (an operator's setting, not a secret) and the cause in words. */
+function fileFailure(config: Config, what: string, file: string, error: unknown): TlsSetupError {
+  const cause = fileErrorCause(error) ?? systemErrorCode(error) ?? 'failed';
+  return new TlsSetupError(`cannot ${what} ${file}: ${cause}`, { setting: settingOf(config, file), cause: error });
+}
+
+function missingFile(config: Config, what: 'certificate' | 'key', file: string): TlsSetupError {
+  return new TlsSetupError(`The TLS ${what} file ${file} does not exist`, { setting: settingOf(config, file) });
+}
+
+async function readIfPresent(config: Config, file: string): Promise<Buffer | null> {
   try {
     return await readFile(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
+    throw fileFailure(config, 'read the TLS file', file, error);
   }
 }
 
@@ -62,9 +82,13 @@ async function generateDevelopmentPair(config: Config): Promise<void> {
       ],
     },
   );
-  await mkdir(path.dirname(config.tls.keyPath), { recursive: true, mode: 0o700 });
-  await writeFile(config.tls.keyPath, pems.private, { mode: 0o600, flag: 'wx' });
-  await writeFile(config.tls.certPath, pems.cert, { mode: 0o644, flag: 'wx' });
+  try {
+    await mkdir(path.dirname(config.tls.keyPath), { recursive: true, mode: 0o700 });
+    await writeFile(config.tls.keyPath, pems.private, { mode: 0o600, flag: 'wx' });
+    await writeFile(config.tls.certPath, pems.cert, { mode: 0o644, flag: 'wx' });
+  } catch (error) {
+    throw fileFailure(config, 'write the development certificate to', path.dirname(config.tls.keyPath), error);
+  }
 }
 
 /**
@@ -78,13 +102,14 @@ export async function loadTlsMaterial(config: Config): Promise<TlsMaterial> {
       'Production mode needs CADUCEUS_TLS_CERT and CADUCEUS_TLS_KEY; the development certificate is refused',
     );
   }
-  if (config.tls.generated && (await readIfPresent(config.tls.certPath)) === null) {
+  if (config.tls.generated && (await readIfPresent(config, config.tls.certPath)) === null) {
     await generateDevelopmentPair(config);
     generatedPath = config.tls.certPath;
   }
-  const cert = await readIfPresent(config.tls.certPath);
-  const key = await readIfPresent(config.tls.keyPath);
-  if (cert === null || key === null) throw new TlsSetupError('The TLS certificate or key file does not exist');
+  const cert = await readIfPresent(config, config.tls.certPath);
+  const key = await readIfPresent(config, config.tls.keyPath);
+  if (cert === null) throw missingFile(config, 'certificate', config.tls.certPath);
+  if (key === null) throw missingFile(config, 'key', config.tls.keyPath);
   if (config.env === 'production' && isDevelopmentCertificate(cert)) {
     throw new TlsSetupError('Production mode refuses the generated development certificate');
   }

@@ -3,6 +3,7 @@
  * provider, the known-answer self-tests must pass, and every algorithm in
  * use must be approved; otherwise the server refuses to start.
  */
+import { CaduceusError } from '../errors/index.js';
 import { getFips } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
@@ -11,8 +12,10 @@ import { algorithmsInUse, policyViolations, type AlgorithmUse, type SigningKeys 
 import { runSelfTests, knownAnswerTests, type SelfTest } from './self-tests.js';
 
 /** Why FIPS mode refused to start; the message is safe for an operator's terminal. */
-export class FipsError extends Error {
+export class FipsError extends CaduceusError {
   override readonly name = 'FipsError';
+  readonly code = 'FIPS_REFUSED';
+  readonly operatorSafe = true;
 }
 
 /** What the runtime checks use; tests replace them, the server never does. */

@@ -1,18 +1,21 @@
 /**
  * A guarded GET of a JSON document from an operator-configured https URL
  * (an IdP's or a client's jwks_uri): https only, the host checked and pinned
- * by src/security/outbound-target.ts, no redirects, a time and size bound.
+ * by src/lib/outbound-target.ts, no redirects, a time and size bound.
  * Hand-written on node:https rather than fetch() because undici offers no
  * per-request DNS pinning without a custom dispatcher.
  */
+import { CaduceusError } from '../errors/index.js';
 import { request } from 'node:https';
 import { isIP } from 'node:net';
 import type { AddressList } from './address-list.js';
 import { hostOf, internalAddresses, pinnedLookup, resolveOutboundTarget } from './outbound-target.js';
 
 /** A failed fetch; the message names a status or a cause, never the URL. */
-export class OutboundFetchError extends Error {
+export class OutboundFetchError extends CaduceusError {
   override readonly name = 'OutboundFetchError';
+  readonly code = 'OUTBOUND_FETCH_FAILED';
+  readonly operatorSafe = true;
 }
 
 /** Options of {@link fetchJson}. */

@@ -5,13 +5,16 @@
  * checked address so that a rebinding DNS server cannot answer differently
  * the second time.
  */
+import { CaduceusError } from '../errors/index.js';
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import type { AddressList } from './address-list.js';
 
 /** Why an outbound target was refused; the message names no URL or address. */
-export class OutboundTargetError extends Error {
+export class OutboundTargetError extends CaduceusError {
   override readonly name = 'OutboundTargetError';
+  readonly code = 'OUTBOUND_TARGET_REFUSED';
+  readonly operatorSafe = true;
   /** `unresolved`: the host has no address; `internal`: it resolves to an address that is not allow-listed. */
   readonly reason: 'unresolved' | 'internal';
 

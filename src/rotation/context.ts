@@ -1,3 +1,4 @@
+import { CaduceusError } from '../errors/index.js';
 import type { Breaker } from '../lib/circuit-breaker.js';
 import type { DataKeyStore, IndexKeyStore, KeyValueStore, SealedBodyStore } from '../storage/ports.js';
 import type { KeyWrapper } from '../keys/ports.js';
@@ -63,8 +64,10 @@ export interface JobOutcome {
 export const unguarded: Breaker = { name: 'key-rotation', state: 'closed', run: (call) => call() };
 
 /** Thrown when a job stops on its signal; its progress is saved. */
-export class RotationInterruptedError extends Error {
+export class RotationInterruptedError extends CaduceusError {
   override readonly name = 'RotationInterruptedError';
+  readonly code = 'ROTATION_INTERRUPTED';
+  readonly operatorSafe = true;
   constructor() {
     super('The key rotation was interrupted; run it again to resume');
   }

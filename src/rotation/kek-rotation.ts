@@ -1,3 +1,5 @@
+import { KeyringError } from '../keys/local/keyring.js';
+import { HsmError } from '../keys/pkcs11/errors.js';
 import { randomHexId } from '../lib/random.js';
 import { progressOf, RotationInterruptedError, type JobOutcome, type RotationContext } from './context.js';
 import { saveRotationJob, type RotationJobState } from './job-state.js';
@@ -70,7 +72,7 @@ async function rewrapOne(
     raw = await context.wrapper.unwrap({ kekId: key.kekId, wrapped: key.wrapped });
   } catch (error) {
     // An unknown KEK or altered bytes: that key's records were unreadable before too; leave it and report it.
-    if (error instanceof Error && (error.name === 'KeyringError' || error.name === 'HsmError')) return 'failed';
+    if (error instanceof KeyringError || error instanceof HsmError) return 'failed';
     throw error;
   }
   try {

@@ -1,3 +1,4 @@
+import { CaduceusError } from '../errors/index.js';
 import { hostname } from 'node:os';
 import type { KeyValueStore } from '../storage/ports.js';
 import { randomHexId } from '../lib/random.js';
@@ -6,8 +7,10 @@ import { randomHexId } from '../lib/random.js';
 export const rotationLeaseKey = 'caduceus:key-rotation:lease';
 
 /** Thrown when another process holds the rotation lease, or this one lost it. */
-export class RotationBusyError extends Error {
+export class RotationBusyError extends CaduceusError {
   override readonly name = 'RotationBusyError';
+  readonly code = 'ROTATION_BUSY';
+  readonly operatorSafe = true;
 }
 
 /** A held lease: renewed while the job works, released at the end. */

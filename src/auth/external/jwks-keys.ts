@@ -4,12 +4,15 @@
  * RSA of 2048 bits or more, EC on P-256; private members, encryption keys and
  * anything else are dropped (RFC 8725 §3.1: a key is used one way only).
  */
+import { CaduceusError } from '../../errors/index.js';
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { PublicKeyInfo, SigningAlgorithm } from '../../keys/ports.js';
 
 /** Why a JWK Set was refused as a whole. */
-export class JwksFormatError extends Error {
+export class JwksFormatError extends CaduceusError {
   override readonly name = 'JwksFormatError';
+  readonly code = 'JWKS_INVALID';
+  readonly operatorSafe = true;
 }
 
 /** Most keys one set may hold: IdPs publish a handful; a huge set is an attack or a mistake. */

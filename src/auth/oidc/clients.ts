@@ -4,6 +4,7 @@
  * SHA-256 hash) and how the provider reads it back. There is no dynamic
  * registration: every client is an operator's decision, recorded in the audit.
  */
+import { CaduceusError } from '../../errors/index.js';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { isRole, type Role } from '../../http/principal.js';
 import type { OAuthClientStore, StoredClient } from '../../storage/oidc-ports.js';
@@ -49,8 +50,10 @@ export interface ClientRegistration {
 }
 
 /** A refusal of a registration, with an operator-safe message. */
-export class ClientRegistrationError extends Error {
+export class ClientRegistrationError extends CaduceusError {
   override readonly name = 'ClientRegistrationError';
+  readonly code = 'CLIENT_REGISTRATION_REFUSED';
+  readonly operatorSafe = true;
 }
 
 /** The stored client plus, for client_secret_basic, the secret: shown once, never stored. */

@@ -6,6 +6,7 @@
  * src/auth/oidc/ imports oidc-provider (STYLE.md #7: untyped libraries get a
  * thin typed facade of ours).
  */
+import { CaduceusError } from '../../errors/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Role } from '../../http/principal.js';
 
@@ -84,8 +85,10 @@ export interface AuthorizationServer {
 }
 
 /** Raised when the interaction cookie or record is missing or expired; answer 400 with a "start again" page. */
-export class InteractionNotFoundError extends Error {
+export class InteractionNotFoundError extends CaduceusError {
   override readonly name = 'InteractionNotFoundError';
+  readonly code = 'INTERACTION_NOT_FOUND';
+  readonly operatorSafe = true;
 }
 
 /** An account as the authorization server needs it to issue tokens. */

@@ -11,13 +11,16 @@
  * ES256, CKM_SHA256_RSA_PKCS_PSS for PS256), returning the JWS-format
  * signature (raw r||s for ECDSA). docs/oauth.md "Signing keys" says more.
  */
+import { CaduceusError } from '../../errors/index.js';
 import type { KeyObject } from 'node:crypto';
 import { ExternalSigningKey } from 'oidc-provider';
 import type { KeyManager, PublicKeyInfo } from '../../keys/ports.js';
 
 /** Thrown when the KeyManager's current key is no longer the one this provider instance was built with. */
-export class SigningKeyRotatedError extends Error {
+export class SigningKeyRotatedError extends CaduceusError {
   override readonly name = 'SigningKeyRotatedError';
+  readonly code = 'SIGNING_KEY_ROTATED';
+  readonly operatorSafe = true;
 }
 
 /** One token-signing key: public half in process, private half wherever the KeyManager keeps it. */

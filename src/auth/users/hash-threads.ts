@@ -14,6 +14,7 @@
  * One thread per concurrent hash, started on first use; idle threads do not
  * keep the process alive.
  */
+import { CaduceusError } from '../../errors/index.js';
 import { Worker } from 'node:worker_threads';
 
 /** One hash to compute: what hash-worker.ts runs. */
@@ -44,7 +45,9 @@ export interface HashThreads {
 }
 
 /** Why a hash was not computed: the thread failed (never which password). */
-export class HashThreadError extends Error {
+export class HashThreadError extends CaduceusError {
+  readonly code = 'HASH_THREAD_FAILED';
+  readonly operatorSafe = true;
   constructor() {
     super('password hashing thread failed');
     this.name = 'HashThreadError';

@@ -4,6 +4,7 @@
  * refusal is a UserAdminError with a stable reason and a message that never
  * echoes the password.
  */
+import { CaduceusError } from '../../errors/index.js';
 import { randomResourceId } from '../../lib/random.js';
 import { isRole, type Role } from '../../http/principal.js';
 import type { PasswordHasher } from './password-hasher.js';
@@ -32,8 +33,10 @@ export type UserAdminRefusal =
   | 'not_found';
 
 /** A refused change; `message` is fit for an operator and holds no secret. */
-export class UserAdminError extends Error {
+export class UserAdminError extends CaduceusError {
   override readonly name = 'UserAdminError';
+  readonly code = 'USER_ADMIN_REFUSED';
+  readonly operatorSafe = true;
   constructor(
     readonly reason: UserAdminRefusal,
     message: string,

@@ -16,6 +16,7 @@ import type { SecurityEvents } from '../../lib/security-events.js';
 import { createAddressList } from '../../lib/address-list.js';
 import { limitConnectionsPerIp } from '../connection-limit.js';
 import { TlsSetupError } from '../tls.js';
+import { listenFailure } from '../listen-error.js';
 
 /** A listening device server. */
 export interface MtlsListener {
@@ -123,7 +124,11 @@ export async function startMtlsListener(
       },
     });
   }
-  const port = await listen(server, config.host, config.mtls.port);
+  const port = await listen(server, config.host, config.mtls.port).catch((error: unknown) =>
+    Promise.reject(
+      listenFailure(error, { host: config.host, port: config.mtls.port, portSetting: 'CADUCEUS_MTLS_PORT' }),
+    ),
+  );
   return {
     server,
     url: `https://localhost:${port}`,

@@ -1,3 +1,4 @@
+import { CaduceusError } from '../../errors/index.js';
 import type { SealContext } from '../ports.js';
 
 /** Why a sealed record did not open; recorded in security events (never content). */
@@ -9,8 +10,10 @@ export type IntegrityFailure = 'format' | 'unknown-data-key' | 'authentication';
  * detail; src/keys/envelope/integrity-events.ts raises `integrity.error`.
  * Carries the record's type, id and version, never its bytes.
  */
-export class IntegrityError extends Error {
+export class IntegrityError extends CaduceusError {
   override readonly name = 'IntegrityError';
+  readonly code = 'INTEGRITY_FAILED';
+  readonly operatorSafe = true;
   readonly type: string;
   readonly id: string;
   readonly version: number;

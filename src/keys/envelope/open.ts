@@ -1,16 +1,20 @@
+import { CaduceusError } from '../../errors/index.js';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
 import type { Breakers } from '../../lib/circuit-breaker.js';
 import type { DataKeyStore } from '../../storage/ports.js';
 import { identitySealer } from '../identity-sealer.js';
 import { openLocalKeyWrapper } from '../local/local-key-wrapper.js';
+import { throwKeyringFailure } from '../local/open-configured.js';
 import type { MasterKey } from '../local/master-key.js';
 import type { KeyWrapper, Sealer } from '../ports.js';
 import { createEnvelopeSealer } from './envelope-sealer.js';
 
 /** Thrown when the configured key manager cannot be opened; the message names settings, never secrets. */
-export class KeyManagerStartError extends Error {
+export class KeyManagerStartError extends CaduceusError {
   override readonly name = 'KeyManagerStartError';
+  readonly code = 'KEY_MANAGER_START_FAILED';
+  readonly operatorSafe = true;
 }
 
 async function openPkcs11(config: Config): Promise<KeyWrapper> {
@@ -44,7 +48,9 @@ export async function openKeyWrapper(config: Config, masterKey: MasterKey, logge
           'WARNING: production is running with the local key manager: key-encryption keys are in a file sealed by the master key, not in an HSM. Set CADUCEUS_KEY_MANAGER=pkcs11 (and CADUCEUS_REQUIRE_HSM=true) to keep them in hardware',
         );
       }
-      return openLocalKeyWrapper({ path: config.keys.kekKeyringPath, masterKey });
+      return openLocalKeyWrapper({ path: config.keys.kekKeyringPath, masterKey }).catch((error: unknown) =>
+        throwKeyringFailure(config.keys.kekKeyringPath, 'CADUCEUS_KEK_KEYRING', error),
+      );
   }
 }
 

@@ -2,6 +2,7 @@
  * The keyring document of the local key manager and the key material it
  * holds: what is written to disk, and what lives in memory after loading.
  */
+import { CaduceusError } from '../../errors/index.js';
 import {
   createPrivateKey,
   createPublicKey,
@@ -48,8 +49,10 @@ export interface LoadedKey {
 export type LoadedKeyring = Readonly<Record<KeyPurpose, readonly LoadedKey[]>>;
 
 /** Thrown when the keyring file is unsafe or malformed; the message never names the path or key bytes. */
-export class KeyringError extends Error {
+export class KeyringError extends CaduceusError {
   override readonly name = 'KeyringError';
+  readonly code = 'KEYRING_UNUSABLE';
+  readonly operatorSafe = true;
 }
 
 /** RFC 7638 thumbprint of the public key: the kid, so a kid names exactly one key. */

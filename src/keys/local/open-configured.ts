@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../../config/index.js';
 import type { RotatingKeyManager } from '../ports.js';
+import { fileErrorCause } from '../../lib/system-error.js';
+import { KeyringError } from './keyring.js';
 import { openLocalKeyManager } from './local-key-manager.js';
 import { resolveMasterKey, type MasterKey } from './master-key.js';
 
@@ -9,6 +11,13 @@ export interface ConfiguredKeys {
   readonly masterKey: MasterKey;
   /** Either adapter: both keep several keys per purpose and rotate. */
   readonly keys: RotatingKeyManager;
+}
+
+/** Throws a file-system failure on a keyring file with its path (an operator's setting, not a secret), the cause in words and `setting`; anything else as it is. */
+export function throwKeyringFailure(file: string, setting: string, error: unknown): never {
+  const cause = fileErrorCause(error);
+  if (cause === undefined) throw error;
+  throw new KeyringError(`cannot open the keyring file ${file}: ${cause}`, { setting, cause: error });
 }
 
 /**
@@ -34,8 +43,9 @@ export async function openConfiguredKeys(config: Config, logger: Logger): Promis
     });
     return { masterKey, keys: hsmKeys };
   }
+  const keyringPath = config.keys.keyringPath;
   const keys = await openLocalKeyManager({
-    path: config.keys.keyringPath,
+    path: keyringPath,
     masterKey,
     onSealed: () => {
       logger.info(
@@ -43,6 +53,6 @@ export async function openConfiguredKeys(config: Config, logger: Logger): Promis
         'the signing keyring was plaintext and is now sealed under the master key',
       );
     },
-  });
+  }).catch((error: unknown) => throwKeyringFailure(keyringPath, 'CADUCEUS_KEYRING', error));
   return { masterKey, keys };
 }

@@ -3,6 +3,8 @@
  * Cryptoki return value (CKR_*), never a PIN, a key or data.
  */
 
+import { CaduceusError } from '../../errors/index.js';
+
 /** Why an HSM operation failed; lets callers tell an unavailable HSM from bad input. */
 export type HsmErrorKind =
   /** Module, token or PIN problem found while opening: the server should not start. */
@@ -15,8 +17,10 @@ export type HsmErrorKind =
   | 'closed';
 
 /** An HSM failure with a safe message and, when the token answered, its CKR_* name. */
-export class HsmError extends Error {
+export class HsmError extends CaduceusError {
   override readonly name = 'HsmError';
+  readonly code = 'HSM_FAILED';
+  readonly operatorSafe = true;
   readonly kind: HsmErrorKind;
   /** The Cryptoki return value's name (e.g. CKR_PIN_INCORRECT), when there was one. */
   readonly ckr: string | undefined;

@@ -1,3 +1,4 @@
+import { CaduceusError } from '../../errors/index.js';
 import type { CidrBlock } from '../../config/index.js';
 import { createAddressList } from '../../lib/address-list.js';
 import { createHmac } from 'node:crypto';
@@ -30,8 +31,10 @@ export interface WebhookSinkOptions {
 }
 
 /** A delivery the receiver refused or that never arrived; names a status or a cause, never the URL. */
-export class WebhookDeliveryError extends Error {
+export class WebhookDeliveryError extends CaduceusError {
   override readonly name = 'WebhookDeliveryError';
+  readonly code = 'WEBHOOK_DELIVERY_FAILED';
+  readonly operatorSafe = true;
 }
 
 /** `t=<unix seconds>,v1=<hex HMAC-SHA-256 of "t.body">`, the Caduceus-Signature header (docs/monitoring.md has the receiver's recipe). */

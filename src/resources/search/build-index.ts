@@ -1,3 +1,4 @@
+import { CaduceusError } from '../../errors/index.js';
 import type { IndexEntry } from '../../storage/ports.js';
 import { parameterDomain, type ResourceSearchDefinition, type SearchTokenizer } from './types.js';
 
@@ -12,7 +13,9 @@ export const indexLimits = Object.freeze({
 });
 
 /** Thrown by buildIndex when a resource would produce more index rows than indexLimits allow. */
-export class IndexTooLargeError extends Error {
+export class IndexTooLargeError extends CaduceusError {
+  readonly code = 'INDEX_TOO_LARGE';
+  readonly operatorSafe = true;
   /** The search parameter whose tokens overflowed. */
   readonly param: string;
   constructor(param: string) {

@@ -6,7 +6,8 @@ import { PostgresAlertStore } from './alert-store.js';
 import { PostgresAuditStore } from './audit-store.js';
 import { PostgresDataKeyStore } from './data-key-store.js';
 import { PostgresIndexKeyStore } from './index-key-store.js';
-import { guardPg } from './errors.js';
+import { guardPg, toPgStorageError } from './errors.js';
+import { postgresAddress, postgresConnectFailure } from '../open-failure.js';
 import { PostgresKeyValueStore } from './kv-store.js';
 import { PostgresMfaFactorStore } from './mfa-factor-store.js';
 import { PostgresOAuthClientStore, PostgresOidcStateStore } from './oidc-store.js';
@@ -35,12 +36,15 @@ class PostgresDatabase implements Database {
   readonly #pool: Pool;
   /** The pool without the breaker: migrations may wait on another process's lock far longer than a request would. */
   readonly #unguarded: Pool;
+  /** host:port of the URL (no credentials), for the operator-facing failure when the first connection fails. */
+  readonly #address: string;
   #closing: Promise<void> | undefined;
 
   /** `pool` is what the stores and `ping` use (guarded by a circuit breaker when one is given); `unguarded` the same pool without it. */
-  constructor(pool: Pool, unguarded: Pool = pool) {
+  constructor(pool: Pool, unguarded: Pool, address: string) {
     this.#pool = pool;
     this.#unguarded = unguarded;
+    this.#address = address;
     this.resources = new PostgresResourceStore(pool);
     this.kv = new PostgresKeyValueStore(pool);
     this.audit = new PostgresAuditStore(pool);
@@ -56,7 +60,10 @@ class PostgresDatabase implements Database {
   }
 
   async migrate(): Promise<number[]> {
-    return guardPg('migrate', () => migratePostgres(this.#unguarded, postgresMigrations));
+    // Migrating is every process's first query (pg connects lazily): an unreachable server or a refused login shows here.
+    return guardPg('migrate', () => migratePostgres(this.#unguarded, postgresMigrations)).catch((error: unknown) =>
+      Promise.reject(postgresConnectFailure(this.#address, toPgStorageError('migrate', error))),
+    );
   }
 
   async ping(): Promise<void> {
@@ -80,6 +87,11 @@ export async function openPostgresDatabase(
   guard?: QueryGuard,
   tls: PostgresTlsConfig | null = null,
 ): Promise<Database> {
-  const pool = await guardPg('open', () => createPostgresPool(url, tls));
-  return guard === undefined ? new PostgresDatabase(pool) : new PostgresDatabase(guardPool(pool, guard), pool);
+  const address = postgresAddress(url);
+  const pool = await guardPg('open', () => createPostgresPool(url, tls)).catch((error: unknown) =>
+    Promise.reject(postgresConnectFailure(address, toPgStorageError('open', error))),
+  );
+  return guard === undefined
+    ? new PostgresDatabase(pool, pool, address)
+    : new PostgresDatabase(guardPool(pool, guard), pool, address);
 }

@@ -6,7 +6,8 @@ import { SqliteAuditStore } from './audit-store.js';
 import { SqliteDataKeyStore } from './data-key-store.js';
 import { SqliteIndexKeyStore } from './index-key-store.js';
 import { defaultBusyTimeoutMs, openSqliteConnection, sqliteAuditFile, type SqliteConnection } from './connection.js';
-import { runSqlite } from './errors.js';
+import { runSqlite, toSqliteStorageError } from './errors.js';
+import { sqliteOpenFailure } from '../open-failure.js';
 import { SqliteKeyValueStore } from './kv-store.js';
 import { SqliteMfaFactorStore } from './mfa-factor-store.js';
 import { SqliteOAuthClientStore, SqliteOidcStateStore } from './oidc-store.js';
@@ -92,7 +93,7 @@ export function openSqliteDatabase(
   options: { busyTimeoutMs?: number; bulkLoad?: boolean } = {},
 ): Promise<Database> {
   const busyTimeoutMs = options.busyTimeoutMs ?? defaultBusyTimeoutMs;
-  return runSqlite('open', () => {
+  const opened = runSqlite('open', () => {
     const auditFile = sqliteAuditFile(file);
     const db = openSqliteConnection(file, busyTimeoutMs, options.bulkLoad === true ? 'bulk-load' : 'durable');
     try {
@@ -102,4 +103,6 @@ export function openSqliteDatabase(
       throw error;
     }
   });
+  // The one failure an operator fixes by hand: the file or its folder, named with the setting.
+  return opened.catch((error: unknown) => Promise.reject(sqliteOpenFailure(file, toSqliteStorageError('open', error))));
 }
