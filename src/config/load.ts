@@ -6,6 +6,7 @@ import { loadPostgresTls, loadRedisTls } from './client-tls.js';
 import { loadExternalIssuers } from './external-issuers.js';
 import { loadLoginConfig } from './login.js';
 import { loadOAuthConfig } from './oauth.js';
+import { loadSharedSecrets } from './shared-secrets.js';
 import { loadMtlsConfig } from './mtls.js';
 import { loadKeyProtectionConfig } from './keys.js';
 import { loadPkcs11Config } from './pkcs11.js';
@@ -83,6 +84,11 @@ export function loadConfig(
   if ((certPath === undefined) !== (keyPath === undefined)) {
     throw new ConfigError('CADUCEUS_TLS_CERT and CADUCEUS_TLS_KEY must be set together');
   }
+  // The issuer is in every token and cookie: processes sharing a PostgreSQL database must name the same one, not each its own port.
+  if (mode === 'production' && /^postgres(?:ql)?:\/\//.test(databaseUrl) && text(env, 'CADUCEUS_ISSUER', '') === '')
+    throw new ConfigError(
+      'CADUCEUS_ISSUER must be set in production on PostgreSQL (every process must name the same issuer)',
+    );
   const issuer = url(env, 'CADUCEUS_ISSUER', `https://localhost:${port}`);
   const defaultPageSize = integer(env, 'CADUCEUS_PAGE_SIZE', 20, 1, 1000);
   const maxPageSize = integer(env, 'CADUCEUS_MAX_PAGE_SIZE', 100, 1, 1000);
@@ -140,6 +146,7 @@ export function loadConfig(
     },
     monitoring: loadMonitoringConfig(env),
     oauth: loadOAuthConfig(env),
+    sharedSecrets: loadSharedSecrets(env, cwd),
     login: loadLoginConfig(env, issuer),
     users: loadUsersConfig(env),
     rateLimit: rateLimitConfig(env),

@@ -5,6 +5,7 @@ import type { ClientTlsFiles, PostgresTlsConfig } from './client-tls.js';
 import type { ExternalIssuerConfig } from './external-issuers-file.js';
 import type { LoginConfig } from './login.js';
 import type { OAuthConfig } from './oauth.js';
+import type { SharedSecretsConfig } from './shared-secrets.js';
 import type { MtlsConfig } from './mtls.js';
 import type { Pkcs11Config } from './pkcs11.js';
 import type { UsersConfig } from './users.js';
@@ -98,6 +99,8 @@ export interface Config {
   readonly monitoring: MonitoringConfig;
   /** Authorization-server token lifetimes (docs/oauth.md). */
   readonly oauth: OAuthConfig;
+  /** Secrets every process of a deployment must share; null fields are derived from the master key (docs/key-management.md). */
+  readonly sharedSecrets: SharedSecretsConfig;
   /** Login pages, MFA and login-session timeouts (docs/login-and-mfa.md). */
   readonly login: LoginConfig;
   /** Password hashing, its queue and login lockout (docs/users.md). */

@@ -60,6 +60,12 @@ export const settings: readonly Setting[] = [
     meaning: 'PEM private key of the certificate',
   },
   {
+    name: 'CADUCEUS_TLS_TICKET_KEY_FILE',
+    default: '(none: derived from the master key, renewed daily)',
+    meaning:
+      'File of the 48-byte TLS session ticket key (hex or base64), so that a client resumes its TLS session on any process behind the load balancer; every process must use the same one (docs/tls.md)',
+  },
+  {
     name: 'CADUCEUS_MTLS_PORT',
     default: '(none: no device listener)',
     meaning:
@@ -177,7 +183,14 @@ export const settings: readonly Setting[] = [
   {
     name: 'CADUCEUS_ISSUER',
     default: '`https://localhost:<port>`',
-    meaning: '`iss` of access tokens this server signs and accepts',
+    meaning:
+      '`iss` of access tokens this server signs and accepts; every process of a deployment must set the same one (required in production on PostgreSQL)',
+  },
+  {
+    name: 'CADUCEUS_OIDC_COOKIE_KEYS_FILE',
+    default: '(none: derived from the master key)',
+    meaning:
+      "File of the keys that sign the authorization server's cookies, one per line (hex or base64, at least 32 bytes), newest first; every process of a deployment must use the same file, or the same master key (docs/key-management.md)",
   },
   { name: 'CADUCEUS_AUDIENCE', default: '`<issuer>/api/v1`', meaning: '`aud` every access token must carry' },
   {

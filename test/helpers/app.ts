@@ -1,31 +1,27 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppDependencies } from '../../src/app.js';
 import type { AuditLog } from '../../src/audit/event.js';
-import { createAuditLog } from '../../src/audit/writer.js';
 import { issueAccessToken } from '../../src/auth/issue-token.js';
-import { localIssuerProfile } from '../../src/auth/issuer-profile.js';
 import type { Role } from '../../src/http/principal.js';
-import { createRevocationStore } from '../../src/auth/revocation.js';
-import { createTokenVerifier } from '../../src/auth/verify-token.js';
+import type { RevocationStore } from '../../src/auth/revocation.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
-import { createBreakers, type Breakers } from '../../src/lib/circuit-breaker.js';
-import { createMetrics, type Metrics } from '../../src/gateway/metrics/index.js';
-import { openRateLimitStore, type RateLimitStore } from '../../src/gateway/rate-limit/index.js';
-import { openSearchTokenization } from '../../src/resources/search/open-tokenization.js';
-import { openKeyProtection } from '../../src/keys/envelope/index.js';
-import { createAlertStoreSink } from '../../src/monitoring/api/store-sink.js';
-import { startMonitoring, type Monitoring } from '../../src/monitoring/monitoring.js';
-import { createSecurityEvents, type SecurityEvent, type SecurityEvents } from '../../src/lib/security-events.js';
-import { openLocalKeyManager, resolveMasterKey, type LocalKeyManager } from '../../src/keys/local/index.js';
-import type { Sealer } from '../../src/keys/ports.js';
-import { createResourceDefinitions } from '../../src/resources/index.js';
+import type { Breakers } from '../../src/lib/circuit-breaker.js';
+import type { Metrics } from '../../src/gateway/metrics/index.js';
+import type { RateLimitStore } from '../../src/gateway/rate-limit/index.js';
+import type { Monitoring } from '../../src/monitoring/monitoring.js';
+import type { SecurityEvent, SecurityEvents } from '../../src/lib/security-events.js';
+import type { RotatingKeyManager, Sealer } from '../../src/keys/ports.js';
+import { createServices, type SealerContext, type ServiceOverrides } from '../../src/services.js';
 import type { Database } from '../../src/storage/ports.js';
-import { openTestDatabase } from './database.js';
+import { dropPostgresSchema, testPostgresBaseUrl, uniqueSchemaName, withSchema } from './database.js';
+
+export type { SealerContext } from '../../src/services.js';
 
 export interface TestApp {
   readonly app: FastifyInstance;
@@ -33,10 +29,10 @@ export interface TestApp {
   readonly db: Database;
   /** What the database was opened with: a SQLite file path or a postgres:// URL. */
   readonly databaseUrl: string;
-  readonly keys: LocalKeyManager;
+  readonly keys: RotatingKeyManager;
   readonly audit: AuditLog & { readonly writerId: string };
   readonly dir: string;
-  readonly revocation: ReturnType<typeof createRevocationStore>;
+  readonly revocation: RevocationStore;
   /** The app's security-event stream, and every event it has emitted so far. */
   readonly events: SecurityEvents;
   readonly securityEvents: readonly SecurityEvent[];
@@ -47,6 +43,8 @@ export interface TestApp {
   readonly monitoring: Monitoring;
   /** Signs an access token as the server would (the CLI's path). */
   token(role: Role, options?: TokenOptions): Promise<string>;
+  /** Closes everything now, in reverse order of opening (it also runs after the test; a second call does nothing). */
+  close(): Promise<void>;
 }
 
 /** What a test token says besides its role; absent fields as the authorization server would issue them. */
@@ -62,15 +60,8 @@ export interface TokenOptions {
   readonly clientId?: string;
 }
 
-/** Roles the login requires a second factor of by default (issue 3 item 5): their tokens show it. */
+/** Roles the login requires a second factor of by default (CADUCEUS_MFA_ROLES): their tokens show it. */
 const mfaRoles: readonly Role[] = ['admin', 'clinician', 'nurse', 'auditor'];
-
-/** What a test's own sealer may be built from: the app's database, config and breakers. */
-export interface SealerContext {
-  readonly db: Database;
-  readonly config: Config;
-  readonly breakers: Breakers;
-}
 
 export interface BuildOptions {
   readonly database?: 'sqlite' | 'postgres';
@@ -83,116 +74,63 @@ export interface BuildOptions {
   readonly monitoring?: { readonly heartbeatMs?: number; readonly clock?: () => number };
   /** Rate-limit buckets: a store of the test's own (a fake clock), or `{ redisPrefix }` to open them in Redis as the server does from CADUCEUS_REDIS_URL. */
   readonly rateLimitStore?: RateLimitStore | { readonly redisPrefix: string };
+  /** Changes what the app is built from, e.g. leaves out the login pages a test mounts itself. */
+  readonly dependencies?: (deps: AppDependencies) => AppDependencies;
+  /** Further pieces to replace (src/services.ts). */
+  readonly overrides?: ServiceOverrides;
 }
 
-/** Builds the real app on a real database, keyring and audit log; everything is closed after the test. */
+/** Builds the server's own app (src/services.ts) on a fresh database and data folder; everything is closed after the test. */
 export async function build(t: TestContext, options: BuildOptions = {}): Promise<TestApp> {
   const dir = await mkdtemp(path.join(tmpdir(), 'caduceus-test-'));
-  const config = loadConfig({ CADUCEUS_DATA_DIR: dir, CADUCEUS_LOG_LEVEL: 'silent', ...options.env }, dir);
-  const logger = pino({ level: 'silent' });
-  const events = createSecurityEvents(logger);
+  const schema = options.database === 'postgres' ? uniqueSchemaName() : null;
+  const databaseUrl = schema === null ? path.join(dir, 'caduceus.db') : withSchema(testPostgresBaseUrl(), schema);
+  const config = loadConfig(
+    { CADUCEUS_DATA_DIR: dir, CADUCEUS_LOG_LEVEL: 'silent', CADUCEUS_DATABASE_URL: databaseUrl, ...options.env },
+    dir,
+  );
+  const removeAll = async (): Promise<void> => {
+    if (schema !== null) await dropPostgresSchema(schema);
+    await rm(dir, { recursive: true, force: true });
+  };
+  const services = await createServices(config, {
+    logger: pino({ level: 'silent' }),
+    ...serviceOverrides(options),
+    ...options.overrides,
+  }).catch(async (error: unknown) => {
+    await removeAll();
+    throw error;
+  });
+  t.after(async () => {
+    await services.close();
+    await removeAll();
+  });
+  const { db, events, signingKeys: keys } = services;
   const securityEvents: SecurityEvent[] = [];
   events.subscribe((event) => {
     securityEvents.push(event);
   });
-  const breakers = createBreakers(events);
-  const metrics = createMetrics({ breakers });
-  // As in the server: PostgreSQL runs behind the `postgres` breaker (SQLite has none).
-  const testDatabase = await openTestDatabase(options.database ?? 'sqlite', {
-    circuit: { breakers, timeoutMs: config.breakers.databaseTimeoutMs, resetMs: config.breakers.resetMs },
-  });
-  const { db } = testDatabase;
-  const keys = await openLocalKeyManager({ path: config.keys.keyringPath });
-  const audit = await createAuditLog({
-    store: db.audit,
-    keys,
-    checkpointIntervalMs: config.audit.checkpointIntervalMs,
-  });
-  const revocation = createRevocationStore(db.kv, { retentionMs: 86_400_000 });
-  const verifier = createTokenVerifier({
-    profiles: [localIssuerProfile(config.auth.issuer, keys)],
-    audience: config.auth.audience,
-    clockSkewSeconds: config.auth.clockSkewSeconds,
-    revocation,
-  });
-  // As in the server: every body sealed under a data key wrapped by the configured key wrapper (a generated development master key here).
-  const protection =
-    options.sealer === undefined
-      ? await openKeyProtection(config, {
-          masterKey: (
-            await resolveMasterKey({ ...config.keys.masterKey, production: config.env === 'production' }, logger)
-          ).key,
-          dataKeys: db.dataKeys,
-          breakers,
-          logger,
-        })
-      : undefined;
-  const sealer =
-    typeof options.sealer === 'function'
-      ? await options.sealer({ db, config, breakers })
-      : (options.sealer ?? protection?.sealer);
-  if (sealer === undefined) throw new Error('no sealer');
-  // As in the server: blind index tokens when encryption is on (docs/blind-indexes.md).
-  const blindSearch = await openSearchTokenization({
-    wrapper: protection?.wrapper ?? null,
-    store: db.indexKeys,
-    logger,
-  });
-  t.after(() => {
-    blindSearch.close();
-  });
-  const monitoring = await startMonitoring(config, {
-    logger,
-    events,
-    breakers,
-    sinks: [createAlertStoreSink(db.alerts)],
-    ...options.monitoring,
-  });
-  const rateLimits =
-    options.rateLimitStore !== undefined && 'redisPrefix' in options.rateLimitStore
-      ? await openRateLimitStore(config, { logger, breakers, prefix: options.rateLimitStore.redisPrefix })
-      : null;
-  const rateLimitStore =
-    rateLimits?.store ??
-    (options.rateLimitStore !== undefined && 'take' in options.rateLimitStore ? options.rateLimitStore : undefined);
-  const app = await buildApp(config, {
-    db,
-    audit: monitoring.observe(options.wrapAudit ? options.wrapAudit(audit) : audit),
-    verifier,
-    sealer,
-    logger,
-    events,
-    breakers,
-    metrics,
-    definitions: createResourceDefinitions(blindSearch.tokenizer),
-    alertStream: monitoring.stream,
-    ...(rateLimitStore !== undefined && { rateLimitStore }),
-  });
-  t.after(async () => {
-    await app.close();
-    await rateLimits?.close();
-    breakers.shutdown();
-    await audit.close().catch(() => undefined);
-    await monitoring.close();
-    await protection?.close();
-    await keys.close();
-    await testDatabase.cleanup();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const deps = services.appDependencies;
+  const app = await services.startup.open(
+    'app',
+    () => buildApp(config, options.dependencies?.(deps) ?? deps),
+    (built) => built.close(),
+  );
   return {
     app,
     config,
     db,
-    databaseUrl: testDatabase.url,
+    databaseUrl,
     keys,
-    audit,
+    audit: services.auditLog,
     dir,
-    revocation,
+    revocation: services.revocation,
     events,
     securityEvents,
-    breakers,
-    metrics,
-    monitoring,
+    breakers: services.breakers,
+    metrics: services.metrics,
+    monitoring: services.monitoring,
+    close: () => services.close(),
     async token(role, tokenOptions = {}) {
       const issued = await issueAccessToken(keys, {
         issuer: config.auth.issuer,
@@ -207,5 +145,20 @@ export async function build(t: TestContext, options: BuildOptions = {}): Promise
       });
       return issued.token;
     },
+  };
+}
+
+/** The build options that are service overrides; rate-limit buckets in Redis get a prefix of their own. */
+function serviceOverrides(options: BuildOptions): ServiceOverrides {
+  const { sealer, rateLimitStore } = options;
+  return {
+    ...(sealer !== undefined && { sealer: typeof sealer === 'function' ? sealer : () => sealer }),
+    ...(options.wrapAudit !== undefined && { wrapAudit: options.wrapAudit }),
+    ...(options.monitoring !== undefined && { monitoring: options.monitoring }),
+    ...(rateLimitStore !== undefined && 'take' in rateLimitStore
+      ? { rateLimitStore }
+      : {
+          rateLimitRedisPrefix: rateLimitStore?.redisPrefix ?? `caduceus-test-${randomBytes(6).toString('hex')}:`,
+        }),
   };
 }

@@ -10,14 +10,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import Provider, { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { AuditLog } from '../../audit/event.js';
-import type { KeyManager, Sealer } from '../../keys/ports.js';
+import type { KeyManager } from '../../keys/ports.js';
 import type { KeyValueStore } from '../../storage/ports.js';
 import type { OAuthClientStore, OidcStateStore } from '../../storage/oidc-ports.js';
 import type { BearerVerifier } from '../authenticate-plugin.js';
 import type { RevocationStore } from '../revocation.js';
 import { secretHashPrefix } from './clients.js';
 import { providerConfiguration, type ProviderSettings } from './configuration.js';
-import { loadCookieKeys } from './cookie-keys.js';
 import type { AccountDirectory, AuthorizationServer } from './facade.js';
 import { abortInteractionOf, finishInteractionOf, interactionDetailsOf } from './interactions.js';
 import type { ProviderFetch } from './jwks-fetch.js';
@@ -33,7 +32,8 @@ export interface AuthorizationServerDependencies {
   readonly state: OidcStateStore;
   readonly clients: OAuthClientStore;
   readonly kv: KeyValueStore;
-  readonly sealer: Sealer;
+  /** The keys session and interaction cookies are signed with, newest first: the same in every process (cookie-keys.ts). */
+  readonly cookieKeys: readonly string[];
   readonly keys: KeyManager;
   readonly accounts: AccountDirectory;
   /** The core gate's revocation store: grants and tokens ended here are refused by the API at once. */
@@ -137,7 +137,7 @@ async function buildProvider(
 export async function createAuthorizationServer(
   deps: AuthorizationServerDependencies,
 ): Promise<MountedAuthorizationServer> {
-  const cookieKeys = await loadCookieKeys(deps.kv, deps.sealer);
+  const { cookieKeys } = deps;
   let built = await buildProvider(deps, cookieKeys);
   let callback = built.provider.callback();
   let rebuilding: Promise<void> | undefined;

@@ -4,15 +4,18 @@
  * keys) with AES-256-GCM. It comes from a file or the environment; in
  * development only, a missing one is generated beside the data.
  */
+import { CaduceusError } from '../../errors/index.js';
 import {
   createCipheriv,
   createDecipheriv,
   createHmac,
   createSecretKey,
+  hkdfSync,
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
 import type { Logger } from 'pino';
+import { fileErrorCause, systemErrorCode } from '../../lib/system-error.js';
 import { KeyringError } from './keyring.js';
 import { createSecretFile, readSecretFile } from './secret-file.js';
 
@@ -22,8 +25,10 @@ const tagBytes = 16;
 const sealedFormat = 'caduceus-sealed';
 
 /** Thrown when the master key is missing, unreadable or malformed; names the setting, never the key. */
-export class MasterKeyError extends Error {
+export class MasterKeyError extends CaduceusError {
   override readonly name = 'MasterKeyError';
+  readonly code = 'MASTER_KEY_UNUSABLE';
+  readonly operatorSafe = true;
 }
 
 /** The JSON a sealed file holds (docs/key-management.md "Sealed keyring files"). */
@@ -53,6 +58,15 @@ export class MasterKey {
 
   #aad(purpose: string): Buffer {
     return Buffer.from(`caduceus/sealed/v1/${purpose}/${this.id}`, 'utf8');
+  }
+
+  /**
+   * A secret of `length` bytes for one purpose (RFC 5869 HKDF-SHA-256): every
+   * process holding this master key derives the same one, and none of them
+   * reveals the master key or another purpose's secret.
+   */
+  derive(purpose: string, length: number): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `caduceus/derived/v1/${purpose}`, length));
   }
 
   /** Seals text with AES-256-GCM under a fresh 96-bit nonce; returns the JSON to write. */
@@ -156,13 +170,20 @@ export interface ResolvedMasterKey {
   readonly source: 'file' | 'environment' | 'generated';
 }
 
+function fileCause(error: unknown): string {
+  return fileErrorCause(error) ?? systemErrorCode(error) ?? 'failed';
+}
+
 async function fromFile(file: string, setting: string): Promise<MasterKey | undefined> {
   let contents;
   try {
     contents = await readSecretFile(file, 'The master key file');
   } catch (error) {
-    if (error instanceof KeyringError) throw new MasterKeyError(`${setting}: ${error.message}`);
-    throw new MasterKeyError(`${setting}: the master key file cannot be read`);
+    if (error instanceof KeyringError) throw new MasterKeyError(`${setting}: ${error.message} (${file})`);
+    // The path is the operator's own setting, not a secret; only the error's code is read, never its message.
+    throw new MasterKeyError(`${setting}: cannot read the master key file ${file}: ${fileCause(error)}`, {
+      cause: error,
+    });
   }
   if (contents === undefined) return undefined;
   const bytes = decodeMasterKey(contents.text);
@@ -179,7 +200,8 @@ async function fromFile(file: string, setting: string): Promise<MasterKey | unde
 export async function resolveMasterKey(settings: MasterKeySettings, logger: Logger): Promise<ResolvedMasterKey> {
   if (settings.file !== null) {
     const key = await fromFile(settings.file, 'CADUCEUS_MASTER_KEY_FILE');
-    if (key === undefined) throw new MasterKeyError('CADUCEUS_MASTER_KEY_FILE: the master key file does not exist');
+    if (key === undefined)
+      throw new MasterKeyError(`CADUCEUS_MASTER_KEY_FILE: the master key file ${settings.file} does not exist`);
     return { key, source: 'file' };
   }
   if (settings.value !== null) {
@@ -194,7 +216,15 @@ export async function resolveMasterKey(settings: MasterKeySettings, logger: Logg
     );
   }
   // Linked into place only if absent: concurrent first starts agree on one key (secret-file.ts).
-  await createSecretFile(settings.generatedPath, `${randomBytes(keyBytes).toString('base64')}\n`);
+  await createSecretFile(settings.generatedPath, `${randomBytes(keyBytes).toString('base64')}\n`).catch(
+    (error: unknown) =>
+      Promise.reject(
+        new MasterKeyError(
+          `cannot write the development master key ${settings.generatedPath}: ${fileCause(error)}; set CADUCEUS_MASTER_KEY_FILE`,
+          { setting: 'CADUCEUS_DATA_DIR', cause: error },
+        ),
+      ),
+  );
   const key = await fromFile(settings.generatedPath, 'the development master key');
   if (key === undefined)
     throw new MasterKeyError('The development master key file disappeared while it was being opened');

@@ -93,6 +93,8 @@ export async function buildLoginApp(
       CADUCEUS_PASSWORD_HASH_CPU_PERCENT: '0',
       ...options.env,
     },
+    // These pages are mounted below, on a stand-in authorization server.
+    dependencies: (deps) => ({ ...deps, users: undefined }),
     sealer: async ({ db, config, breakers }) => {
       const logger = pino({ level: 'silent' });
       const masterKey = (await resolveMasterKey({ ...config.keys.masterKey, production: false }, logger)).key;

@@ -12,38 +12,26 @@ import type { TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../../src/app.js';
-import type { AuditEvent } from '../../../src/audit/event.js';
-import { createAuditLog } from '../../../src/audit/writer.js';
-import { localIssuerProfile } from '../../../src/auth/issuer-profile.js';
+import type { AuditEvent, AuditLog } from '../../../src/audit/event.js';
 import {
-  clientJwksFetch,
-  createAuthorizationServer,
   createClient,
-  providerSettingsOf,
   type Account,
   type ClientRegistration,
   type MountedAuthorizationServer,
 } from '../../../src/auth/oidc/index.js';
-import { createRevocationStore, type RevocationStore } from '../../../src/auth/revocation.js';
-import { createTokenVerifier } from '../../../src/auth/verify-token.js';
+import type { RevocationStore } from '../../../src/auth/revocation.js';
 import { loadConfig, type Config } from '../../../src/config/index.js';
-import { securityHeaders } from '../../../src/edge/security-headers.js';
-import { createBreakers } from '../../../src/lib/circuit-breaker.js';
-import { createMetrics } from '../../../src/gateway/metrics/index.js';
-import { openKeyProtection } from '../../../src/keys/envelope/index.js';
-import { openLocalKeyManager, resolveMasterKey, type LocalKeyManager } from '../../../src/keys/local/index.js';
-import { createSecurityEvents } from '../../../src/lib/security-events.js';
-import { createResourceDefinitions } from '../../../src/resources/index.js';
-import { openDatabase } from '../../../src/storage/open.js';
+import type { RotatingKeyManager } from '../../../src/keys/ports.js';
+import { createServices } from '../../../src/services.js';
 import type { Database } from '../../../src/storage/ports.js';
-import { openTestDatabase } from '../../helpers/database.js';
+import { dropPostgresSchema, testPostgresBaseUrl, uniqueSchemaName, withSchema } from '../../helpers/database.js';
 import { testMasterKey } from '../../helpers/process.js';
 
 export interface OAuthTestApp {
   readonly app: FastifyInstance;
   readonly config: Config;
   readonly db: Database;
-  readonly keys: LocalKeyManager;
+  readonly keys: RotatingKeyManager;
   readonly server: MountedAuthorizationServer;
   readonly revocation: RevocationStore;
   /** Every audit event recorded so far. */
@@ -52,6 +40,8 @@ export interface OAuthTestApp {
   readonly accounts: Map<string, Account>;
   readonly databaseUrl: string;
   readonly dir: string;
+  /** How the apps sharing this one's database close; they close before it. */
+  readonly sharers: (() => Promise<void>)[];
   registerClient(registration: ClientRegistration): Promise<{ clientId: string; secret: string | null }>;
 }
 
@@ -66,13 +56,18 @@ export interface OAuthBuildOptions {
   readonly jwksCa?: string;
 }
 
-/** Builds the app with the authorization server mounted; closed after the test. */
+/** Builds the server's app (src/services.ts) with accounts of the test's own; closed after the test. */
 export async function buildOAuthApp(t: TestContext, options: OAuthBuildOptions = {}): Promise<OAuthTestApp> {
   const sharing = options.sharing;
   const dir = sharing?.dir ?? (await mkdtemp(path.join(tmpdir(), 'caduceus-oauth-')));
+  const schema = sharing === undefined && options.database === 'postgres' ? uniqueSchemaName() : null;
+  const databaseUrl =
+    sharing?.databaseUrl ??
+    (schema === null ? path.join(dir, 'caduceus.db') : withSchema(testPostgresBaseUrl(), schema));
   const config = loadConfig(
     {
       CADUCEUS_DATA_DIR: dir,
+      CADUCEUS_DATABASE_URL: databaseUrl,
       CADUCEUS_LOG_LEVEL: 'silent',
       CADUCEUS_RATE_LIMIT: 'off',
       CADUCEUS_MASTER_KEY: testMasterKey,
@@ -80,90 +75,59 @@ export async function buildOAuthApp(t: TestContext, options: OAuthBuildOptions =
     },
     dir,
   );
-  const logger = pino({ level: 'silent' });
-  const events = createSecurityEvents(logger);
-  const breakers = createBreakers(events);
-  const metrics = createMetrics({ breakers });
-  const testDatabase = sharing === undefined ? await openTestDatabase(options.database ?? 'sqlite') : undefined;
-  const db = testDatabase?.db ?? (await openDatabase(sharing?.databaseUrl ?? ''));
-  // Sealed by the master key, as the server and the CLI open it (a CLI run in the same folder shares it).
-  const masterKey = (await resolveMasterKey({ ...config.keys.masterKey, production: false }, logger)).key;
-  const keys = await openLocalKeyManager({ path: config.keys.keyringPath, masterKey, reloadIntervalMs: 0 });
-  const writer = await createAuditLog({
-    store: db.audit,
-    keys,
-    checkpointIntervalMs: config.audit.checkpointIntervalMs,
-  });
-  const auditEvents: AuditEvent[] = [];
-  const audit = {
-    ...writer,
-    record: async (event: AuditEvent) => {
-      if (options.auditFails?.() === true) throw new Error('audit store down');
-      auditEvents.push(event);
-      await writer.record(event);
-    },
+  // The first "process" owns the folder and the schema; a sharing one leaves them to it.
+  const removeAll = async (): Promise<void> => {
+    if (sharing !== undefined) return;
+    if (schema !== null) await dropPostgresSchema(schema);
+    await rm(dir, { recursive: true, force: true });
   };
-  const revocation = createRevocationStore(db.kv, { retentionMs: 86_400_000 });
-  const verifier = createTokenVerifier({
-    profiles: [localIssuerProfile(config.auth.issuer, keys)],
-    audience: config.auth.audience,
-    clockSkewSeconds: config.auth.clockSkewSeconds,
-    revocation,
-  });
-  const protection = await openKeyProtection(config, { masterKey, dataKeys: db.dataKeys, breakers, logger });
+  const auditEvents: AuditEvent[] = [];
   const accounts = sharing?.accounts ?? new Map<string, Account>();
-  const server = await createAuthorizationServer({
-    settings: providerSettingsOf(config),
-    state: db.oidc,
-    clients: db.clients,
-    kv: db.kv,
-    sealer: protection.sealer,
-    keys,
+  const services = await createServices(config, {
+    logger: pino({ level: 'silent' }),
     accounts: { findAccount: (id) => Promise.resolve(accounts.get(id)) },
-    revocation,
-    verifier,
-    audit,
-    headers: securityHeaders,
-    // As src/server.ts builds it: the SSRF guard with CADUCEUS_JWKS_FETCH_ALLOW.
-    fetch: clientJwksFetch({
-      allow: config.oauth.jwksFetchAllow,
-      ...(options.jwksCa !== undefined && { ca: options.jwksCa }),
+    wrapAudit: (writer: AuditLog): AuditLog => ({
+      ...writer,
+      record: async (event: AuditEvent) => {
+        if (options.auditFails?.() === true) throw new Error('audit store down');
+        auditEvents.push(event);
+        await writer.record(event);
+      },
     }),
+    ...(options.jwksCa !== undefined && { clientJwksCa: options.jwksCa }),
+  }).catch(async (error: unknown) => {
+    await removeAll();
+    throw error;
   });
-  const app = await buildApp(config, {
-    db,
-    audit,
-    verifier,
-    sealer: protection.sealer,
-    logger,
-    events,
-    breakers,
-    metrics,
-    definitions: createResourceDefinitions(),
-    authorizationServer: server,
-  });
-  registerTestLogin(app, server);
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => (closing ??= services.close());
+  const sharers: (() => Promise<void>)[] = [];
+  sharing?.sharers.push(close);
   t.after(async () => {
-    await app.close();
-    breakers.shutdown();
-    await writer.close().catch(() => undefined);
-    await protection.close();
-    await keys.close();
-    if (testDatabase === undefined) await db.close();
-    else await testDatabase.cleanup();
-    if (sharing === undefined) await rm(dir, { recursive: true, force: true });
+    // Apps sharing this one's database close before it is dropped.
+    for (const closeSharer of sharers) await closeSharer();
+    await close();
+    await removeAll();
   });
+  const { db, authorizationServer: server } = services;
+  const app = await services.startup.open(
+    'app',
+    () => buildApp(config, services.appDependencies),
+    (built) => built.close(),
+  );
+  registerTestLogin(app, server);
   return {
     app,
     config,
     db,
-    keys,
+    keys: services.signingKeys,
     server,
-    revocation,
+    revocation: services.revocation,
     auditEvents,
     accounts,
     dir,
-    databaseUrl: testDatabase?.url ?? sharing?.databaseUrl ?? '',
+    databaseUrl,
+    sharers,
     async registerClient(registration) {
       const created = await createClient(db.clients, registration);
       return { clientId: created.client.clientId, secret: created.secret };
