@@ -1,7 +1,7 @@
 /**
- * The login burst of bench/run.ts (issue 3, item 9): password logins posted
- * through the real sign-in form, at a fixed rate (BENCH_LOGIN_RATE a second)
- * or, with `flood`, each form again as soon as its last post was answered,
+ * The login burst of bench/run.ts (bench/README.md "Login burst"): password
+ * logins posted through the real sign-in form, at a fixed rate
+ * (BENCH_LOGIN_RATE a second) or, with `flood`, each form again as soon as its last post was answered,
  * while autocannon measures API reads. Each login is a wrong password for an
  * existing user or an unknown username: both cost one argon2id hash
  * (docs/users.md, no user enumeration), so the burst loads the bounded

@@ -1,8 +1,8 @@
 /**
- * Patient search latency at growing database sizes (issue 4: p50 under 5 ms,
- * and 1M no more than twice 100k). One data folder is seeded up to each size
- * in turn (bench/search-seed.ts), then a Caduceus server (`dist/main.js`,
- * everything on: encryption, blind indexes, audit) answers a fixed mix of
+ * Patient search latency at growing database sizes (target: p50 under 5 ms,
+ * and 1M no more than twice 100k; bench/README.md). One data folder is
+ * seeded up to each size in turn (bench/search-seed.ts), then a Caduceus
+ * server (`dist/main.js`, everything on: encryption, blind indexes, audit) answers a fixed mix of
  * searches one at a time over TLS, and the latency of each is recorded
  * client-side, so the figures include HTTP, authentication, the audit
  * event and opening the sealed bodies of the page.

@@ -5,8 +5,8 @@ import type { Principal } from '../http/principal.js';
 /**
  * What a route declares about who may reach it. Routes with no rule are
  * unreachable (DESIGN.md: deny by default). `sensitive` routes also demand a
- * token whose `amr` shows multi-factor authentication (issue 3 item 5,
- * RFC 9470); every delete is sensitive whether or not it says so.
+ * token whose `amr` shows multi-factor authentication (RFC 9470 step-up,
+ * docs/access-control.md); every delete is sensitive, marked or not.
  */
 export type AccessRule =
   'public' | { readonly resourceType: string; readonly interaction: Interaction; readonly sensitive?: boolean };

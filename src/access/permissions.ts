@@ -14,7 +14,7 @@ export type View = 'full' | 'demographics';
  * Which patients' compartments a role reaches on a resource type:
  * `any`; `own`, only the token's `patient`; `assigned`, only the patients
  * assigned to the caller (a clinician's or nurse's care team, a device's
- * bound patients: src/auth/care-team/).
+ * bound patients: src/access/care-team/).
  */
 export type Compartment = 'any' | 'own' | 'assigned';
 

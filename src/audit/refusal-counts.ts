@@ -49,8 +49,8 @@ const statusOf: Readonly<Record<string, number>> = {
  * Requests refused before authentication (edge filters, pre-auth rate
  * limits, malformed requests) get no audit event each — a flood would
  * become an audit flood — but are counted per source, kind and rule and
- * written as one audit event per window (issue 2 item 9: "aggregated per
- * source and minute with counts"). Memory is bounded by `maxKeys`.
+ * written as one audit event per window (a minute in the server;
+ * docs/audit.md). Memory is bounded by `maxKeys`.
  */
 export function countRefusals(options: RefusalCountOptions): RefusalCounter {
   const now = options.now ?? Date.now;

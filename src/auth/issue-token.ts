@@ -1,6 +1,6 @@
 /**
- * Access tokens this server signs itself (the operator CLI, and later the
- * authorization server): RFC 9068 JWTs, `typ: at+jwt`.
+ * Access tokens the operator CLI signs, with the keys the authorization
+ * server (oidc-provider) signs with: RFC 9068 JWTs, `typ: at+jwt`.
  */
 import { randomBytes } from 'node:crypto';
 import type { KeyManager } from '../keys/ports.js';

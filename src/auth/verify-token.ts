@@ -70,8 +70,8 @@ async function findKey(profile: IssuerProfile, parts: TokenParts): Promise<Publi
 
 /**
  * Verifies the JWS signature synchronously with node:crypto. jose runs on Web
- * Crypto, which Node serves from the libuv thread pool, where password
- * hashing would queue ahead of it (issue 2: verification must not sit there).
+ * Crypto, which Node serves from the libuv thread pool, where file and DNS
+ * work could queue ahead of it, and every request waits for verification.
  */
 function verifiedClaims(token: string, key: PublicKeyInfo): Record<string, unknown> {
   const lastDot = token.lastIndexOf('.');

@@ -9,7 +9,7 @@ import { randomResourceId } from '../lib/random.js';
 import { auditOperatorAction } from './operator.js';
 import { CliError, parseDuration, type CliIo } from './output.js';
 
-/** Bootstrap tokens live one hour at most (issue 2: "capped at 1 hour"). */
+/** Bootstrap tokens live one hour at most, as the authorization server's do (docs/security-controls.md). */
 const maxTtlSeconds = 3600;
 
 /** Roles whose tokens reach PHI broadly or administer the system: refused from the CLI in production. */

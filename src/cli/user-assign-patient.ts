@@ -11,7 +11,7 @@ export const userAssignPatientUsage =
 /** Roles whose reach is a care team (docs/access-control.md); devices are bound with --subject. */
 const careTeamRoles: readonly string[] = ['clinician', 'nurse'];
 
-/** The same shapes the admin API accepts (src/auth/care-team/routes.ts). */
+/** The same shapes the admin API accepts (src/access/care-team/routes.ts). */
 const subjectShape = /^[\x21-\x7E]{1,255}$/;
 const patientShape = /^[A-Za-z0-9\-.]{1,64}$/;
 

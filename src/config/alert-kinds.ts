@@ -1,6 +1,6 @@
 /**
- * What the detectors raise (issue: security monitoring). Kinds are stable
- * names that docs/ and the attack simulation use; later issues add theirs.
+ * What the detectors raise (docs/monitoring.md). Kinds are stable names
+ * that docs/ and the attack simulation use; a new detector adds its own.
  */
 export type AlertKind =
   | 'failed_login_burst_account'

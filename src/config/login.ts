@@ -13,7 +13,7 @@ export interface LoginConfig {
   readonly webauthn: { readonly rpId: string; readonly origin: string; readonly rpName: string };
 }
 
-/** Default of CADUCEUS_MFA_ROLES: the privileged roles of issue 3 item 5. */
+/** Default of CADUCEUS_MFA_ROLES: roles that reach PHI broadly or administer (seed: MFA for privileged access). */
 export const defaultMfaRoles: readonly Role[] = ['admin', 'clinician', 'nurse', 'auditor'];
 
 function mfaRoles(env: Env): Role[] {

@@ -3,7 +3,7 @@ import { ConfigError, integer, text, type Env } from './readers.js';
 
 /** Token lifetimes of the authorization server (docs/oauth.md). */
 export interface OAuthConfig {
-  /** Lifetime of an access token, seconds; 15 minutes by default (issue 3 item 2). */
+  /** Lifetime of an access token, seconds; 15 minutes by default: a leaked token is soon useless (docs/oauth.md). */
   readonly accessTokenTtlSeconds: number;
   /**
    * Absolute lifetime of a chain of refresh tokens, seconds: rotation hands
@@ -22,7 +22,7 @@ export function loadOAuthConfig(env: Env): OAuthConfig {
   if (refreshTokenTtlSeconds <= accessTokenTtlSeconds) {
     throw new ConfigError('CADUCEUS_REFRESH_TOKEN_TTL_SECONDS must exceed CADUCEUS_ACCESS_TOKEN_TTL_SECONDS');
   }
-  // Issue 3 item 3: a client's jwks_uri reaching an internal address is refused unless listed here (SSRF).
+  // SSRF guard: a client's jwks_uri reaching an internal address is refused unless listed here (docs/oauth.md).
   const jwksFetchAllow = parseCidrList(text(env, 'CADUCEUS_JWKS_FETCH_ALLOW', ''));
   if (jwksFetchAllow === null)
     throw new ConfigError('CADUCEUS_JWKS_FETCH_ALLOW must list IP addresses or CIDR subnets, comma-separated');

@@ -1,8 +1,8 @@
 /**
  * Key-management port (DESIGN.md "Ports and adapters"): keys that may never
  * leave their keeper (node-oidc-provider's ExternalSigningKey pattern). The
- * local adapter keeps a keyring file; the PKCS#11 adapter (data-protection
- * issue) keeps them in an HSM. Callers only ever get public keys.
+ * local adapter keeps a keyring file; the PKCS#11 adapter (src/keys/pkcs11/)
+ * keeps them in an HSM. Callers only ever get public keys.
  */
 import type { KeyObject } from 'node:crypto';
 
@@ -51,9 +51,9 @@ export interface SealContext {
 }
 
 /**
- * The asynchronous sealing seam every stored body passes through. Identity
- * now; AES-256-GCM envelope encryption in the data-protection issue.
- * Always called outside database transactions.
+ * The asynchronous sealing seam every stored body passes through: AES-256-GCM
+ * envelope encryption (src/keys/envelope/), or the identity sealer when
+ * CADUCEUS_ENCRYPTION=off. Always called outside database transactions.
  */
 export interface Sealer {
   seal(plaintext: Uint8Array, context: SealContext): Promise<Uint8Array>;

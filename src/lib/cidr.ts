@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 
-/** One address block of an edge list, checked by node:net's BlockList (src/edge/address-list.ts). */
+/** One address block of an edge list, checked by node:net's BlockList (src/lib/address-list.ts). */
 export interface CidrBlock {
   readonly address: string;
   readonly prefix: number;

@@ -7,7 +7,7 @@ const maxBufferedBytes = 1_048_576;
 
 /**
  * `GET /api/v1/alerts/stream`: Server-Sent Events for an operator console
- * (admin and auditor: the `Alert` row of src/auth/permissions.ts). The
+ * (admin and auditor: the `Alert` row of src/access/permissions.ts). The
  * handler sends a stream instead of hijacking the reply, so the request's
  * audit event is written by the audit layer's onSend hook, once and durably,
  * before the headers leave; the open connection holds nothing of it.

@@ -7,8 +7,8 @@ import type { SearchTokenizer } from './search/types.js';
 
 /**
  * Every resource type the API serves. Compiles the validator once (about
- * half a second); call once per app. The tokenizer is the seam where the
- * data-protection work plugs keyed blind indexes in.
+ * half a second); call once per app. The tokenizer is the seam where keyed
+ * blind indexes (src/keys/blind-index/) plug in.
  */
 export function createResourceDefinitions(tokenizer: SearchTokenizer = createPlainTokenizer()): ResourceDefinition[] {
   const validator = createResourceValidator([patientSchema()]);

@@ -27,7 +27,7 @@ export interface IndexRotationJobDependencies {
 }
 
 /**
- * Rotates the blind-index key with src/keys/blind-index/rotate.ts (which
+ * Rotates the blind-index key with src/rotation/blind-index.ts (which
  * keeps its own resumable state in the IndexKeyStore), under the same
  * deployment-wide lease as the KEK and data-key jobs, and reports its
  * steps in the shape the CLI's progress bar draws.

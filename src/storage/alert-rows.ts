@@ -7,7 +7,7 @@ export interface AlertDbRow {
   readonly time: string;
   readonly kind: string;
   readonly severity: string;
-  /** The whole alert as JSON (alerts carry no PHI by design: src/monitoring/alerts.ts). */
+  /** The whole alert as JSON (alerts carry no PHI by design: src/storage/alerts.ts). */
   readonly body: string;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Second factors (issue 3 item 5): the stored factor record and the
+ * Second factors (docs/login-and-mfa.md): the stored factor record and the
  * MfaFactorStore port (SQLite and PostgreSQL adapters, one contract suite in
  * test/auth/login/factor-store.test.ts). Secrets never cross this port in
  * clear: a TOTP seed or a WebAuthn credential arrives sealed (factor-seal.ts),

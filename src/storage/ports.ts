@@ -161,7 +161,7 @@ export interface AlertFilter {
   readonly until?: string;
 }
 
-/** Stored security alerts (src/monitoring/alerts.ts): no PHI by design, kept as JSON beside the audit log. */
+/** Stored security alerts (src/storage/alerts.ts): no PHI by design, kept as JSON beside the audit log. */
 export interface AlertStore {
   /** Stores one alert; storing the same id again is a no-op (a retried delivery is not a second alert). */
   append(alert: Alert): Promise<void>;
@@ -199,7 +199,7 @@ export interface Database {
   readonly users: UserStore;
   /** Second factors and recovery-code hashes (src/auth/mfa/, docs/login-and-mfa.md). */
   readonly mfaFactors: MfaFactorStore;
-  /** Which patients each clinician, nurse or device reaches (src/auth/care-team/, docs/access-control.md). */
+  /** Which patients each clinician, nurse or device reaches (src/access/care-team/, docs/access-control.md). */
   readonly careTeam: CareTeamStore;
   readonly sealedBodies: SealedBodyStore;
   /** Applies pending migrations; returns the versions applied. */

@@ -1,5 +1,5 @@
 /**
- * The user directory's contract (issue 3 item 4): the stored User record, the
+ * The user directory's contract (docs/users.md): the stored User record, the
  * UserStore port (SQLite and PostgreSQL adapters, one contract suite) and the
  * calls the authorization server and the login pages make. Types only: the
  * implementations live beside this file.

@@ -1,7 +1,7 @@
 /**
  * Access control over HTTP (docs/access-control.md, DESIGN.md request path
  * step 6): the role matrix on /api/v1/patients, written out here from the
- * docs rather than read from src/auth/permissions.ts, so the test holds the
+ * docs rather than read from src/access/permissions.ts, so the test holds the
  * code to the documented contract; billing's demographics view; the patient
  * compartment without an existence oracle; device and auditor shut out.
  * A refused interaction touches nothing.

@@ -1,5 +1,5 @@
 /**
- * The care-team store port (src/auth/care-team/store.ts): one contract suite
+ * The care-team store port (src/storage/care-team-ports.ts): one contract suite
  * run against the SQLite and the PostgreSQL adapter, including two
  * "processes" (two connections) assigning the same pair at once.
  */

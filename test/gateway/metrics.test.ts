@@ -1,8 +1,8 @@
 /**
- * The protected Prometheus endpoint over HTTP (issue 5 item 5,
- * docs/metrics.md): deny by default through the bearer gate; request
- * durations by route pattern, never by URL (PHI); auth failures, audit
- * write and key-operation latency, breaker states; one registry per app.
+ * The protected Prometheus endpoint over HTTP (docs/metrics.md): deny by
+ * default through the bearer gate; request durations by route pattern, never
+ * by URL (PHI); auth failures, audit write and key-operation latency, breaker
+ * states; one registry per app.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

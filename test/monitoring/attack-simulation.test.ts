@@ -1,7 +1,7 @@
 /**
- * `npm run simulate:attacks` against a real server process (issue 5, item
- * 7): low thresholds, working hours that exclude now, 127.0.0.1 trusted as
- * a proxy, an alert webhook on a dead allow-listed loopback port, SQLite.
+ * `npm run simulate:attacks` against a real server process (docs/monitoring.md
+ * "Attack simulation"): low thresholds, working hours that exclude now,
+ * 127.0.0.1 trusted as a proxy, an alert webhook on a dead allow-listed loopback port, SQLite.
  * Every alert kind must then be in `GET /api/v1/alerts`, the simulation's
  * own summary must agree, and no token may appear in its output.
  */

@@ -2,7 +2,7 @@
  * The scenario of phi-scan.test.ts: a real server process writes, updates and
  * searches Patients carrying unique marker values over HTTPS; the caller then
  * scans the raw bytes the database left (SQLite files, or a pg_dump) and the
- * server's log lines for every form of every marker (issue 4 item 4).
+ * server's log lines for every form of every marker (docs/blind-indexes.md).
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';

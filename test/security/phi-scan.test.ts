@@ -1,5 +1,5 @@
 /**
- * No plaintext PHI at rest or in logs (issue 4 item 4; docs/blind-indexes.md):
+ * No plaintext PHI at rest or in logs (docs/blind-indexes.md):
  * patients with unique marker values go in over HTTPS, then the raw SQLite
  * files (main, -wal, -shm and the audit file beside them) or a pg_dump of the
  * test schema, and every server log line, are scanned for every form of every

@@ -1,6 +1,6 @@
 /**
- * Issue 5 item 4: no PHI, token, password, secret or key material in any log
- * line. A real server process and the CLI run the scenario of
+ * HIPAA-compliant logging: no PHI, token, password, secret or key material in
+ * any log line. A real server process and the CLI run the scenario of
  * log-scan-scenario.ts with planted marker values, and every line they wrote
  * is scanned (docs/logging.md).
  */

@@ -1,7 +1,7 @@
 /**
  * Requests refused before authentication reach the audit log as counts per
- * source and minute (issue 2 item 9, issue 5 item 2), written at the latest
- * when the server stops, and the log still verifies.
+ * source and minute (docs/audit.md), written at the latest when the server
+ * stops, and the log still verifies.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

@@ -39,7 +39,7 @@ function strictBodyCompiler(): FastifySchemaCompiler<unknown> {
   return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
 }
 
-/** Care-team administration is sensitive (issue 3 item 5): admins only, and only with MFA. */
+/** Care-team administration decides who reaches which patients: sensitive, so admins only and only with MFA. */
 function access(interaction: Interaction) {
   return { access: { resourceType: 'CareTeamAssignment', interaction, sensitive: true } } as const;
 }

@@ -35,8 +35,9 @@ function usable(context: ScopeContext, principal: Principal): boolean {
 
 /**
  * The role grant intersected with the token's SMART scopes: a request needs
- * both (issue 3 item 6). The patient restriction that follows (own patient,
- * care team, patient/ scope) is built from the result by the access plugin.
+ * both (docs/access-control.md). The patient restriction that follows (own
+ * patient, care team, patient/ scope) is built from the result by the access
+ * plugin.
  */
 export function decideAccess(rule: Exclude<AccessRule, 'public'>, principal: Principal): AccessDecision {
   const grant = grantFor(rule.resourceType, principal.role);

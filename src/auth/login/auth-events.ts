@@ -4,7 +4,10 @@ import type { AuditLog } from '../../audit/event.js';
 import type { SecurityEvents } from '../../lib/security-events.js';
 import type { Role } from '../../http/principal.js';
 
-/** What an authentication event records (issue 3 item 7): kinds and reason codes, never a password, code, secret or token. */
+/**
+ * What an authentication event records (seed: audit logs of all authentication
+ * attempts): kinds and reason codes, never a password, code, secret or token.
+ */
 export type AuthEventKind =
   | 'login.password'
   | 'login.passkey'

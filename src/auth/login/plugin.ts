@@ -8,7 +8,7 @@ import { registerPasskeyStep } from './passkey-step.js';
 import { registerPasswordStep } from './password-step.js';
 
 /**
- * The login and MFA pages (issue 3 item 5, docs/login-and-mfa.md) under
+ * The login and MFA pages (docs/login-and-mfa.md) under
  * /interaction/:uid, where the authorization server sends the browser.
  * Registered in their own encapsulated context so the form parser stays
  * theirs; the edge, rate-limit and error layers of the app still apply.

@@ -53,7 +53,7 @@ export interface ProviderParts {
   readonly cookieKeys: readonly string[];
   readonly hooks: StorageAdapterHooks;
   /**
-   * How the provider fetches a client's jwks_uri: through src/security's
+   * How the provider fetches a client's jwks_uri: through src/lib's
    * guard (https only, internal addresses refused unless allow-listed;
    * jwks-fetch.ts), never oidc-provider's own fetch, which has no allow-list.
    */
@@ -102,7 +102,7 @@ function refreshTokenTtl(settings: ProviderSettings) {
 }
 
 /**
- * Automatic logoff (issue 3 item 4; HIPAA 164.312(a)(2)(iii)) for the
+ * Automatic logoff (HIPAA 164.312(a)(2)(iii); docs/login-and-mfa.md) for the
  * provider's session after sign-in: oidc-provider saves a session on every
  * request that loads it, with this TTL, so each use extends it by the idle
  * timeout, never past the absolute timeout counted from sign-in. Once its

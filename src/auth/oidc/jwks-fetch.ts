@@ -1,10 +1,10 @@
 /**
  * The provider's fetch of a client's jwks_uri, through the same SSRF guard as
  * the webhook sink and the external IdPs' key fetches
- * (src/security/outbound-fetch.ts): https only, no loopback, private or
+ * (src/lib/outbound-fetch.ts): https only, no loopback, private or
  * link-local address unless allow-listed (CADUCEUS_JWKS_FETCH_ALLOW), the
  * connection pinned to the checked address, no redirects, a time and size
- * bound (issue 3 item 3).
+ * bound: the URL is the client's to choose (SSRF; docs/oauth.md).
  */
 import type { CidrBlock } from '../../config/index.js';
 import { createAddressList } from '../../lib/address-list.js';

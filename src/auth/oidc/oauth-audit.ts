@@ -1,8 +1,9 @@
 /**
- * Audit of the authorization server (issue 3 item 7; HIPAA 164.312(b)).
- * oidc-provider is Koa-based and bypasses Fastify's hooks, so it gets its own
- * Koa middleware: one audit event per request to an OAuth endpoint, durable
- * before the response leaves (DESIGN.md invariants), enriched by provider
+ * Audit of the authorization server (HIPAA 164.312(b); the seed asks for
+ * audit logs of all authentication attempts). oidc-provider is Koa-based
+ * and bypasses Fastify's hooks, so it gets its own Koa middleware: one audit
+ * event per request to an OAuth endpoint, durable before the response
+ * leaves (DESIGN.md invariants), enriched by provider
  * events heard during that request (token issued, refresh, reuse detected,
  * revocation, client authentication failure). Events carry ids (client,
  * subject, grant), the grant type and the RFC 6749 error code, never a

@@ -25,7 +25,7 @@ export const contextScopes = [
 /**
  * The resource scopes a client may hold at the API: the SMART resource
  * scopes of its registered `scope`. Intersection with the user's role is
- * the access layer's job (src/auth/permissions.ts), not the token's.
+ * the access layer's job (src/access/permissions.ts), not the token's.
  */
 export function allowedResourceScopes(registeredScope: string | undefined): string[] {
   return (registeredScope ?? '').split(' ').filter(isSmartResourceScope);

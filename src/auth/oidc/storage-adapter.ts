@@ -5,7 +5,7 @@
  * are enforced here rather than trusted to the library:
  * - records are keyed by SHA-256 of their id, and a bearer secret (a code, a
  *   refresh token) is removed from the stored payload: the table never holds
- *   a usable token (issue 3 item 1);
+ *   a usable token, so a leaked database or backup leaks none;
  * - `consume` is a compare-and-set: of two processes redeeming one code or
  *   refresh token, the loser is refused and the grant revoked (RFC 9700
  *   §4.14.2: a replay is treated as theft);

@@ -1,5 +1,5 @@
 /**
- * The password policy (issue 3 item 4; NIST SP 800-63B §5.1.1.2): at least
+ * The password policy (NIST SP 800-63B §5.1.1.2; docs/users.md): at least
  * 12 characters, at most 128, and not on a list of commonly used passwords.
  * No composition rules: 800-63B advises against them.
  */

@@ -21,7 +21,7 @@ export interface RequestLabels {
 export type KeyOperation = 'seal' | 'open' | 'sign' | 'public_keys';
 
 /**
- * One app's Prometheus metrics (issue 5 item 5), on a registry of its own:
+ * One app's Prometheus metrics (docs/metrics.md), on a registry of its own:
  * never prom-client's global registry, so two apps in one process never
  * share a counter (STYLE.md #1: no module-level state).
  */

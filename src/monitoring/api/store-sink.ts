@@ -3,7 +3,7 @@ import type { Alert } from '../../storage/alerts.js';
 import type { AlertSink } from '../alert-sink.js';
 
 /**
- * The sink that keeps every alert (issue: "every alert is stored"), for
+ * The sink that keeps every alert, for review through
  * `GET /api/v1/alerts`. Storing the same alert twice keeps one, so a
  * detector that retries a delivery does not double it.
  */

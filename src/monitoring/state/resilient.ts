@@ -5,8 +5,8 @@ import type { MonitoringState } from './ports.js';
 /**
  * Shared state through a breaker (`redis-monitoring`), degrading to local
  * state while Redis fails: monitoring is a side path and never blocks or
- * fails a request (issue 5 item 3). Counts made locally meanwhile are not
- * replayed into Redis later; docs/monitoring.md says so.
+ * fails a request (docs/circuit-breakers.md). Counts made locally meanwhile
+ * are not replayed into Redis later; docs/monitoring.md says so.
  */
 export function createResilientState(
   shared: MonitoringState,

@@ -53,8 +53,8 @@ export interface ResourceEngine {
 /**
  * The index parameter holding a resource's patient compartment. Clients
  * cannot name it: parseSearch refuses unknown parameters. Its token is the
- * server-assigned Patient id, not PHI; the data-protection work may blind it
- * with the other tokens.
+ * server-assigned Patient id, not PHI, so it is stored as is even when the
+ * other tokens are blind indexes.
  */
 const compartmentParam = '_compartment';
 

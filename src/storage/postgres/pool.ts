@@ -50,7 +50,7 @@ export async function createPostgresPool(url: string, tls: PostgresTlsConfig | n
 
 /**
  * Runs one call to PostgreSQL under a circuit breaker: `Breaker.run` of
- * src/gateway/circuit-breaker.ts, which rejects at once while open and
+ * src/lib/circuit-breaker.ts, which rejects at once while open and
  * gives up on a call slower than its timeout (docs/circuit-breakers.md).
  */
 export type QueryGuard = <T>(call: () => Promise<T>) => Promise<T>;

@@ -75,7 +75,7 @@ export const sqliteMigrations: readonly Migration[] = [
     name: 'users',
     // The user directory (docs/users.md). Usernames are stored normalised, so
     // UNIQUE is the uniqueness rule. The CHECK keeps admin identities apart
-    // from clinical ones (issue 3 item 4): only an admin-kind account holds
+    // from clinical ones (docs/users.md): only an admin-kind account holds
     // the admin role, and an admin-kind account holds nothing else.
     sql: `
       CREATE TABLE users (

@@ -1,6 +1,6 @@
 /**
- * Automatic logoff after sign-in (issue 3 item 4): the provider's session
- * keeps CADUCEUS_SESSION_IDLE_SECONDS and CADUCEUS_SESSION_ABSOLUTE_SECONDS.
+ * Automatic logoff after sign-in (HIPAA 164.312(a)(2)(iii)): the provider's
+ * session keeps CADUCEUS_SESSION_IDLE_SECONDS and CADUCEUS_SESSION_ABSOLUTE_SECONDS.
  * While the session lives, a new /authorize from the same browser gets a code
  * at once (single sign-on); after the idle or absolute timeout it is sent to
  * the login interaction again. Time moves by mocking Date (STYLE.md #9).

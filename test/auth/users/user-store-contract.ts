@@ -1,5 +1,5 @@
 /**
- * The UserStore contract (src/auth/users/ports.ts), run against every
+ * The UserStore contract (src/storage/user-ports.ts), run against every
  * adapter by user-store-sqlite.test.ts and user-store-postgres.test.ts.
  * Tests share one migrated database, so each uses its own usernames.
  */
