@@ -9,7 +9,8 @@ export function testRedisUrl(): string {
   return process.env.CADUCEUS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
+/** Runs one question on a short-lived connection to `url`; undefined when nothing answers within two seconds. */
+async function askRedis<T>(url: string, question: (probe: Redis) => Promise<T>): Promise<T | undefined> {
   const probe = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 2_000,
@@ -19,13 +20,16 @@ async function redisAnswers(url: string): Promise<boolean> {
   probe.on('error', () => undefined);
   try {
     await probe.connect();
-    await probe.ping();
-    return true;
+    return await question(probe);
   } catch {
-    return false;
+    return undefined;
   } finally {
     probe.disconnect();
   }
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  return (await askRedis(url, (probe) => probe.ping())) !== undefined;
 }
 
 /**
@@ -49,22 +53,8 @@ export interface PrivateRedis {
 
 /** The pid of the redis-server answering at `url`, or undefined when none answers. */
 async function redisPid(url: string): Promise<number | undefined> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    const pid = /^process_id:(\d+)/m.exec(await probe.info('server'))?.[1];
-    return pid === undefined ? undefined : Number(pid);
-  } catch {
-    return undefined;
-  } finally {
-    probe.disconnect();
-  }
+  const pid = await askRedis(url, async (probe) => /^process_id:(\d+)/m.exec(await probe.info('server'))?.[1]);
+  return pid === undefined ? undefined : Number(pid);
 }
 
 /**

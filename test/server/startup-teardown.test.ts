@@ -141,14 +141,9 @@ async function assertReleased(setup: Setup, before: Held, label: string): Promis
   await until(async () => (await setup.connections()) === 0, 10_000, `${label}: PostgreSQL connections closed`);
 }
 
-function suite(database: 'sqlite' | 'postgres', skip: () => Promise<string | false>): void {
+function suite(database: 'sqlite' | 'postgres', skip: string | false): void {
   describe(`startup teardown on ${database}`, () => {
-    test('a full start runs every step in order, and stop() closes everything it opened', async (t) => {
-      const reason = await skip();
-      if (reason !== false) {
-        t.skip(reason);
-        return;
-      }
+    test('a full start runs every step in order, and stop() closes everything it opened', { skip }, async (t) => {
       const setup = await setUp(t, database);
       // A first start and stop warms up what Node keeps for the process (the libuv thread pool, TLS contexts).
       const warm = start(setup);
@@ -168,12 +163,7 @@ function suite(database: 'sqlite' | 'postgres', skip: () => Promise<string | fal
     });
 
     for (const step of serverSteps) {
-      test(`a failure at step "${step}" closes everything opened before it`, async (t) => {
-        const reason = await skip();
-        if (reason !== false) {
-          t.skip(reason);
-          return;
-        }
+      test(`a failure at step "${step}" closes everything opened before it`, { skip }, async (t) => {
         const setup = await setUp(t, database);
         const warm = start(setup);
         await (await warm.started).stop();
@@ -187,5 +177,5 @@ function suite(database: 'sqlite' | 'postgres', skip: () => Promise<string | fal
   });
 }
 
-suite('sqlite', () => Promise.resolve(false));
-suite('postgres', async () => (await postgresSkip()) || (await redisSkip()));
+suite('sqlite', false);
+suite('postgres', (await postgresSkip()) || (await redisSkip()));
