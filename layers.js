@@ -66,7 +66,17 @@ export const layers = [
   { name: 'fips', paths: ['fips'], holds: 'FIPS mode: algorithm policy and self-tests' },
   {
     name: 'composition',
-    paths: ['app.ts', 'runtime.ts', 'services.ts', 'startup.ts', 'server.ts', 'main.ts', 'cli'],
+    paths: [
+      'app.ts',
+      'runtime.ts',
+      'startup.ts',
+      'service-overrides.ts',
+      'gate.ts',
+      'services.ts',
+      'server.ts',
+      'main.ts',
+      'cli',
+    ],
     holds: 'the composition root, the server process and the operator CLI',
   },
 ];

@@ -9,22 +9,10 @@ import type { Logger } from 'pino';
 import type { AppDependencies } from './app.js';
 import type { AuditLog } from './audit/event.js';
 import { countRefusals, type RefusalCounter } from './audit/refusal-counts.js';
-import { createExternalIssuerProfiles, type ExternalProfileDeps } from './auth/external/index.js';
-import { localIssuerProfile } from './auth/issuer-profile.js';
-import {
-  accountDirectoryFromUsers,
-  clientJwksFetch,
-  createAuthorizationServer,
-  providerSettingsOf,
-  type AccountDirectory,
-  type MountedAuthorizationServer,
-} from './auth/oidc/index.js';
-import { cookieKeysOf } from './auth/oidc/cookie-keys.js';
-import { createRevocationStore, type RevocationStore } from './auth/revocation.js';
-import { createUserServices, type UserServices } from './auth/users/services.js';
-import { createTokenVerifier } from './auth/verify-token.js';
+import type { MountedAuthorizationServer } from './auth/oidc/index.js';
+import type { RevocationStore } from './auth/revocation.js';
+import type { UserServices } from './auth/users/services.js';
 import type { Config } from './config/index.js';
-import { securityHeaders } from './edge/security-headers.js';
 import { checkFipsRuntime, enforceFipsPolicy } from './fips/index.js';
 import { createLogger } from './gateway/logging.js';
 import { createMetrics, instrumentKeyManager, type Metrics } from './gateway/metrics/index.js';
@@ -38,43 +26,11 @@ import { startMonitoring, type Monitoring } from './monitoring/monitoring.js';
 import { createResourceDefinitions } from './resources/index.js';
 import { openSearchTokenization } from './resources/search/open-tokenization.js';
 import { openRuntimeSteps, type Runtime } from './runtime.js';
-import { createStartup, openOrDispose, type Startup, type StartupHooks } from './startup.js';
-import type { Database } from './storage/ports.js';
+import { openGate } from './gate.js';
+import type { ServiceOverrides } from './service-overrides.js';
+import { createStartup, openOrDispose, type Startup } from './startup.js';
 
-/** Revocations are kept one day by default: longer than any access token this server accepts lives. */
-const defaultRevocationRetentionMs = 86_400_000;
-
-/** What a test's own sealer may be built from. */
-export interface SealerContext {
-  readonly db: Database;
-  readonly config: Config;
-  readonly breakers: Breakers;
-}
-
-/** Pieces a test may replace; everything absent is opened as the server opens it. */
-export interface ServiceOverrides extends StartupHooks {
-  readonly logger?: Logger;
-  /** Replaces the envelope sealer; there is then no key wrapper, so no blind indexes and no scheduled rotation. */
-  readonly sealer?: (context: SealerContext) => Sealer | Promise<Sealer>;
-  /** Wraps this process's audit log (e.g. to make it fail, or to watch it) before monitoring observes it. */
-  readonly wrapAudit?: (audit: AuditLog) => AuditLog;
-  /** Monitoring's SSE heartbeat and clock. */
-  readonly monitoring?: { readonly heartbeatMs?: number; readonly clock?: () => number };
-  /** Rate-limit buckets of the test's own (e.g. on a fake clock) instead of the configured ones. */
-  readonly rateLimitStore?: RateLimitStore;
-  /** The Redis key prefix of the configured rate-limit store. */
-  readonly rateLimitRedisPrefix?: string;
-  /** The accounts the authorization server finds, instead of the user directory; the login pages are then not served. */
-  readonly accounts?: AccountDirectory;
-  /** A CA the clients' jwks_uri fetch trusts besides the system's. */
-  readonly clientJwksCa?: string;
-  /** External issuers' key fetching (fake clocks, short cooldowns). */
-  readonly externalJwks?: ExternalProfileDeps['jwks'];
-  /** How long revocations are kept. */
-  readonly revocationRetentionMs?: number;
-  /** Milliseconds since the epoch, for the login lockout. */
-  readonly now?: () => number;
-}
+export type { SealerContext, ServiceOverrides } from './service-overrides.js';
 
 /** Everything one server process has open, and the stack that closes it. */
 export interface Services extends Omit<Runtime, 'close' | 'keys'> {
@@ -272,78 +228,4 @@ async function openRateLimits(
     (store) => store?.close(),
   );
   return overrides.rateLimitStore ?? opened?.store;
-}
-
-/** What the authentication layer is built from. */
-interface GateContext extends Omit<Runtime, 'close' | 'keys'> {
-  readonly logger: Logger;
-  readonly breakers: Breakers;
-  readonly keys: KeyManager;
-  readonly audit: AuditLog;
-}
-
-/** The bearer gate, the user directory and the authorization server (docs/oauth.md). */
-async function openGate(
-  startup: Startup,
-  config: Config,
-  overrides: ServiceOverrides,
-  context: GateContext,
-): Promise<Pick<Services, 'revocation' | 'users' | 'authorizationServer'> & { verifier: AppDependencies['verifier'] }> {
-  const { db, keys, logger, breakers } = context;
-  const revocation = createRevocationStore(db.kv, {
-    retentionMs: overrides.revocationRetentionMs ?? defaultRevocationRetentionMs,
-  });
-  const verifier = createTokenVerifier({
-    // A hospital's own IdPs (docs/external-idp.md): keys from their jwks_uri behind the `jwks` breaker.
-    profiles: [
-      localIssuerProfile(config.auth.issuer, keys),
-      ...createExternalIssuerProfiles(config.auth.externalIssuers, {
-        breakers,
-        logger,
-        resetMs: config.breakers.resetMs,
-        ...(overrides.externalJwks !== undefined && { jwks: overrides.externalJwks }),
-      }),
-    ],
-    audience: config.auth.audience,
-    clockSkewSeconds: config.auth.clockSkewSeconds,
-    revocation,
-  });
-  // Hash threads are per process and end with it.
-  const users = await startup.open(
-    'user-services',
-    () =>
-      createUserServices({
-        settings: config.users,
-        fips: config.fips,
-        db,
-        fhirBaseUrl: config.auth.audience,
-        ...(overrides.now !== undefined && { now: overrides.now }),
-      }),
-    (opened) => opened.threads.close(),
-  );
-  // Its state in this database, its tokens signed by the gate's keys, its accounts from the user directory.
-  const authorizationServer = await startup.open('authorization-server', () =>
-    createAuthorizationServer({
-      settings: providerSettingsOf(config),
-      state: db.oidc,
-      clients: db.clients,
-      kv: db.kv,
-      // Shared by every process of the deployment (docs/key-management.md "Secrets processes share").
-      cookieKeys: cookieKeysOf(config.sharedSecrets.cookieKeys, (purpose, length) =>
-        context.masterKey.derive(purpose, length),
-      ),
-      keys,
-      accounts: overrides.accounts ?? accountDirectoryFromUsers(users.directory),
-      revocation,
-      verifier,
-      audit: context.audit,
-      headers: securityHeaders,
-      // Client jwks_uri fetches through the SSRF guard (docs/oauth.md; CADUCEUS_JWKS_FETCH_ALLOW).
-      fetch: clientJwksFetch({
-        allow: config.oauth.jwksFetchAllow,
-        ...(overrides.clientJwksCa !== undefined && { ca: overrides.clientJwksCa }),
-      }),
-    }),
-  );
-  return { revocation, verifier, users, authorizationServer };
 }
