@@ -5,7 +5,7 @@ const maxStormRequests = 5000;
 /** Requests in flight at once: a storm, not a queue. */
 const concurrency = 8;
 
-/** A rate-limit storm: one address floods `/health` until the server has refused enough requests with 429. */
+/** A rate-limit storm: one address floods `/ready` until the server has refused enough requests with 429. */
 export const rateLimitStorm: Scenario = {
   kind: 'rate_limit_storm',
   description: 'one address exceeding its rate limit',
@@ -19,7 +19,7 @@ export const rateLimitStorm: Scenario = {
     const flood = async (): Promise<void> => {
       while (refused < size.count && sent < maxStormRequests) {
         sent += 1;
-        const response = await context.api.send({ path: '/health', from, keepRateLimited: true });
+        const response = await context.api.send({ path: '/ready', from, keepRateLimited: true });
         if (response.status === 429) refused += 1;
       }
     };

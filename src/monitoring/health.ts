@@ -6,7 +6,9 @@ import { ApiError } from '../errors/index.js';
  * status (which database, which version, how long up: none of it is said).
  */
 export function registerHealthRoutes(app: FastifyInstance, ready: () => Promise<void>): void {
-  app.get('/health', { config: { access: 'public' } }, () => ({ status: 'ok' }));
+  // Liveness answers from the process alone, without a rate-limit bucket: with CADUCEUS_RATE_LIMIT_REDIS_FAILURE=closed
+  // a Redis outage would otherwise fail it, and an orchestrator would restart every process for what readiness reports.
+  app.get('/health', { config: { access: 'public', rateLimit: false } }, () => ({ status: 'ok' }));
   app.get('/ready', { config: { access: 'public' } }, async () => {
     try {
       await ready();

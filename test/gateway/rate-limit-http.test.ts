@@ -227,15 +227,16 @@ test('auth-class routes (login, token, MFA) are limited per address, strictly, b
   assert.deepEqual(event?.details, { policy: 'auth', stage: 'pre-auth', key: 'ip' });
 });
 
-test('public routes that declare nothing take from `default` per address; `rateLimit: false` exempts a route', async (t) => {
+test('public routes that declare nothing take from `default` per address; `rateLimit: false` exempts a route, and liveness', async (t) => {
   const h = await limited(t, 'default=1/1m:1');
   h.app.get('/test/exempt', { config: { access: 'public', rateLimit: false } }, () => ({ ok: true }));
-  assert.equal((await h.app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
-  assertRateLimited(await h.app.inject({ method: 'GET', url: '/health' }), '60');
+  assert.equal((await h.app.inject({ method: 'GET', url: '/ready' })).statusCode, 200);
+  assertRateLimited(await h.app.inject({ method: 'GET', url: '/ready' }), '60');
   assertRateLimited(await h.app.inject({ method: 'GET', url: '/no/such/path' }), '60');
   const exempt = await h.app.inject({ method: 'GET', url: '/test/exempt' });
   assert.equal(exempt.statusCode, 200);
   assert.equal(exempt.headers.ratelimit, undefined);
+  for (let i = 0; i < 3; i += 1) assert.equal((await h.app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
 });
 
 test('a route declaring an unknown class is refused when it is registered', async (t) => {

@@ -142,6 +142,9 @@ test(
       'open',
       'failures opened the breaker: refusals no longer wait for Redis',
     );
+    // Liveness does not depend on Redis: an orchestrator must not restart every process during the outage.
+    const health = await h.app.inject({ method: 'GET', url: '/health', remoteAddress: '192.0.2.4' });
+    assert.equal(health.statusCode, 200, health.body);
 
     await redis.restart();
     await untilRedisDecides(h, probe, prefix);
@@ -158,7 +161,7 @@ test(
 test('two server processes sharing one Redis enforce one global limit', { skip, timeout: 120_000 }, async (t) => {
   const redis = await startPrivateRedis(t);
   const scope = await processScope(t);
-  // `default=off`: /health takes only from the address bucket, ten at once, shared by both processes.
+  // `default=off`: /ready takes only from the address bucket, ten at once, shared by both processes.
   // Log level info: spawnServer waits for the `server.listening` line.
   const env = (dir: string) =>
     caduceusEnv(dir, {
@@ -171,7 +174,7 @@ test('two server processes sharing one Redis enforce one global limit', { skip, 
   const answers = [];
   for (let i = 0; i < 30; i += 1) {
     const server = i % 2 === 0 ? one : two;
-    answers.push({ server: i % 2, ...(await httpsRequest(`${server.url}/health`, server.ca)) });
+    answers.push({ server: i % 2, ...(await httpsRequest(`${server.url}/ready`, server.ca)) });
   }
   const statuses = answers.map((answer) => answer.status);
   assert.equal(statuses.filter((status) => status === 200).length, 10, 'ten in all, not ten each');

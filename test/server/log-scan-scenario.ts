@@ -392,7 +392,7 @@ async function drive(
   await send('audit export', 200, `/api/v1/audit-events/_export?subject=${m('sub')}`, { token: tokens.admin });
   await send('alerts', 200, '/api/v1/alerts', { token: tokens.admin });
   for (let i = 0; i < 8; i += 1)
-    await send(`flood #${i}`, i < 4 ? 200 : 429, `/health?${m('flood')}=${i}`, {
+    await send(`flood #${i}`, i < 4 ? 200 : 429, `/ready?${m('flood')}=${i}`, {
       headers: { 'x-forwarded-for': '203.0.113.50' },
     });
 
