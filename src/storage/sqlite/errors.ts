@@ -19,6 +19,8 @@ function classify(error: unknown): StorageFailure {
   if (isSqliteUniqueViolation(error)) return 'duplicate';
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy';
   if (code.startsWith('SQLITE_CANTOPEN')) return 'unavailable';
+  // A full disk (or a failing one) is the server's condition, not the request's: 503 with Retry-After, not a 500.
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR')) return 'unavailable';
   return 'failed';
 }
 
