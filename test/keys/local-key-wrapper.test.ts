@@ -98,3 +98,24 @@ test('local: a rotation by another process is seen by unwrap at once and by wrap
   );
   assert.deepEqual(await server.kekIds(), [rotated, before]);
 });
+
+test('local: a data key wrapped by another keyring (a second process set up apart) is refused naming the setting to share', async (t) => {
+  const dir = await tempDir(t);
+  const masterKey = new MasterKey(randomBytes(32));
+  const first = await openLocalKeyWrapper({ path: path.join(dir, 'one.json'), masterKey });
+  const second = await openLocalKeyWrapper({ path: path.join(dir, 'two.json'), masterKey });
+  t.after(async () => {
+    await first.close();
+    await second.close();
+  });
+  const wrapped = await first.wrap(randomBytes(32));
+  await assert.rejects(second.unwrap(wrapped), (error: unknown) => {
+    assert.ok(error instanceof KeyringError);
+    assert.equal(error.setting, 'CADUCEUS_KEK_KEYRING');
+    assert.match(
+      error.message,
+      /every process sharing the database needs the same CADUCEUS_KEK_KEYRING file and master key/,
+    );
+    return true;
+  });
+});

@@ -124,7 +124,12 @@ export async function openLocalKeyWrapper(options: LocalKeyWrapperOptions): Prom
         await reload();
         kek = state.keks.keys.get(wrapped.kekId);
       }
-      if (kek === undefined) throw new KeyringError('The wrapped data key names an unknown KEK');
+      // Most often a second process with its own KEK keyring or master key on a shared database.
+      if (kek === undefined)
+        throw new KeyringError(
+          'The wrapped data key names a KEK this keyring does not hold: every process sharing the database needs the same CADUCEUS_KEK_KEYRING file and master key (docs/key-management.md "Secrets processes share")',
+          { setting: 'CADUCEUS_KEK_KEYRING' },
+        );
       return unwrapDataKey(wrapped.kekId, kek, wrapped.wrapped);
     },
     async rotate() {
