@@ -27,7 +27,7 @@ const skippedFolders = new Set(['node_modules', 'dist', '.git', 'coverage']);
  * container workspace, mounts, macOS per-user temp folders. They count only
  * where a path starts: at the start of a line, after whitespace, a quote,
  * `(`, `[`, `=`, `,` or `:`, or as a file:// URL. So URL paths
- * (`https://host/home/x`, `${base}/root/`) and relative paths (`~/projects/`,
+ * (`https://host/home/x`, `${base}/Users/`) and relative paths (`~/projects/`,
  * `data/home/`) pass, as do system paths every machine has (`/usr/lib/...`,
  * `/etc/...`, `/proc/...`, `/dev/null`, `/tmp/...`).
  */
