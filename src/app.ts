@@ -12,6 +12,7 @@ import { registerCareTeamRoutes } from './access/care-team/routes.js';
 import type { Config } from './config/index.js';
 import { assignRequestId, createClientErrorHandler } from './edge/client-error.js';
 import { corsPlugin } from './edge/cors.js';
+import { drainPlugin } from './edge/drain.js';
 import { edgePlugin } from './edge/edge-plugin.js';
 import { bodySignaturesPlugin, edgeFilterPlugin } from './edge/filter-plugin.js';
 import { connectionClosePlugin } from './edge/connection-close.js';
@@ -121,6 +122,7 @@ export async function buildApp(
   await app.register(pipelinePlugin);
   // 1 edge: request id and security headers, filters, CORS by exact origin allow-list (docs/edge.md, docs/access-control.md).
   await app.register(edgePlugin);
+  await app.register(drainPlugin);
   await app.register(edgeFilterPlugin, { config: config.edge, events: deps.events });
   await app.register(corsPlugin, { allowedOrigins: config.cors.allowedOrigins });
   // 2 and 4: token buckets per client address before the bearer gate, per principal after it (docs/rate-limits.md).

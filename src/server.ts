@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.js';
@@ -115,6 +116,15 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
       },
       () => {
         for (const signal of signals) process.removeListener(signal, onSignal);
+      },
+    );
+    // Opened last, so closed first: a stopping server drains before anything else closes (src/edge/drain.ts).
+    await startup.open(
+      'drain',
+      () => undefined,
+      async () => {
+        app.startDrain();
+        if (config.shutdownDrainMs > 0) await delay(config.shutdownDrainMs);
       },
     );
     const empty = (await services.db.resources.search({ type: 'Patient', clauses: [], limit: 1 })).length === 0;

@@ -37,6 +37,7 @@ export const listenerSteps = [
   'tls-reload',
   'rotation',
   'signals',
+  'drain',
 ] as const;
 
 /** Every step of a server's startup, in the order they run. */

@@ -163,6 +163,7 @@ export function loadConfig(
       mode === 'development' && terminal ? 'pretty' : 'json',
     ),
     shutdownGraceMs: integer(env, 'CADUCEUS_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    shutdownDrainMs: integer(env, 'CADUCEUS_SHUTDOWN_DRAIN_MS', 1_000, 0, 60_000),
   };
   return deepFreeze(config);
 }

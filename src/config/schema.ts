@@ -120,4 +120,6 @@ export interface Config {
   readonly logFormat: 'json' | 'pretty';
   /** Milliseconds SIGTERM waits for in-flight requests before closing. */
   readonly shutdownGraceMs: number;
+  /** How long a stopping server answers 503 with Connection: close on the connections it has, before closing them (src/edge/drain.ts). */
+  readonly shutdownDrainMs: number;
 }

@@ -481,5 +481,11 @@ export const settings: readonly Setting[] = [
     meaning:
       '`json` (one pino JSON object a line, for log collectors) or `pretty` (human-readable lines, pino-pretty); both redacted alike (docs/logging.md)',
   },
+  {
+    name: 'CADUCEUS_SHUTDOWN_DRAIN_MS',
+    default: '1000',
+    meaning:
+      'On SIGTERM, how long the server first answers every request 503 with Connection: close on the connections it still has (0–60000), so a request sent on a kept-alive connection is answered, not reset; then it closes them',
+  },
   { name: 'CADUCEUS_SHUTDOWN_GRACE_MS', default: '10000', meaning: 'How long SIGTERM waits for in-flight requests' },
 ];

@@ -51,6 +51,8 @@ export interface DeclaredStep {
 export const requestPipeline = [
   // 1 edge: security headers and X-Request-Id first, so every refusal carries them (docs/security-headers.md).
   { name: 'request-id', layer: 'edge', phase: 'onRequest', required: true },
+  // A stopping server answers 503 with Connection: close on every connection it still has, before it closes them.
+  { name: 'drain', layer: 'edge', phase: 'onRequest', required: true },
   { name: 'edge-filter', layer: 'edge', phase: 'onRequest', required: true },
   // Preflights are answered before rate limits and authentication: they carry no token (docs/access-control.md "CORS").
   { name: 'cors', layer: 'edge', phase: 'onRequest', required: false },

@@ -76,6 +76,8 @@ export function caduceusEnv(dataDir: string, extra: Readonly<Record<string, stri
     CADUCEUS_DATA_DIR: dataDir,
     CADUCEUS_LOG_LEVEL: 'silent',
     CADUCEUS_MASTER_KEY: testMasterKey,
+    // Stopping test servers need no drain; the lifecycle test sets its own.
+    CADUCEUS_SHUTDOWN_DRAIN_MS: '0',
     ...extra,
   };
 }

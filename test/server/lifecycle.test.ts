@@ -3,6 +3,8 @@
  * authenticated request" with the CLI in a second process, graceful stop
  * under load, SIGTERM, and the start-up lines (never a token in stdout).
  */
+import { Agent, request } from 'node:https';
+import { until } from '../helpers/until.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -221,4 +223,78 @@ test('SIGTERM: exit code 0 within seconds, a verifiable audit log, the first-req
   assert.equal(events(again.stdout, 'server.first_request_hint').length, 0);
   assert.equal(await terminate(again, 5000), 0);
   assertAllClosed(await auditSnapshot(again.config));
+});
+
+/** How one request on a kept-alive agent ended: its status and Connection header, or the transport error; and whether it went out on a reused connection. */
+type KeptAliveAnswer = { readonly reused: boolean } & ({ status: number; connection: string } | { error: string });
+
+/** One GET of `/health` on `agent` (a kept-alive socket when one is free). */
+function getOn(agent: Agent, url: string, ca: Buffer): Promise<KeptAliveAnswer> {
+  return new Promise((resolve) => {
+    const target = new URL('/health', url);
+    const req = request(
+      { host: '127.0.0.1', servername: 'localhost', port: Number(target.port), path: target.pathname, ca, agent },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          resolve({
+            reused: req.reusedSocket,
+            status: res.statusCode ?? 0,
+            connection: String(res.headers.connection),
+          });
+        });
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      resolve({ reused: req.reusedSocket, error: error.code ?? error.message });
+    });
+    req.end();
+  });
+}
+
+test('SIGTERM under keep-alive load: every request sent on a kept-alive connection is answered (200, or 503 with Connection: close), none is reset', async (t) => {
+  const scope = await processScope(t);
+  const server = await spawnServer(
+    scope,
+    caduceusEnv(scope.dir, {
+      CADUCEUS_LOG_LEVEL: 'info',
+      CADUCEUS_SHUTDOWN_DRAIN_MS: '1000',
+      CADUCEUS_RATE_LIMIT: 'off',
+    }),
+  );
+  const clients = 12;
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  t.after(() => {
+    agent.destroy();
+  });
+  let exited = false;
+  void server.exited.then(() => {
+    exited = true;
+  });
+  // Each client sends its next request as soon as the last is answered, across the signal and until the process is
+  // gone (bounded): a connection is idle only between two of them, which is when closing servers used to cut it.
+  const answers: KeptAliveAnswer[] = [];
+  const client = async (): Promise<void> => {
+    for (let i = 0; i < 5_000 && !exited; i += 1) {
+      const answer = await getOn(agent, server.url, server.ca);
+      answers.push(answer);
+      if ('error' in answer && !answer.reused) return; // a fresh connection refused: the listener is closed
+    }
+  };
+  const load = Array.from({ length: clients }, client);
+  await until(() => answers.length >= clients * 5, 10_000, 'the keep-alive load to run');
+  assert.ok(server.child.pid !== undefined);
+  process.kill(server.child.pid, 'SIGTERM');
+  await Promise.all(load);
+  assert.equal((await server.exited).code, 0);
+  const reset = answers.filter((answer) => answer.reused && 'error' in answer);
+  assert.deepEqual(reset, [], 'requests on kept-alive connections were cut instead of answered');
+  for (const answer of answers) {
+    if ('status' in answer && answer.status !== 200)
+      assert.deepEqual(answer, { reused: answer.reused, status: 503, connection: 'close' });
+  }
+  assert.ok(
+    answers.some((answer) => 'status' in answer && answer.status === 503),
+    'no request reached the drain',
+  );
 });
