@@ -60,6 +60,27 @@ export interface JobOutcome {
   readonly remaining: number;
 }
 
+/** The outcome of a finished job, from its state: the retired keys are those it replaced, not the one it moved to. */
+export function outcomeOf(
+  kind: JobOutcome['kind'],
+  job: RotationJobState,
+  resumed: boolean,
+  remaining: number,
+): JobOutcome {
+  return {
+    kind,
+    jobId: job.jobId,
+    resumed,
+    keyId: job.targetKeyId,
+    retiredKeyIds: job.retiredKeyIds.filter((id) => id !== job.targetKeyId),
+    passes: job.pass,
+    moved: job.moved,
+    conflicts: job.conflicts,
+    failed: job.failed,
+    remaining,
+  };
+}
+
 /** The breaker-shaped wrapper a rotation job's own data-key ring runs under: a job is not on the request path. */
 export const unguarded: Breaker = { name: 'key-rotation', state: 'closed', run: (call) => call() };
 

@@ -5,6 +5,7 @@ import { createEnvelopeSealer, type EnvelopeSealer } from '../keys/envelope/enve
 import { IntegrityError } from '../keys/envelope/errors.js';
 import { dataKeyIdBytes, decodeSealed, encodeHeader, nonceBytes } from '../keys/envelope/format.js';
 import {
+  outcomeOf,
   progressOf,
   RotationInterruptedError,
   unguarded,
@@ -206,16 +207,5 @@ export async function runDataJob(
   }
   const { byKey } = await countSealedBodies(context);
   const remaining = [...byKey].filter(([id]) => id !== job.targetKeyId).reduce((sum, [, n]) => sum + n, 0);
-  return {
-    kind: 'data',
-    jobId: job.jobId,
-    resumed,
-    keyId: job.targetKeyId,
-    retiredKeyIds: job.retiredKeyIds.filter((id) => id !== job.targetKeyId),
-    passes: job.pass,
-    moved: job.moved,
-    conflicts: job.conflicts,
-    failed: job.failed,
-    remaining,
-  };
+  return outcomeOf('data', job, resumed, remaining);
 }

@@ -1,7 +1,7 @@
 import { KeyringError } from '../keys/local/keyring.js';
 import { HsmError } from '../keys/pkcs11/errors.js';
 import { randomHexId } from '../lib/random.js';
-import { progressOf, RotationInterruptedError, type JobOutcome, type RotationContext } from './context.js';
+import { outcomeOf, progressOf, RotationInterruptedError, type JobOutcome, type RotationContext } from './context.js';
 import { saveRotationJob, type RotationJobState } from './job-state.js';
 
 /** Passes over the data keys before giving up on ones that keep changing under the job. */
@@ -124,16 +124,5 @@ export async function runKekJob(
       failed: 0,
     };
   }
-  return {
-    kind: 'kek',
-    jobId: job.jobId,
-    resumed,
-    keyId: job.targetKeyId,
-    retiredKeyIds: job.retiredKeyIds.filter((id) => id !== job.targetKeyId),
-    passes: job.pass,
-    moved: job.moved,
-    conflicts: job.conflicts,
-    failed: job.failed,
-    remaining,
-  };
+  return outcomeOf('kek', job, resumed, remaining);
 }
